@@ -1,0 +1,26 @@
+/**
+ * The single DynamoDB table's key schema. Org records, OAuth state and incidents share the table;
+ * the CDK stack, the adapters and the local runtime all build it from these names.
+ *
+ * | item           | pk                  | sk                    |
+ * |----------------|---------------------|-----------------------|
+ * | org record     | `ORG#{orgId}`       | `ORG`                 |
+ * | incident       | `ORG#{orgId}`       | `INCIDENT#{category}` |
+ * | OAuth state    | `STATE#{sha256}`    | `STATE`               |
+ *
+ * `gsi1pk` = `ORG` on org records only, so the registry can be listed without a scan.
+ * `ttl` (epoch seconds) lets DynamoDB delete expired state and closed incidents eventually; code
+ * never relies on it for correctness.
+ */
+export const TABLE_SCHEMA = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'ttl',
+  orgIndex: { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'pk' },
+} as const;
+
+export const orgKey = (orgId: string) => ({ pk: `ORG#${orgId}`, sk: 'ORG' }) as const;
+export const incidentKey = (orgId: string, category: string) =>
+  ({ pk: `ORG#${orgId}`, sk: `INCIDENT#${category}` }) as const;
+export const stateKey = (stateHash: string) => ({ pk: `STATE#${stateHash}`, sk: 'STATE' }) as const;
+export const ORG_INDEX_VALUE = 'ORG';

@@ -1,0 +1,27 @@
+/**
+ * Metric names and dimensions, shared by the function code (which emits them as EMF) and the CDK
+ * ops pack (which alarms on them), so the two cannot drift apart.
+ */
+export const METRIC_NAMESPACE = 'SalesforceTokenBroker';
+
+export const METRIC = {
+  /** Count of fresh JWT exchanges attempted (each one is a Salesforce login). */
+  tokenExchanges: 'TokenExchanges',
+  /** Count of failed exchanges; dimension `Category`. */
+  exchangeFailures: 'ExchangeFailures',
+  /** Milliseconds spent in Salesforce's token endpoint per exchange (all attempts). */
+  exchangeLatency: 'ExchangeLatency',
+  cacheHits: 'CacheHits',
+  cacheMisses: 'CacheMisses',
+  /** Count of events that could not be delivered and were logged instead. */
+  eventDeliveryFailed: 'EventDeliveryFailed',
+  /** Count of incident-ledger (DynamoDB) failures the token path survived. */
+  incidentLedgerErrors: 'IncidentLedgerErrors',
+  approvalsCompleted: 'ApprovalsCompleted',
+  /** Dimension `Category`. */
+  approvalsFailed: 'ApprovalsFailed',
+} as const;
+
+export const DIMENSION = {
+  category: 'Category',
+} as const;

@@ -1,0 +1,94 @@
+/**
+ * Shapes shared by the core, the adapters and the handlers. Pure data: no behaviour, no I/O.
+ */
+
+/** Milliseconds since the epoch; injected everywhere so tests control time. */
+export type Clock = () => number;
+
+/** Where an org's users log in, which decides the JWT `aud` default (SPEC §3.3). */
+export type OrgEnvironment = 'production' | 'sandbox' | 'site';
+
+/** One org registry record (SPEC §3.3), as stored and after validation. Holds no secret. */
+export interface OrgRecord {
+  /** Lowercase slug, e.g. `acme-prod`. */
+  readonly orgId: string;
+  /** Origin the token and authorize endpoints live under, no trailing slash. */
+  readonly loginUrl: string;
+  readonly environment: OrgEnvironment;
+  /** JWT `aud`. */
+  readonly audience: string;
+  /** Connected App / External Client App consumer key (JWT `iss`, OAuth `client_id`). */
+  readonly consumerKey: string;
+  /** The integration user's username (JWT `sub`). */
+  readonly username: string;
+  /** Secrets Manager id of the signing key secret (SPEC §3.4). */
+  readonly signingKeySecretId: string;
+  /** Secrets Manager id of the consumer secret, only when the app requires it for the web-server flow. */
+  readonly consumerSecretId?: string | undefined;
+  /** How long the broker serves a token from cache. @default 1800 */
+  readonly tokenTtlSeconds: number;
+  /** IAM principals (role ARNs, user ARNs) allowed to get this org's tokens. Default: nobody. */
+  readonly callers: readonly string[];
+}
+
+/** What Salesforce answered on a failed call, reduced to what is safe to show. */
+export interface SalesforceErrorDetail {
+  /** HTTP status, or 0 when no response arrived (timeout, connection error). */
+  readonly status: number;
+  readonly error?: string | undefined;
+  readonly error_description?: string | undefined;
+}
+
+/** What to do about a failure, in the product's own words (SPEC §3.6 `remediation`). */
+export interface Remediation {
+  /** One sentence: what is wrong. */
+  readonly summary: string;
+  /** Ordered steps an operator follows to fix it. */
+  readonly steps: readonly string[];
+  /** The broker's own approval endpoint for the org (`/oauth/authorize?org=...`). */
+  readonly approvalLink?: string | undefined;
+  /** The raw Salesforce authorize URL in the support article's format. */
+  readonly salesforceAuthorizeUrl?: string | undefined;
+  /** Anchor in docs/runbook.md. */
+  readonly runbook?: string | undefined;
+}
+
+/** The token API's success body (SPEC §3.1): Salesforce's fields plus `expires_at` and `org_id`. */
+export interface TokenGrant {
+  readonly access_token: string;
+  readonly instance_url: string;
+  readonly id: string;
+  readonly token_type: string;
+  readonly scope?: string | undefined;
+  readonly issued_at?: string | undefined;
+  /** RFC 3339 UTC: when the broker stops serving this token from cache. */
+  readonly expires_at: string;
+  readonly org_id: string;
+}
+
+export const EVENT_TYPES = [
+  'token_broker.incident.opened',
+  'token_broker.incident.reminder',
+  'token_broker.incident.resolved',
+  'token_broker.approval.completed',
+  'token_broker.approval.failed',
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/**
+ * A CloudEvents 1.0 JSON envelope (SPEC §3.6). `data` is defined per type by the events module;
+ * it never holds an access token, assertion, authorization code, private key or client secret.
+ */
+export interface BrokerEvent<TData extends object = Record<string, unknown>> {
+  readonly specversion: '1.0';
+  readonly id: string;
+  readonly source: string;
+  readonly type: EventType;
+  /** `orgs/{orgId}` */
+  readonly subject: string;
+  /** RFC 3339 UTC */
+  readonly time: string;
+  readonly datacontenttype: 'application/json';
+  readonly data: TData;
+}
