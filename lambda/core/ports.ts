@@ -50,3 +50,15 @@ export interface IncidentTracker {
   }): Promise<void>;
   listOpen(orgId: string): Promise<OpenIncident[]>;
 }
+
+/**
+ * Runs a fresh JWT Bearer exchange for an org, bypassing and then refreshing the token cache.
+ * Throws a `BrokerError` carrying the category, Salesforce detail and remediation on failure.
+ * The approval callback uses it to prove a fix.
+ */
+export interface TokenExchanger {
+  exchangeFresh(
+    org: OrgRecord,
+    context: { readonly requestId: string; readonly deadline: number },
+  ): Promise<import('./types').TokenGrant>;
+}
