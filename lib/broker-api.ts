@@ -1,4 +1,4 @@
-import { Aws, Fn, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Aws, Fn, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import {
   AccessLogField,
   AccessLogFormat,
@@ -74,6 +74,8 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
 export class BrokerApi extends Construct {
   readonly restApi: RestApi;
   readonly accessLogGroup: LogGroup;
+  /** The group API Gateway writes execution logs to, created here so it has a retention. */
+  readonly executionLogGroup: LogGroup;
   /** The API's public base URL without trailing slash; known before any deployment. */
   readonly publicBaseUrl: string;
   private readonly validator: RequestValidator;
@@ -120,6 +122,12 @@ export class BrokerApi extends Construct {
         securityPolicy: SecurityPolicy.TLS_1_2,
       },
     });
+    this.executionLogGroup = new LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.restApi.restApiId}/${props.stageName}`,
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.restApi.deploymentStage.node.addDependency(this.executionLogGroup);
     this.validator = new RequestValidator(this, 'ParameterValidator', {
       restApi: this.restApi,
       validateRequestParameters: true,
@@ -260,6 +268,8 @@ export class BrokerApi extends Construct {
         }),
       },
     });
+    // Retained: the account setting outlives this stack and other APIs may log through it.
+    role.applyRemovalPolicy(RemovalPolicy.RETAIN);
     const account = new CfnAccount(this, 'Account', { cloudWatchRoleArn: role.roleArn });
     // The stage turns logging on, which API Gateway refuses until the account has the role.
     this.restApi.deploymentStage.node.addDependency(account);

@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { TokenBroker, type TokenBrokerProps } from './token-broker';
 
@@ -53,5 +53,25 @@ export class TokenBrokerStack extends Stack {
       };
     }
     for (const [id, output] of Object.entries(outputs)) new CfnOutput(this, id, output);
+    // `cdk synth --quiet` prints annotations, so an offline synth shows what deploy will print.
+    Annotations.of(this).addInfo(describeOutputs(broker, Object.keys(outputs)));
   }
+}
+
+/** The outputs' shape, with placeholders for what only a deployment resolves. */
+function describeOutputs(broker: TokenBroker, names: readonly string[]): string {
+  const { customDomain, stageName, signingKeySecretPrefix } = broker.config;
+  const baseUrl = customDomain
+    ? `https://${customDomain.domainName}`
+    : `https://{restApiId}.execute-api.{region}.amazonaws.com/${stageName}`;
+  const shapes: Record<string, string> = {
+    ApiUrl: baseUrl,
+    RedirectUri: `${baseUrl}/oauth/callback`,
+    EventsTopicArn: 'arn:aws:sns:{region}:{account}:{stack}-BrokerEventsTopic...',
+    AlarmTopicArn: 'arn:aws:sns:{region}:{account}:{stack}-BrokerAlarmTopic...',
+    TableName: '{stack}-BrokerTable...',
+    SigningKeySecretPrefix: signingKeySecretPrefix,
+    ApiDomainTarget: 'd-{id}.execute-api.{region}.amazonaws.com',
+  };
+  return `Outputs after deploy: ${names.map((name) => `${name} = ${shapes[name]}`).join('; ')}`;
 }

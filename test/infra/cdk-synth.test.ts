@@ -24,16 +24,19 @@ function offlineEnv(home: string): NodeJS.ProcessEnv {
 let scratch: string;
 let outdir: string;
 let template: { Outputs: Record<string, unknown>; Resources: Record<string, unknown> };
+let printed: string;
 
 // The real `cdk synth` CLI, as `npm run synth` runs it: esbuild bundling of both functions,
 // CloudFormation's schema validation (left on: CDK_VALIDATION is not set) and cdk-nag.
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'broker-synth-'));
   outdir = join(scratch, 'cdk.out');
-  await run(join(PROJECT_ROOT, 'node_modules/.bin/cdk'), ['synth', '--quiet', '-o', outdir], {
-    cwd: PROJECT_ROOT,
-    env: offlineEnv(scratch),
-  });
+  const { stdout, stderr } = await run(
+    join(PROJECT_ROOT, 'node_modules/.bin/cdk'),
+    ['synth', '--quiet', '-o', outdir],
+    { cwd: PROJECT_ROOT, env: offlineEnv(scratch) },
+  );
+  printed = stdout + stderr;
   const text = await readFile(join(outdir, 'SalesforceTokenBroker.template.json'), 'utf8');
   template = JSON.parse(text);
 }, 180_000);
@@ -53,6 +56,13 @@ describe('cdk synth (CLI, offline, no credentials, CloudFormation validation on)
         'TableName',
       ]),
     );
+  });
+
+  it("prints the outputs' shape", () => {
+    expect(printed).toContain(
+      'RedirectUri = https://{restApiId}.execute-api.{region}.amazonaws.com/prod/oauth/callback',
+    );
+    expect(printed).not.toMatch(/AwsSolutions-/);
   });
 
   it('bundles both functions as minified ESM with the createRequire banner and a source map', async () => {

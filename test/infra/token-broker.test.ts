@@ -141,9 +141,25 @@ describe('API routes', () => {
     });
   });
 
-  it('has the API Gateway account role so the stage can log', () => {
+  it('has the API Gateway account role (retained) so the stage can log', () => {
     template.hasResourceProperties('AWS::ApiGateway::Account', {
       CloudWatchRoleArn: Match.anyValue(),
+    });
+    template.hasResource('AWS::IAM::Role', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        AssumeRolePolicyDocument: Match.objectLike({
+          Statement: [Match.objectLike({ Principal: { Service: 'apigateway.amazonaws.com' } })],
+        }),
+      }),
+    });
+  });
+
+  it("owns the stage's execution log group, so it has a retention", () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: {
+        'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: Match.anyValue() }, '/prod']],
+      },
     });
   });
 });
@@ -204,9 +220,9 @@ describe('functions', () => {
     expect(functionByEntry(512).props.Role).not.toEqual(functionByEntry(256).props.Role);
   });
 
-  it('keeps the function logs for the configured retention', () => {
+  it('keeps function, access and execution logs for the configured retention', () => {
     const groups = template.findResources('AWS::Logs::LogGroup');
-    expect(Object.keys(groups)).toHaveLength(3);
+    expect(Object.keys(groups)).toHaveLength(4);
     for (const group of Object.values(groups)) {
       expect(group.Properties.RetentionInDays).toBe(90);
       expect(group.DeletionPolicy).toBe('Retain');
