@@ -39,8 +39,14 @@ const TOKEN_FUNCTION = { memorySize: 512, timeout: Duration.seconds(20) } as con
  */
 const OAUTH_FUNCTION = { memorySize: 256, timeout: Duration.seconds(20) } as const;
 
-/** Item actions both functions use on their own key prefixes (the CLI lists orgs, not they). */
-const ITEM_ACTIONS = ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'] as const;
+/**
+ * Item actions on the functions' own key prefixes. Token: org read, last-outcome update, the
+ * incident ledger (update, query open incidents, delete on resolve). OAuth: the same plus
+ * PutItem for a new approval attempt's state (consumed by a conditional DeleteItem). Neither
+ * queries the org index: only the CLI lists orgs.
+ */
+const TOKEN_ITEM_ACTIONS = ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'] as const;
+const OAUTH_ITEM_ACTIONS = ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'] as const;
 
 /**
  * salesforce-token-broker on AWS (SPEC §2): a REST API with SigV4 token routes and public OAuth
@@ -98,7 +104,7 @@ export class TokenBroker extends Construct {
         SIGNING_KEY_MAX_AGE_SECONDS: String(config.signingKeyMaxAge.toSeconds()),
       },
       statements: [
-        tableItemsStatement(this.table, ITEM_ACTIONS, [orgKey('').pk]),
+        tableItemsStatement(this.table, TOKEN_ITEM_ACTIONS, [orgKey('').pk]),
         secrets,
         ...publishing,
       ],
@@ -113,7 +119,7 @@ export class TokenBroker extends Construct {
         OAUTH_STATE_TTL_SECONDS: String(config.oauthStateTtl.toSeconds()),
       },
       statements: [
-        tableItemsStatement(this.table, ITEM_ACTIONS, [orgKey('').pk, stateKey('').pk]),
+        tableItemsStatement(this.table, OAUTH_ITEM_ACTIONS, [orgKey('').pk, stateKey('').pk]),
         secrets,
         ...publishing,
       ],

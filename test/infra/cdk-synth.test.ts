@@ -45,6 +45,18 @@ afterAll(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
+/** Stand-ins for the values only a deployment resolves (CloudFormation references). */
+const DEPLOYED_VALUES: Record<string, string> = {
+  TABLE_NAME: 'SalesforceTokenBroker-BrokerTable-1ABC',
+  EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:SalesforceTokenBroker-EventsTopic-1ABC',
+  PUBLIC_BASE_URL: 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/prod',
+};
+
+interface LambdaResource {
+  Type: string;
+  Properties: { Code: { S3Key: string }; Environment: { Variables: Record<string, unknown> } };
+}
+
 describe('cdk synth (CLI, offline, no credentials, CloudFormation validation on)', () => {
   it('writes the stack with its outputs', () => {
     expect(Object.keys(template.Outputs)).toEqual(
@@ -74,6 +86,36 @@ describe('cdk synth (CLI, offline, no credentials, CloudFormation validation on)
       const code = await readFile(join(outdir, asset, 'index.mjs'), 'utf8');
       expect(code.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
       expect(code).toMatch(/export\s*\{[^}]*\bhandler\b/);
+    }
+  });
+
+  // A cold start as Lambda would run it: the bundle loads (the createRequire banner works) and
+  // the function's configuration, read at import, accepts the environment the stack gives it.
+  it('loads each bundle with the environment the stack sets', async () => {
+    const functions = Object.values(template.Resources as Record<string, LambdaResource>).filter(
+      (resource) => resource.Type === 'AWS::Lambda::Function',
+    );
+    expect(functions).toHaveLength(2);
+    for (const fn of functions) {
+      const variables = fn.Properties.Environment.Variables;
+      const env = Object.fromEntries(
+        Object.entries(variables).map(([key, value]) => [
+          key,
+          typeof value === 'string' ? value : DEPLOYED_VALUES[key],
+        ]),
+      );
+      const bundle = join(outdir, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`);
+      const { stdout } = await run(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          'const m = await import(process.argv[1]); console.log(typeof m.handler);',
+          join(bundle, 'index.mjs'),
+        ],
+        { env: { PATH: process.env.PATH, AWS_REGION: 'eu-west-1', ...env } },
+      );
+      expect(stdout.trim()).toBe('function');
     }
   });
 });

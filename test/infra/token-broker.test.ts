@@ -262,7 +262,6 @@ describe('IAM', () => {
         Action: [
           'dynamodb:GetItem',
           'dynamodb:Query',
-          'dynamodb:PutItem',
           'dynamodb:UpdateItem',
           'dynamodb:DeleteItem',
         ],
@@ -312,6 +311,10 @@ describe('IAM', () => {
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ORG#*', 'STATE#*'] },
     });
     expect(JSON.stringify(leadingKeys(512))).not.toContain('STATE#');
+    const actions = (memory: number) =>
+      byRole[roleOf(memory)]?.find((s) => s.Sid === 'TableItems')?.Action;
+    expect(actions(256)).toContain('dynamodb:PutItem');
+    expect(actions(512)).not.toContain('dynamodb:PutItem');
     const sids = byRole[roleOf(256)]?.map((s) => s.Sid);
     expect(sids).toEqual([
       'WriteOwnLogGroup',
