@@ -26,14 +26,18 @@ export function text(status: number, body: string): Reply {
   return { status, headers: { 'content-type': 'text/plain;charset=UTF-8', ...NO_STORE }, body };
 }
 
-export function html(status: number, body: string): Reply {
+/**
+ * An HTML page with a strict CSP. `redirectOrigin` is the registered redirect URI's origin for
+ * pages whose form submission ends in a redirect there (CSP form-action also governs redirects).
+ */
+export function html(status: number, body: string, redirectOrigin?: string): Reply {
+  const formAction = redirectOrigin ? `'self' ${redirectOrigin}` : "'self'";
   return {
     status,
     headers: {
       'content-type': 'text/html;charset=UTF-8',
       ...NO_STORE,
-      'content-security-policy':
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+      'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'`,
       'x-content-type-options': 'nosniff',
       'x-frame-options': 'DENY',
       'referrer-policy': 'no-referrer',

@@ -134,3 +134,16 @@ export interface Settings {
 export const DEFAULT_SETTINGS: Settings = { loginsPerHour: 3600, codeLifetimeSeconds: 900 };
 
 export const DEFAULT_APP_SCOPES = ['api', 'refresh_token', 'offline_access', 'web', 'openid', 'id'];
+
+/** An authorize request between the login page and the redirect. */
+export interface PendingAuthorization {
+  readonly host: string;
+  readonly consumerKey: string;
+  readonly redirectUri: string;
+  readonly state: string | undefined;
+  readonly scopes: string[];
+  readonly codeChallenge: string | undefined;
+  readonly loginHint: string | undefined;
+  readonly forceConsent: boolean;
+  userId: string | undefined;
+}

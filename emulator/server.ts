@@ -5,6 +5,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  AUTHORIZE_PATH,
+  DECISION_PATH,
+  handleAuthorize,
+  handleDecision,
+  handleLogin,
+  LOGIN_PATH,
+} from './authorize';
 import { EmulatorClient } from './client';
 import { handleControlRequest } from './control';
 import { faultReply } from './faults';
@@ -52,6 +60,9 @@ function routeHost(state: EmulatorState, request: EmulatedRequest): Reply {
       ? handleTokenRequest(state, request)
       : json(405, { error: 'invalid_request', error_description: 'must use HTTP POST' });
   }
+  if (path === AUTHORIZE_PATH && method === 'GET') return handleAuthorize(state, request);
+  if (path === LOGIN_PATH && method === 'POST') return handleLogin(state, request);
+  if (path === DECISION_PATH && method === 'POST') return handleDecision(state, request);
   if (path === '/services/oauth2/revoke' && (method === 'POST' || method === 'GET'))
     return handleRevoke(state, request);
   if (path === '/services/oauth2/userinfo' && (method === 'GET' || method === 'POST'))

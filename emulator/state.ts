@@ -11,6 +11,7 @@ import {
   type Fault,
   type LoginRecord,
   type Org,
+  type PendingAuthorization,
   type Settings,
   type User,
 } from './model';
@@ -28,6 +29,7 @@ export class EmulatorState {
   readonly accessTokens = new Map<string, AccessTokenRecord>();
   readonly refreshTokens = new Map<string, { consumerKey: string; revoked: boolean }>();
   readonly codes = new Map<string, CodeRecord>();
+  readonly pendingAuthorizations = new Map<string, PendingAuthorization>();
   faults: Fault[] = [];
   settings: Settings = { ...DEFAULT_SETTINGS };
   clockOffsetMs = 0;
@@ -46,6 +48,7 @@ export class EmulatorState {
     this.accessTokens.clear();
     this.refreshTokens.clear();
     this.codes.clear();
+    this.pendingAuthorizations.clear();
     this.faults = [];
     this.settings = { ...DEFAULT_SETTINGS };
     this.clockOffsetMs = 0;
