@@ -126,6 +126,37 @@ describe('authorization_code exchange', () => {
     expect(await emulator.control.countTokenExchanges(USER)).toBe(2);
   });
 
+  it('URL-encodes the code in the redirect and revokes access tokens with their refresh token', async () => {
+    const result = await authorizeWithForms(loginUrl, authorizeParams(), USER);
+    expect(result.location).toMatch(/[?&]code=aPrx[\w-]+%3D%3D&state=st-1$/);
+    const { body } = await exchangeCode(callbackParams(result.location).code ?? '');
+    const data = () =>
+      fetch(`${body.instance_url}/services/data/`, {
+        headers: { authorization: `Bearer ${body.access_token}` },
+      });
+    expect((await data()).status).toBe(200);
+    const revoke = await fetch(`${loginUrl}/services/oauth2/revoke`, {
+      method: 'POST',
+      body: new URLSearchParams({ token: String(body.refresh_token) }),
+    });
+    expect(revoke.status).toBe(200);
+    expect((await data()).status).toBe(401);
+  });
+
+  it('keeps at most five approvals per user and app, dropping the oldest', async () => {
+    for (const scope of ['api', 'web', 'openid', 'id', 'refresh_token', 'offline_access']) {
+      await emulator.control.approve(USER, app.consumerKey, [scope]);
+    }
+    const approvals = await emulator.control.approvals({ username: USER });
+    expect(approvals.map((approval) => approval.scopes[0])).toEqual([
+      'web',
+      'openid',
+      'id',
+      'refresh_token',
+      'offline_access',
+    ]);
+  });
+
   it('gives no refresh token without that scope, and such an approval does not serve JWT', async () => {
     const { body } = await exchangeCode(await codeFor(USER, { scope: 'api' }));
     expect(body).not.toHaveProperty('refresh_token');

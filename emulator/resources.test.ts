@@ -189,3 +189,36 @@ describe('control API', () => {
     expect((await fetch(`${emulator.url}/__control/nope`)).status).toBe(404);
   });
 });
+
+describe('robustness', () => {
+  it('answers odd requests with a 4xx, never a 500', async () => {
+    const login = emulator.hostUrl('login.salesforce.com');
+    const requests: Array<[string, RequestInit?]> = [
+      [`${login}/services/oauth2/token`, { method: 'POST', body: '%%%' }],
+      [`${login}/services/oauth2/token`, { method: 'GET' }],
+      [
+        `${login}/services/oauth2/token`,
+        { method: 'POST', body: new URLSearchParams({ grant_type: 'authorization_code' }) },
+      ],
+      [`${login}/services/oauth2/authorize`],
+      [`${login}/services/oauth2/authorize?client_id=${encodeURIComponent(consumerKey)}`],
+      [`${login}/services/oauth2/authorize/login`, { method: 'POST', body: 'pending=x' }],
+      [`${login}/services/oauth2/authorize/decision`, { method: 'POST', body: '' }],
+      [`${login}/services/oauth2/revoke`, { method: 'POST', body: '{}' }],
+      [`${login}/id/x/y`],
+      [`${login}/services/data/v1.0/`, { headers: { authorization: 'Bearer' } }],
+      [`${emulator.url}/hosts/`],
+      [`${emulator.url}/__control/orgs/x/apps`, { method: 'POST', body: '{"certificates":"x"}' }],
+      [
+        `${emulator.url}/__control/faults`,
+        { method: 'POST', body: '{"host":"login.salesforce.com","count":-1}' },
+      ],
+      [`${emulator.url}/__control/clock`, { method: 'PUT', body: '{"offsetMs":"1"}' }],
+    ];
+    for (const [url, init] of requests) {
+      const response = await fetch(url, { redirect: 'manual', ...init });
+      expect(response.status, url).toBeGreaterThanOrEqual(400);
+      expect(response.status, url).toBeLessThan(500);
+    }
+  });
+});

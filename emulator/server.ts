@@ -138,8 +138,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const server = createServer((request, response) => {
     dispatch(state, origin, request).then(
       (reply) => send(response, reply),
-      () =>
-        send(response, json(500, { error: 'unknown_error', error_description: 'emulator fault' })),
+      (error: unknown) => {
+        // An emulator bug, not an emulated Salesforce fault: say so loudly and distinctly.
+        process.stderr.write(`salesforce emulator bug: ${(error as Error).stack ?? error}\n`);
+        send(response, text(500, 'emulator internal error'));
+      },
     );
   });
   await new Promise<void>((resolve, reject) => {
