@@ -1,6 +1,5 @@
 import { type ILogGroup, QueryDefinition, QueryString } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DIMENSION, METRIC } from '../lambda/core/metrics';
 
 export interface SavedQueriesProps {
   /** Folder shown in the Logs Insights console, e.g. `salesforce-token-broker/prod`. */
@@ -12,10 +11,14 @@ export interface SavedQueriesProps {
 /** What the operator replaces in the "by request id" query before running it. */
 export const REQUEST_ID_PLACEHOLDER = 'PASTE-REQUEST-ID';
 
+/** Log fields read with both spellings seen in the function code (camelCase and snake_case). */
+const ORG = 'coalesce(orgId, org_id) as org';
+const LATENCY = 'coalesce(upstreamLatencyMs, upstream_latency_ms) as latencyMs';
+
 /**
- * Saved Logs Insights queries over both functions' log groups. The failure, latency and approval
- * queries read the EMF metric records (their fields are the metric names of
- * lambda/core/metrics.ts plus the `orgId` metadata), so they cannot drift from the metrics.
+ * Saved Logs Insights queries over both functions' log groups, built on the structured log fields
+ * of docs/observability.md (`orgId`, `category`, `upstreamLatencyMs`, `requestId`) and the
+ * Powertools `function_request_id`, which is on every line of an invocation.
  */
 export class SavedQueries extends Construct {
   readonly definitions: QueryDefinition[];
@@ -23,7 +26,6 @@ export class SavedQueries extends Construct {
   constructor(scope: Construct, id: string, props: SavedQueriesProps) {
     super(scope, id);
     const logGroups = [...props.functionLogGroups];
-    const category = DIMENSION.category;
     const define = (name: string, queryString: QueryString, groups = logGroups) =>
       new QueryDefinition(this, name, {
         queryDefinitionName: `${props.folder}/${name}`,
@@ -31,20 +33,24 @@ export class SavedQueries extends Construct {
         logGroups: groups,
       });
     this.definitions = [
+      // One failed request logs several lines with its category; count invocations, not lines.
       define(
         'failures-by-org-and-category',
         new QueryString({
-          filterStatements: [`ispresent(${METRIC.exchangeFailures})`],
-          statsStatements: [`sum(${METRIC.exchangeFailures}) as failures by orgId, ${category}`],
+          fields: ['@timestamp', ORG, 'category', 'function_request_id'],
+          filterStatements: ['ispresent(category)', 'message not like /^(incident|event) /'],
+          statsStatements: [
+            'count_distinct(function_request_id) as failures, max(@timestamp) as lastSeen by org, category',
+          ],
           sort: 'failures desc',
         }),
       ),
       define(
         'slowest-exchanges',
         new QueryString({
-          fields: ['@timestamp', 'orgId', METRIC.exchangeLatency, 'function_request_id'],
-          filterStatements: [`ispresent(${METRIC.exchangeLatency})`],
-          sort: `${METRIC.exchangeLatency} desc`,
+          fields: ['@timestamp', ORG, LATENCY, 'category', 'attempts', 'function_request_id'],
+          filterStatements: ['latencyMs >= 0'],
+          sort: 'latencyMs desc',
           limit: 50,
         }),
       ),
@@ -53,25 +59,25 @@ export class SavedQueries extends Construct {
         new QueryString({
           fields: [
             '@timestamp',
-            'orgId',
-            category,
-            METRIC.approvalsCompleted,
-            METRIC.approvalsFailed,
-            'function_request_id',
+            ORG,
+            'message',
+            'outcome',
+            'category',
+            'approver',
+            'grantedScopes',
+            'requestId',
           ],
-          filterStatements: [
-            `ispresent(${METRIC.approvalsCompleted}) or ispresent(${METRIC.approvalsFailed})`,
-          ],
+          filterStatements: ['message like /^approval /'],
           sort: '@timestamp desc',
           limit: 100,
         }),
       ),
-      // Matches the API Gateway request id (error bodies' request_id, access log) as well as the
-      // Lambda request id, so one id finds the whole trail.
+      // Matches the API Gateway request id (error bodies' request_id, events, access log) as well
+      // as the Lambda request id, so one id finds the whole trail.
       define(
         'by-request-id',
         new QueryString({
-          fields: ['@timestamp', '@log', 'level', 'message', 'orgId', 'category', 'status'],
+          fields: ['@timestamp', '@log', 'level', 'message', ORG, 'category', 'status'],
           filterStatements: [
             ['requestId', 'request_id', 'function_request_id', '@requestId']
               .map((field) => `${field} = '${REQUEST_ID_PLACEHOLDER}'`)

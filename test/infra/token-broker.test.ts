@@ -449,7 +449,7 @@ describe('ops pack', () => {
     template.hasResourceProperties('AWS::Logs::QueryDefinition', {
       Name: 'salesforce-token-broker/prod/failures-by-org-and-category',
       QueryString: Match.stringLikeRegexp(
-        'stats sum\\(ExchangeFailures\\) as failures by orgId, Category',
+        'stats count_distinct\\(function_request_id\\) as failures, .* by org, category',
       ),
     });
   });
