@@ -31,7 +31,12 @@ export function createSnsClient(options: SnsClientOptions = {}): SNSClient {
     ...(options.endpoint && { endpoint: options.endpoint }),
     ...(options.region && { region: options.region }),
     maxAttempts: options.maxAttempts ?? 3,
-    requestHandler: { connectionTimeout: timeout, requestTimeout: timeout },
+    // Without throwOnRequestTimeout the handler only warns and the attempt waits forever.
+    requestHandler: {
+      connectionTimeout: timeout,
+      requestTimeout: timeout,
+      throwOnRequestTimeout: true,
+    },
   });
 }
 
