@@ -83,6 +83,12 @@ export class TokenCache {
     return promise;
   }
 
+  /** Caches a grant obtained outside {@link load}; loads already in flight will not overwrite it. */
+  put(orgId: string, entry: CachedGrant): void {
+    this.#generations.set(orgId, (this.#generations.get(orgId) ?? 0) + 1);
+    this.#entries.set(orgId, entry);
+  }
+
   /** Drops the org's cached grant; an exchange in flight will not be cached either. */
   invalidate(orgId: string): boolean {
     this.#generations.set(orgId, (this.#generations.get(orgId) ?? 0) + 1);
