@@ -47,6 +47,9 @@ export interface BrokerFunctionProps {
  *
  * The AWS SDK is bundled rather than taken from the runtime so the deployed code runs the
  * versions the tests ran (the runtime's copy changes under you).
+ *
+ * X-Ray tracing stays off: the code has no Tracer, and X-Ray's write actions have no
+ * resource-level permissions, so enabling it would add the only `*` resource to the roles.
  */
 export class BrokerFunction extends Construct {
   readonly function: NodejsFunction;
