@@ -196,7 +196,7 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
         response.statusCode !== 503
       ) {
         logger.error('Request failed', { ...detail, error });
-      } else logger.warn('Request refused', { ...detail, message: (error as Error).message });
+      } else logger.warn('Request refused', { ...detail, reason: (error as Error).message });
       return response;
     }
   }
