@@ -131,6 +131,21 @@ describe('SNS publisher through the real SDK client', () => {
     });
   });
 
+  it('keeps the subject within what SNS accepts for long org ids and categories', async () => {
+    const { client, publisher } = await publisherFor();
+    const base = opened();
+    const orgId = `a${'-very-long-org-name'.repeat(4)}`;
+    const event = {
+      ...base,
+      subject: `orgs/${orgId}`,
+      data: { ...base.data, orgId, category: 'user_not_admin_approved' as const },
+    };
+    const { output } = await publishCaptured(publisher, event);
+    client.destroy();
+    expect(output.entries().filter((e) => e.event_delivery_failed)).toEqual([]);
+    expect(sns.messages.at(-1)?.subject).toHaveLength(100);
+  });
+
   it('honours AWS_ENDPOINT_URL_SNS when no endpoint is given', async () => {
     vi.stubEnv('AWS_ENDPOINT_URL_SNS', sns.endpoint);
     const client = await createSnsClient();

@@ -74,19 +74,25 @@ afterAll(() =>
   Promise.all([salesforce.close(), secrets.close(), sns.close(), dynamoOpen && dynamo.close()]),
 );
 
-async function requestToken(): Promise<APIGatewayProxyResult> {
+async function call(
+  method: string,
+  path: string,
+  resource: string,
+): Promise<APIGatewayProxyResult> {
   const { handler } = await import('../../lambda/handlers/token');
   return (await handler(
     buildRestEvent({
-      method: 'POST',
-      path: '/orgs/acme-prod/token',
-      resource: '/orgs/{orgId}/token',
+      method,
+      path,
+      resource,
       pathParameters: { orgId: 'acme-prod' },
       callerArn: CALLER,
     }),
     createLambdaContext(),
   )) as APIGatewayProxyResult;
 }
+
+const requestToken = () => call('POST', '/orgs/acme-prod/token', '/orgs/{orgId}/token');
 
 const published = (): BrokerEvent[] => sns.messages.map((m) => JSON.parse(m.message));
 
@@ -96,7 +102,12 @@ describe('incidents through the token Lambda entry', () => {
     const output = captureOutput();
     const statuses: number[] = [];
     try {
-      for (let i = 0; i < 4; i++) statuses.push((await requestToken()).statusCode);
+      for (let i = 0; i < 3; i++) statuses.push((await requestToken()).statusCode);
+      const status = await call('GET', '/orgs/acme-prod/status', '/orgs/{orgId}/status');
+      expect(JSON.parse(status.body).openIncidents).toEqual([
+        expect.objectContaining({ category: 'consumer_not_approved', count: 3 }),
+      ]);
+      statuses.push((await requestToken()).statusCode);
       // A cached token must not touch DynamoDB: with the table gone, it is still served cleanly.
       await dynamo.close();
       dynamoOpen = false;
