@@ -161,3 +161,27 @@ function constantTimeEqualHex(a: string, b: string): boolean {
   const right = Buffer.from(b, 'hex');
   return left.length === right.length && timingSafeEqual(left, right);
 }
+
+/** Who approved, and what Salesforce granted: all the callback keeps of the code exchange. */
+export interface ApprovalIdentity {
+  /** The approving user's Salesforce username. */
+  readonly username: string;
+  /** The scopes Salesforce granted, from the token response's `scope`. */
+  readonly grantedScopes: readonly string[];
+}
+
+/** Redeems an authorization code at the org's login host and reads who approved. */
+export interface AuthorizationCodeClient {
+  /**
+   * Exchanges the code (PKCE, exact redirect URI) and reads the approver's identity with the
+   * token obtained. The code and the token are used once, inside this call, and never returned.
+   * @throws BrokerError `code_exchange_failed`
+   */
+  redeemCode(input: {
+    readonly org: import('./types').OrgRecord;
+    readonly code: string;
+    readonly codeVerifier: string;
+    readonly redirectUri: string;
+    readonly deadline: number;
+  }): Promise<ApprovalIdentity>;
+}
