@@ -95,7 +95,9 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
 
 function queryOf(url: URL): Record<string, string[]> {
   const query: Record<string, string[]> = {};
-  for (const [name, value] of url.searchParams) (query[name] ??= []).push(value);
+  for (const [name, value] of url.searchParams) {
+    query[name] = [...(query[name] ?? []), value];
+  }
   return query;
 }
 
@@ -103,7 +105,7 @@ function headersOf(request: IncomingMessage): Record<string, string[]> {
   const headers: Record<string, string[]> = {};
   for (let i = 0; i < request.rawHeaders.length; i += 2) {
     const name = request.rawHeaders[i] as string;
-    (headers[name] ??= []).push(request.rawHeaders[i + 1] as string);
+    headers[name] = [...(headers[name] ?? []), request.rawHeaders[i + 1] as string];
   }
   return headers;
 }
