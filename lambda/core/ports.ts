@@ -62,3 +62,75 @@ export interface TokenExchanger {
     context: { readonly requestId: string; readonly deadline: number },
   ): Promise<import('./types').TokenGrant>;
 }
+
+/** What may be shown about a signing key's certificate (SPEC §3.4): never the key itself. */
+export interface CertificateInfo {
+  /** Lowercase hex SHA-256 of the certificate's DER, as Salesforce and openssl show it. */
+  readonly fingerprintSha256: string;
+  /** RFC 3339 UTC. */
+  readonly notAfter: string;
+  readonly subject: string;
+  /** Whether the certificate carries the public half of the private key in the secret. */
+  readonly matchesPrivateKey: boolean;
+}
+
+/** A signing key ready to sign assertions. `privateKey` is a non-extractable handle. */
+export interface SigningKey {
+  readonly secretId: string;
+  /** The secret version the key was read from; a re-read returning the same version changed nothing. */
+  readonly versionId: string | undefined;
+  readonly privateKey: import('jose').CryptoKey;
+  /** Absent when the secret holds a bare PEM key. */
+  readonly certificate: CertificateInfo | undefined;
+}
+
+/** Signing keys by secret id (Secrets Manager in AWS, a local endpoint or folder locally). */
+export interface SigningKeyProvider {
+  /**
+   * The key for `secretId`, from memory while younger than the max age. `forceRefresh` re-reads it
+   * (after `invalid_assertion`: it may have been rotated).
+   * @throws BrokerError `signing_key_unavailable`
+   */
+  getSigningKey(
+    secretId: string,
+    options?: { readonly forceRefresh?: boolean },
+  ): Promise<SigningKey>;
+}
+
+/** The result of POSTing to a token endpoint, retries included: the last answer, raw. */
+export interface TokenEndpointResult {
+  readonly answer: import('./classify').TokenEndpointAnswer;
+  readonly attempts: number;
+  /** Milliseconds spent across all attempts and backoff. */
+  readonly latencyMs: number;
+}
+
+/** POSTs form-encoded requests to Salesforce's `/services/oauth2/token`. */
+export interface TokenEndpointClient {
+  /**
+   * @param buildForm called once per attempt, so each attempt can carry a fresh assertion
+   * @param options.deadline ms since the epoch after which no attempt starts
+   */
+  postForm(
+    url: string,
+    buildForm: () => Promise<Record<string, string>>,
+    options: { readonly deadline: number },
+  ): Promise<TokenEndpointResult>;
+}
+
+/** The outcome of the latest fresh exchange for an org, shown by the status route. No secret. */
+export interface ExchangeOutcome {
+  /** RFC 3339 UTC. */
+  readonly at: string;
+  readonly ok: boolean;
+  readonly category?: string | undefined;
+  readonly salesforce?: import('./types').SalesforceErrorDetail | undefined;
+  readonly requestId: string;
+  readonly latencyMs: number;
+}
+
+/** Keeps the last exchange outcome per org (the registry adapter stores it on the org item). */
+export interface ExchangeOutcomeStore {
+  recordExchangeOutcome(orgId: string, outcome: ExchangeOutcome): Promise<void>;
+  getExchangeOutcome(orgId: string): Promise<ExchangeOutcome | undefined>;
+}

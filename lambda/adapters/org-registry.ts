@@ -1,0 +1,146 @@
+/**
+ * The org registry in the broker's single DynamoDB table (keys from table-schema.ts). Each org
+ * item also carries the outcome of the org's last fresh exchange, for the status route; writing
+ * a record never erases it.
+ */
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  paginateQuery,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { validateOrgRecord } from '../core/org-record';
+import type { ExchangeOutcome, ExchangeOutcomeStore, OrgRegistry } from '../core/ports';
+import type { OrgRecord } from '../core/types';
+import { ORG_INDEX_VALUE, orgKey, TABLE_SCHEMA } from './table-schema';
+
+export interface DynamoOrgRegistryOptions {
+  readonly client: Pick<DynamoDBDocumentClient, 'send'>;
+  readonly tableName: string;
+}
+
+const RECORD_FIELDS = [
+  'orgId',
+  'loginUrl',
+  'environment',
+  'audience',
+  'consumerKey',
+  'username',
+  'signingKeySecretId',
+  'consumerSecretId',
+  'tokenTtlSeconds',
+  'callers',
+] as const satisfies readonly (keyof OrgRecord)[];
+
+/** Thrown when a stored item no longer validates: a broker-side fault, not the caller's. */
+export class CorruptOrgRecordError extends Error {
+  override readonly name = 'CorruptOrgRecordError';
+}
+
+function toRecord(item: Record<string, unknown>): OrgRecord {
+  const fields: Record<string, unknown> = {};
+  for (const field of RECORD_FIELDS) if (item[field] !== undefined) fields[field] = item[field];
+  try {
+    return validateOrgRecord(fields);
+  } catch (cause) {
+    throw new CorruptOrgRecordError(`Stored org record ${String(item.orgId)} is invalid`, {
+      cause,
+    });
+  }
+}
+
+export type DynamoOrgRegistry = OrgRegistry & ExchangeOutcomeStore;
+
+/** An {@link OrgRegistry} and {@link ExchangeOutcomeStore} over DynamoDB (lib-dynamodb). */
+export function createDynamoOrgRegistry(options: DynamoOrgRegistryOptions): DynamoOrgRegistry {
+  const { client, tableName } = options;
+  return {
+    async getOrg(orgId) {
+      const { Item } = await client.send(
+        new GetCommand({ TableName: tableName, Key: orgKey(orgId), ConsistentRead: true }),
+      );
+      return Item ? toRecord(Item) : undefined;
+    },
+
+    async putOrg(record) {
+      const valid = validateOrgRecord(record);
+      const names: Record<string, string> = { '#gsi': TABLE_SCHEMA.orgIndex.partitionKey };
+      const values: Record<string, unknown> = { ':gsi': ORG_INDEX_VALUE };
+      const sets = ['#gsi = :gsi'];
+      const removes: string[] = [];
+      for (const field of RECORD_FIELDS) {
+        names[`#${field}`] = field;
+        const value = valid[field];
+        if (value === undefined) removes.push(`#${field}`);
+        else {
+          values[`:${field}`] = value;
+          sets.push(`#${field} = :${field}`);
+        }
+      }
+      await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: orgKey(valid.orgId),
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    },
+
+    async deleteOrg(orgId) {
+      const { Attributes } = await client.send(
+        new DeleteCommand({ TableName: tableName, Key: orgKey(orgId), ReturnValues: 'ALL_OLD' }),
+      );
+      return Attributes !== undefined;
+    },
+
+    async listOrgs() {
+      const records: OrgRecord[] = [];
+      const pages = paginateQuery(
+        { client: client as DynamoDBDocumentClient },
+        {
+          TableName: tableName,
+          IndexName: TABLE_SCHEMA.orgIndex.name,
+          KeyConditionExpression: '#gsi = :gsi',
+          ExpressionAttributeNames: { '#gsi': TABLE_SCHEMA.orgIndex.partitionKey },
+          ExpressionAttributeValues: { ':gsi': ORG_INDEX_VALUE },
+        },
+      );
+      for await (const page of pages)
+        for (const item of page.Items ?? []) records.push(toRecord(item));
+      return records;
+    },
+
+    async recordExchangeOutcome(orgId, outcome) {
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: orgKey(orgId),
+            UpdateExpression: 'SET #last = :last',
+            // An org deleted meanwhile must not come back as a bare outcome item.
+            ConditionExpression: 'attribute_exists(#pk)',
+            ExpressionAttributeNames: { '#last': 'lastExchange', '#pk': TABLE_SCHEMA.partitionKey },
+            // Round-trip through JSON drops undefined fields, which DynamoDB cannot store.
+            ExpressionAttributeValues: { ':last': JSON.parse(JSON.stringify(outcome)) },
+          }),
+        );
+      } catch (error) {
+        if ((error as { name?: unknown }).name !== 'ConditionalCheckFailedException') throw error;
+      }
+    },
+
+    async getExchangeOutcome(orgId) {
+      const { Item } = await client.send(
+        new GetCommand({
+          TableName: tableName,
+          Key: orgKey(orgId),
+          ProjectionExpression: 'lastExchange',
+        }),
+      );
+      return Item?.lastExchange as ExchangeOutcome | undefined;
+    },
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * Signing keys from AWS Secrets Manager (SPEC §3.4, §4): read once, served from memory for a max
+ * age, re-read after it. If a re-read fails, the last good key keeps serving for a bounded time so
+ * a Secrets Manager blip does not stop token issuance. Reports the certificate's fingerprint and
+ * expiry; the private key is imported as a non-extractable key and never logged.
+ */
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { importPKCS8 } from 'jose';
+import { BrokerError, isBrokerError } from '../core/errors';
+import type { CertificateInfo, SigningKey, SigningKeyProvider } from '../core/ports';
+import { parseSigningKeySecret } from '../core/signing-key-secret';
+import type { Clock } from '../core/types';
+
+export interface SecretsManagerSigningKeysOptions {
+  readonly client: Pick<SecretsManagerClient, 'send'>;
+  /** How long a key is served before it is re-read, ms. @default 300000 */
+  readonly maxAgeMs?: number;
+  /** How long past its max age the last good key may serve while re-reads fail, ms. @default 3600000 */
+  readonly staleGraceMs?: number;
+  readonly clock?: Clock;
+  /** Told when a stale key is served because a refresh failed. */
+  readonly onRefreshFailure?: (secretId: string, error: BrokerError) => void;
+}
+
+interface Entry {
+  readonly key: SigningKey;
+  readonly readAt: number;
+}
+
+const MIN_RSA_BITS = 2048;
+
+function describeCertificate(certificatePem: string, publicKeySpki: string): CertificateInfo {
+  const certificate = new X509Certificate(certificatePem);
+  return {
+    fingerprintSha256: certificate.fingerprint256.replaceAll(':', '').toLowerCase(),
+    notAfter: new Date(certificate.validTo).toISOString(),
+    subject: certificate.subject,
+    matchesPrivateKey:
+      certificate.publicKey.export({ type: 'spki', format: 'pem' }).toString() === publicKeySpki,
+  };
+}
+
+/** Turns a SecretString into a usable key. @throws BrokerError `signing_key_unavailable` */
+export async function importSigningKey(
+  secretId: string,
+  versionId: string | undefined,
+  secretString: string,
+): Promise<SigningKey> {
+  const secret = parseSigningKeySecret(secretId, secretString);
+  const fail = (reason: string, cause?: unknown): never => {
+    throw new BrokerError('signing_key_unavailable', `Signing key secret ${secretId}: ${reason}`, {
+      cause,
+    });
+  };
+  let keyObject: ReturnType<typeof createPrivateKey>;
+  try {
+    keyObject = createPrivateKey(secret.privateKeyPem);
+  } catch (cause) {
+    return fail('the private key PEM cannot be parsed (encrypted keys are not supported)', cause);
+  }
+  const bits = keyObject.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (keyObject.asymmetricKeyType !== 'rsa' || bits < MIN_RSA_BITS) {
+    fail(`Salesforce needs an RSA key of at least ${MIN_RSA_BITS} bits`);
+  }
+  const pkcs8 = keyObject.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const publicKeySpki = createPublicKey(keyObject)
+    .export({ type: 'spki', format: 'pem' })
+    .toString();
+  let certificate: CertificateInfo | undefined;
+  if (secret.certificatePem) {
+    try {
+      certificate = describeCertificate(secret.certificatePem, publicKeySpki);
+    } catch (cause) {
+      fail('the certificate PEM cannot be parsed', cause);
+    }
+  }
+  return {
+    secretId,
+    versionId,
+    privateKey: await importPKCS8(pkcs8, 'RS256'),
+    certificate,
+  };
+}
+
+function describeReadFailure(error: unknown): string {
+  const name = (error as { name?: unknown }).name;
+  return typeof name === 'string' ? name : 'unknown error';
+}
+
+/** A {@link SigningKeyProvider} reading Secrets Manager through the AWS SDK. */
+export function createSecretsManagerSigningKeys(
+  options: SecretsManagerSigningKeysOptions,
+): SigningKeyProvider {
+  const maxAgeMs = options.maxAgeMs ?? 300_000;
+  const staleGraceMs = options.staleGraceMs ?? 3_600_000;
+  const clock = options.clock ?? Date.now;
+  const entries = new Map<string, Entry>();
+  const reads = new Map<string, Promise<Entry>>();
+
+  async function read(secretId: string): Promise<Entry> {
+    let output: { SecretString?: string | undefined; VersionId?: string | undefined };
+    try {
+      output = await options.client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    } catch (cause) {
+      throw new BrokerError(
+        'signing_key_unavailable',
+        `Signing key secret ${secretId} could not be read (${describeReadFailure(cause)})`,
+        { cause },
+      );
+    }
+    if (typeof output.SecretString !== 'string') {
+      throw new BrokerError(
+        'signing_key_unavailable',
+        `Signing key secret ${secretId} has no SecretString (binary secrets are not supported)`,
+      );
+    }
+    const key = await importSigningKey(secretId, output.VersionId, output.SecretString);
+    return { key, readAt: clock() };
+  }
+
+  function readOnce(secretId: string): Promise<Entry> {
+    let running = reads.get(secretId);
+    if (!running) {
+      running = read(secretId).finally(() => reads.delete(secretId));
+      reads.set(secretId, running);
+    }
+    return running;
+  }
+
+  return {
+    async getSigningKey(secretId, { forceRefresh = false } = {}) {
+      const cached = entries.get(secretId);
+      if (cached && !forceRefresh && clock() - cached.readAt < maxAgeMs) return cached.key;
+      try {
+        const entry = await readOnce(secretId);
+        entries.set(secretId, entry);
+        return entry.key;
+      } catch (error) {
+        const usable = cached && clock() - cached.readAt < maxAgeMs + staleGraceMs;
+        if (!usable || !isBrokerError(error)) throw error;
+        options.onRefreshFailure?.(secretId, error);
+        return cached.key;
+      }
+    },
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Publishes broker events to the SNS topic. Retries are the SDK's standard strategy (throttling,
+ * 5xx and timeouts are retried; NotFound or AuthorizationError are not), bounded by the client's
+ * `maxAttempts` and per-attempt timeouts set in {@link createSnsClient}. An event that still cannot
+ * be delivered is logged in full at ERROR with `eventDeliveryFailed: true` and counted, so an
+ * operator can replay it from the logs; the caller never sees an error.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { type MessageAttributeValue, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { buildEventAttributes } from '../core/events';
+import { METRIC } from '../core/metrics';
+import type { EventPublisher } from '../core/ports';
+import type { BrokerEvent } from '../core/types';
+import { logger as defaultLogger, metrics as defaultMetrics } from '../handlers/observability';
+
+export interface SnsClientOptions {
+  /** Endpoint override (tests, local stack); otherwise the SDK's, which honours AWS_ENDPOINT_URL_SNS. */
+  readonly endpoint?: string | undefined;
+  readonly region?: string | undefined;
+  /** Attempts per publish, first one included. @default 3 */
+  readonly maxAttempts?: number;
+  /** Per-attempt limit for connecting and for the whole response, in ms. @default 1000 */
+  readonly attemptTimeoutMs?: number;
+}
+
+/** An SNS client whose retries and timeouts keep a publish well inside a token request's budget. */
+export function createSnsClient(options: SnsClientOptions = {}): SNSClient {
+  const timeout = options.attemptTimeoutMs ?? 1000;
+  return new SNSClient({
+    ...(options.endpoint && { endpoint: options.endpoint }),
+    ...(options.region && { region: options.region }),
+    maxAttempts: options.maxAttempts ?? 3,
+    // Without throwOnRequestTimeout the handler only warns and the attempt waits forever.
+    requestHandler: {
+      connectionTimeout: timeout,
+      requestTimeout: timeout,
+      throwOnRequestTimeout: true,
+    },
+  });
+}
+
+export interface SnsEventPublisherOptions {
+  readonly client: SNSClient;
+  readonly topicArn: string;
+  /** @default the function's shared Powertools logger */
+  readonly logger?: Logger;
+  /** @default the function's shared Powertools metrics */
+  readonly metrics?: Metrics;
+}
+
+/** SNS subjects must be ASCII, at most 100 characters; they are what email subscribers see. */
+function buildSubject(event: BrokerEvent): string {
+  const { severity, category } = buildEventAttributes(event);
+  const subject = `[${severity}] ${event.type} ${event.subject}${category ? ` ${category}` : ''}`;
+  return subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
+}
+
+function buildMessageAttributes(event: BrokerEvent): Record<string, MessageAttributeValue> {
+  return Object.fromEntries(
+    Object.entries(buildEventAttributes(event)).map(([name, value]) => [
+      name,
+      { DataType: 'String', StringValue: value },
+    ]),
+  );
+}
+
+export class SnsEventPublisher implements EventPublisher {
+  readonly #client: SNSClient;
+  readonly #topicArn: string;
+  readonly #logger: Logger;
+  readonly #metrics: Metrics;
+
+  constructor(options: SnsEventPublisherOptions) {
+    this.#client = options.client;
+    this.#topicArn = options.topicArn;
+    this.#logger = options.logger ?? defaultLogger;
+    this.#metrics = options.metrics ?? defaultMetrics;
+  }
+
+  async publish(event: BrokerEvent): Promise<void> {
+    try {
+      const output = await this.#client.send(
+        new PublishCommand({
+          TopicArn: this.#topicArn,
+          Message: JSON.stringify(event),
+          Subject: buildSubject(event),
+          MessageAttributes: buildMessageAttributes(event),
+        }),
+      );
+      this.#logger.info('event published', {
+        eventType: event.type,
+        eventId: event.id,
+        snsMessageId: output.MessageId,
+      });
+    } catch (error) {
+      this.#reportDeliveryFailure(event, error);
+    }
+  }
+
+  #reportDeliveryFailure(event: BrokerEvent, error: unknown): void {
+    const failure = error as { name?: string; message?: string; $metadata?: { attempts?: number } };
+    // The whole event goes to the log: it is the copy of record an operator replays from.
+    this.#logger.error('event delivery failed', {
+      eventDeliveryFailed: true,
+      eventType: event.type,
+      eventId: event.id,
+      event,
+      errorName: failure.name,
+      errorMessage: failure.message,
+      attempts: failure.$metadata?.attempts,
+    });
+    this.#metrics.singleMetric().addMetric(METRIC.eventDeliveryFailed, MetricUnit.Count, 1);
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * What to do about each failure category, in the product's own words (SPEC §3.5, §3.6): which
+ * Salesforce setting or user to fix, and for a missing approval the links that fix it. The same
+ * text goes into HTTP error bodies, incident events and the status route; docs/runbook.md expands
+ * on it under one heading per category.
+ */
+import { buildApprovalLink, buildRedirectUri, buildSalesforceAuthorizeUrl } from './approval-links';
+import type { Category } from './categories';
+import type { OrgRecord, Remediation } from './types';
+
+export interface RemediationContext {
+  /** The org concerned, when known: names the user, app and host in the steps. */
+  readonly org?: OrgRecord | undefined;
+  /** The broker's public base URL: needed for the approval link and redirect URI. */
+  readonly publicBaseUrl?: string | undefined;
+}
+
+interface Names {
+  readonly user: string;
+  readonly key: string;
+  readonly host: string;
+  readonly audience: string;
+  readonly secret: string;
+}
+
+function namesOf(org: OrgRecord | undefined): Names {
+  return {
+    user: org ? `the integration user ${org.username}` : 'the integration user (the JWT sub)',
+    key: org ? `consumer key ${org.consumerKey}` : 'the consumer key',
+    host: org ? org.loginUrl : 'the org login URL',
+    audience: org ? org.audience : 'the org audience',
+    secret: org ? `secret ${org.signingKeySecretId}` : 'the signing key secret',
+  };
+}
+
+const APPROVAL_WARNING =
+  'The approval must be the integration user\'s own: an admin who clicks Allow approves the app only for the admin. Either sign in as the integration user when approving, or have an admin pre-authorize it (Permitted Users = "Admin approved users are pre-authorized", plus the user\'s profile or a permission set assigned to the app).';
+
+type Texts = { readonly summary: string; readonly steps: readonly string[] };
+
+function textsFor(category: Category, n: Names): Texts {
+  switch (category) {
+    case 'consumer_not_approved':
+      return {
+        summary: `Salesforce says ${n.user} has not approved the app (${n.key}), so it refuses the JWT exchange.`,
+        steps: [
+          'Open the broker approval link below, sign in to Salesforce AS THE INTEGRATION USER and click Allow; the broker checks who approved and re-runs the exchange to prove the fix.',
+          APPROVAL_WARNING,
+          'Or pre-authorize: Setup > Connected Apps > Manage Connected Apps > the app > Edit Policies > Permitted Users = "Admin approved users are pre-authorized", then Manage Profiles / Manage Permission Sets and add one the integration user has (a Salesforce API Integration licence permission set cannot hold app assignments; use the profile or another permission set).',
+          `Check the host and audience match the org's environment (login ${n.host}, aud ${n.audience}); a sandbox user sent to production also gives this error.`,
+          'Right after creating the user or app, allow up to 10 minutes for the change to reach every Salesforce server, then retry.',
+        ],
+      };
+    case 'user_not_admin_approved':
+      return {
+        summary: `The app only admits pre-authorized users and ${n.user} is not one of them.`,
+        steps: [
+          'Setup > Connected Apps > Manage Connected Apps (or External Client App Manager) > the app > Manage Profiles / Manage Permission Sets.',
+          "Add the integration user's profile or a permission set assigned to that user.",
+          'Request a token again (POST /orgs/{orgId}/token with {"forceRefresh": true}).',
+        ],
+      };
+    case 'app_not_installed':
+      return {
+        summary: 'The app is not installed in this org, so Salesforce blocks its use.',
+        steps: [
+          'In the target org: Setup > Connected Apps OAuth Usage > the app > Install (External Client Apps: install or deploy the app into the org).',
+          'Then edit its policies: Permitted Users and the profile or permission set of the integration user.',
+          'Only users with "Approve Uninstalled Connected Apps" can approve an uninstalled app; installing it is the lasting fix.',
+        ],
+      };
+    case 'invalid_assertion':
+      return {
+        summary: `Salesforce could not verify the assertion's signature with the certificate uploaded on the app (${n.key}).`,
+        steps: [
+          `Compare the SHA-256 fingerprint of the certificate in ${n.secret} (GET /orgs/{orgId}/status shows it) with the certificate uploaded under the app's "Use digital signatures".`,
+          'Upload the certificate that matches the private key in the secret, or put the matching key into the secret (the broker re-reads it on this error).',
+          `Check the consumer key and login host belong to the same org (${n.host}).`,
+        ],
+      };
+    case 'audience_invalid':
+      return {
+        summary: `Salesforce rejected the assertion's audience ${n.audience}.`,
+        steps: [
+          'Use https://login.salesforce.com for production and Developer Edition orgs, https://test.salesforce.com for sandboxes, and the site URL for Experience Cloud.',
+          'A My Domain URL is not a valid audience even when it is the login URL: set the org record audience (or environment) accordingly.',
+        ],
+      };
+    case 'assertion_expired':
+      return {
+        summary:
+          'Salesforce considers the assertion expired ("expired authorization code"): the broker clock and Salesforce disagree.',
+        steps: [
+          "Check the function's clock is NTP-synchronised (Lambda's is); a local run on a machine with a wrong clock shows this.",
+          'Retry once; if it persists, capture the time of the failure from the logs and open a ticket.',
+        ],
+      };
+    case 'unknown_consumer_key':
+      return {
+        summary: `Salesforce does not know ${n.key} on ${n.host}.`,
+        steps: [
+          'Copy the consumer key again from the app (Manage Consumer Details) into the org record.',
+          'Check the environment: a production app is unknown to test.salesforce.com and the other way round.',
+          'If the app was created or edited in the last 10 minutes, wait and retry: changes take that long to propagate.',
+        ],
+      };
+    case 'user_inactive':
+      return {
+        summary: `${n.user} is inactive or frozen in Salesforce.`,
+        steps: [
+          'Setup > Users > the user: reactivate or unfreeze them.',
+          'Or point the org record at another active integration user (and approve the app for that user).',
+        ],
+      };
+    case 'ip_restricted':
+      return {
+        summary: `Salesforce refuses logins for ${n.user} from the broker's IP address (or outside login hours).`,
+        steps: [
+          "Add the broker's egress IP range to the user's profile Login IP Ranges, or check its Login Hours.",
+          'Or set the app policy IP Relaxation = "Relax IP restrictions".',
+        ],
+      };
+    case 'org_inactive':
+      return {
+        summary: 'The Salesforce org is locked, closed or suspended.',
+        steps: [
+          'Check the org with its owner (expired trial, deleted sandbox or scratch org, billing).',
+          'Remove the org from the registry if it is gone for good.',
+        ],
+      };
+    case 'login_rate_exceeded':
+      return {
+        summary: `${n.user} exceeded Salesforce's limit of 3,600 logins per hour.`,
+        steps: [
+          'Wait for the hour to roll over; the broker returns Retry-After.',
+          'Find who else logs in as this user (Login History); give each integration its own user.',
+          'Avoid forceRefresh and DELETE unless a token was actually rejected: every fresh exchange is a login.',
+        ],
+      };
+    case 'salesforce_unavailable':
+      return {
+        summary:
+          'Salesforce did not answer usefully (5xx, maintenance page, timeout or connection error).',
+        steps: [
+          'Retry after the Retry-After delay; the broker already retried within its time budget.',
+          'Check https://status.salesforce.com for the instance, and the network path from the broker to the login host.',
+        ],
+      };
+    case 'unexpected_response':
+      return {
+        summary:
+          'Salesforce answered something the broker does not recognise; it is shown verbatim.',
+        steps: [
+          'Read the salesforce.error and salesforce.error_description fields.',
+          "Check the login URL points at Salesforce's login host and nothing in between rewrites the request.",
+          'If Salesforce introduced a new message, report it so it gets its own category.',
+        ],
+      };
+    case 'invalid_request':
+      return {
+        summary: 'The request is malformed.',
+        steps: ['Fix the request as the message says; see docs/openapi.yaml.'],
+      };
+    case 'org_not_found':
+      return {
+        summary: 'No org with this id is registered with the broker.',
+        steps: ['Check the org id, or register the org with the CLI (token-broker orgs add).'],
+      };
+    case 'caller_not_authorized':
+      return {
+        summary: "The caller's IAM principal is not allowed to get this org's tokens.",
+        steps: [
+          "Add the caller's IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME) to the org's callers list.",
+        ],
+      };
+    case 'signing_key_unavailable':
+      return {
+        summary: `The broker could not read or use ${n.secret}.`,
+        steps: [
+          'Check the secret exists, holds {"privateKey": "<PKCS#8 PEM>", "certificate": "<X.509 PEM>"} or a bare PEM key, and the function may read it (and decrypt its KMS key).',
+          'The function logs the Secrets Manager error; the HTTP body deliberately does not.',
+        ],
+      };
+    case 'approval_denied':
+      return {
+        summary: 'The approval was denied on Salesforce (someone clicked Deny).',
+        steps: ['Open the approval link again, sign in as the integration user and click Allow.'],
+      };
+    case 'approval_blocked':
+      return {
+        summary:
+          'Salesforce refused the approval: the app is blocked or the user is not admitted by its policy.',
+        steps: [
+          'Setup > Connected Apps OAuth Usage: unblock (and install) the app.',
+          "If the app only admits pre-authorized users, assign the integration user's profile or permission set to it.",
+        ],
+      };
+    case 'state_invalid':
+      return {
+        summary:
+          'The approval attempt is unknown, expired, already used or was started in another browser.',
+        steps: ['Start again from the approval link, in one browser, within a few minutes.'],
+      };
+    case 'code_exchange_failed':
+      return {
+        summary: 'Salesforce did not exchange the authorization code from the approval.',
+        steps: [
+          "Check the app's Callback URL is exactly the broker's redirect URI (a trailing slash matters).",
+          'If the app requires a secret for the web-server flow, set consumerSecretId on the org record.',
+          'Start again from the approval link.',
+        ],
+      };
+    case 'approver_mismatch':
+      return {
+        summary: `The approval was given by a different user than ${n.user}, so it does not count for the JWT exchange.`,
+        steps: [APPROVAL_WARNING, 'Sign out of Salesforce and open the approval link again.'],
+      };
+  }
+}
+
+/**
+ * The remediation for a category. For `consumer_not_approved` it carries the broker's approval
+ * link and the raw Salesforce authorize URL (when the org and public base URL are known).
+ */
+export function buildRemediation(
+  category: Category,
+  context: RemediationContext = {},
+): Remediation {
+  const { org, publicBaseUrl } = context;
+  const texts = textsFor(category, namesOf(org));
+  const withLinks =
+    org &&
+    publicBaseUrl &&
+    (category === 'consumer_not_approved' || category === 'approver_mismatch');
+  return {
+    summary: texts.summary,
+    steps: texts.steps,
+    ...(withLinks
+      ? {
+          approvalLink: buildApprovalLink(publicBaseUrl, org.orgId),
+          salesforceAuthorizeUrl: buildSalesforceAuthorizeUrl(org, buildRedirectUri(publicBaseUrl)),
+        }
+      : {}),
+    runbook: `docs/runbook.md#${category}`,
+  };
+}

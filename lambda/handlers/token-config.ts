@@ -1,0 +1,27 @@
+/**
+ * The token function's configuration, read and validated once at cold start (docs/architecture.md).
+ * A missing or malformed variable fails the init phase with a `ConfigError` naming it.
+ */
+import { readBaseUrl, readInteger, readString } from './env';
+
+export interface TokenConfig {
+  readonly tableName: string;
+  /** No trailing slash. */
+  readonly publicBaseUrl: string;
+  /** Per-attempt timeout for Salesforce calls, ms. @default 5000 */
+  readonly salesforceTimeoutMs: number;
+  /** How long a signing key is served from memory before it is re-read, seconds. @default 300 */
+  readonly signingKeyMaxAgeSeconds: number;
+}
+
+export function readTokenConfig(env: Readonly<Record<string, string | undefined>>): TokenConfig {
+  return {
+    tableName: readString(env, 'TABLE_NAME'),
+    publicBaseUrl: readBaseUrl(env, 'PUBLIC_BASE_URL'),
+    salesforceTimeoutMs: readInteger(env, 'SALESFORCE_TIMEOUT_MS', 5000, { min: 100, max: 30_000 }),
+    signingKeyMaxAgeSeconds: readInteger(env, 'SIGNING_KEY_MAX_AGE_SECONDS', 300, {
+      min: 0,
+      max: 86_400,
+    }),
+  };
+}

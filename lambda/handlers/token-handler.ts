@@ -1,0 +1,204 @@
+/**
+ * The token API on API Gateway REST proxy events (SPEC §3.1): routing, input checks, caller
+ * identity, and the mapping of results and errors to HTTP. Built by {@link createTokenHandler}
+ * around an injected token service, so the Lambda entry (token.ts), the local stack and the tests
+ * run the same handler.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { BrokerError } from '../core/errors';
+import { DIMENSION, METRIC } from '../core/metrics';
+import { isValidOrgId } from '../core/org-record';
+import type { ExchangeReport, ServiceLogger, TokenService } from '../services/token-service';
+import { errorResponse, jsonResponse, noContentResponse } from './http';
+
+/** Largest accepted request body, bytes. `{"forceRefresh": true}` is 22. */
+export const MAX_BODY_BYTES = 1024;
+
+/**
+ * Time kept back from the function's remaining time so a response can still be sent after the
+ * last Salesforce attempt, ms.
+ */
+const RESPONSE_MARGIN_MS = 500;
+
+/** What the handler gives the service it builds: its observability hooks. */
+export interface ServiceHooks {
+  readonly onExchange: (report: ExchangeReport) => void;
+  readonly logger: ServiceLogger;
+}
+
+export interface TokenHandlerDeps {
+  /**
+   * Builds the token service, once, on the first request (so adapters and SDK clients stay off
+   * the cold-start import path). Pass `hooks` into {@link createTokenService}.
+   */
+  readonly createService: (hooks: ServiceHooks) => TokenService | Promise<TokenService>;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+type Route = 'token' | 'invalidate' | 'status';
+
+const ROUTES: Readonly<Record<string, Route>> = {
+  'POST /orgs/{orgId}/token': 'token',
+  'DELETE /orgs/{orgId}/token': 'invalidate',
+  'GET /orgs/{orgId}/status': 'status',
+};
+
+function invalid(message: string): BrokerError {
+  return new BrokerError('invalid_request', message);
+}
+
+/** `{"forceRefresh": true}` or nothing; anything else is a 400 naming the problem. */
+export function parseTokenRequestBody(
+  event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>,
+): {
+  forceRefresh: boolean;
+} {
+  if (event.body === null || event.body === undefined || event.body === '') {
+    return { forceRefresh: false };
+  }
+  if (
+    Buffer.byteLength(event.body) >
+    (event.isBase64Encoded ? (MAX_BODY_BYTES * 4) / 3 + 4 : MAX_BODY_BYTES)
+  ) {
+    throw invalid(`Request body exceeds ${MAX_BODY_BYTES} bytes`);
+  }
+  const text = event.isBase64Encoded
+    ? Buffer.from(event.body, 'base64').toString('utf8')
+    : event.body;
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES)
+    throw invalid(`Request body exceeds ${MAX_BODY_BYTES} bytes`);
+  if (text.trim() === '') return { forceRefresh: false };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw invalid('Request body is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw invalid('Request body must be a JSON object such as {"forceRefresh": true}');
+  }
+  const unknown = Object.keys(parsed).filter((key) => key !== 'forceRefresh');
+  if (unknown.length > 0) {
+    throw invalid(`Unknown field ${JSON.stringify(unknown[0])}; only "forceRefresh" is accepted`);
+  }
+  const { forceRefresh } = parsed as { forceRefresh?: unknown };
+  if (forceRefresh !== undefined && typeof forceRefresh !== 'boolean') {
+    throw invalid('forceRefresh must be true or false');
+  }
+  return { forceRefresh: forceRefresh === true };
+}
+
+/** Flushes EMF only when the invocation recorded a metric (no empty-metrics warning per request). */
+function publishMetrics(metrics: Metrics): middy.MiddlewareObj {
+  const flush = () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  };
+  return { after: flush, onError: flush };
+}
+
+export function createTokenHandler(deps: TokenHandlerDeps) {
+  const { logger, metrics } = deps;
+  const onExchange = (report: ExchangeReport) => {
+    metrics.addMetric(METRIC.tokenExchanges, MetricUnit.Count, 1);
+    metrics.addMetric(METRIC.exchangeLatency, MetricUnit.Milliseconds, report.latencyMs);
+    if (!report.ok && report.category) {
+      const single = metrics.singleMetric();
+      single.addDimension(DIMENSION.category, report.category);
+      single.addMetric(METRIC.exchangeFailures, MetricUnit.Count, 1);
+    }
+    logger.info(report.ok ? 'Token exchange succeeded' : 'Token exchange failed', {
+      org_id: report.orgId,
+      category: report.category,
+      salesforce: report.salesforce,
+      upstream_latency_ms: report.latencyMs,
+      attempts: report.attempts,
+      key_reread: report.keyReread,
+    });
+  };
+
+  let service: TokenService | Promise<TokenService> | undefined;
+  const getService = (): TokenService | Promise<TokenService> => {
+    if (service) return service;
+    const pending = Promise.resolve(deps.createService({ onExchange, logger })).then(
+      (built) => {
+        service = built;
+        return built;
+      },
+      (error: unknown) => {
+        // Let the next request try again rather than keeping a failed start.
+        service = undefined;
+        throw error;
+      },
+    );
+    service = pending;
+    return pending;
+  };
+
+  async function route(
+    event: APIGatewayProxyEvent,
+    context: Context,
+  ): Promise<APIGatewayProxyResult> {
+    const requestId = event.requestContext?.requestId ?? context.awsRequestId;
+    const caller = event.requestContext?.identity?.userArn ?? null;
+    const orgId = event.pathParameters?.orgId;
+    const started = performance.now();
+    logger.appendKeys({ request_id: requestId, org_id: orgId, caller });
+    let cache: 'hit' | 'miss' | undefined;
+    try {
+      const name = ROUTES[`${event.httpMethod} ${event.resource}`];
+      if (!name) throw invalid(`No route for ${event.httpMethod} ${event.resource}`);
+      if (!isValidOrgId(orgId)) {
+        throw invalid(
+          'orgId must be a lowercase slug (a-z, 0-9, inner hyphens, max 63 characters)',
+        );
+      }
+      const tokens = await getService();
+      if (name === 'token') {
+        const { forceRefresh } = parseTokenRequestBody(event);
+        const deadline = Date.now() + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS;
+        const result = await tokens.getToken(orgId, { caller, requestId, deadline, forceRefresh });
+        cache = result.cacheHit ? 'hit' : 'miss';
+        metrics.addMetric(
+          result.cacheHit ? METRIC.cacheHits : METRIC.cacheMisses,
+          MetricUnit.Count,
+          1,
+        );
+        logger.info('Token served', { cache, duration_ms: performance.now() - started });
+        return jsonResponse(200, result.grant, { Pragma: 'no-cache' });
+      }
+      if (name === 'invalidate') {
+        const dropped = await tokens.invalidate(orgId, { caller });
+        logger.info('Token cache invalidated', { dropped });
+        return noContentResponse();
+      }
+      const status = await tokens.status(orgId, { caller });
+      logger.info('Status served');
+      return jsonResponse(200, status);
+    } catch (error) {
+      const { response, code } = errorResponse(error, requestId);
+      const detail = {
+        category: code,
+        status: response.statusCode,
+        cache,
+        duration_ms: performance.now() - started,
+      };
+      if (
+        response.statusCode >= 500 &&
+        response.statusCode !== 502 &&
+        response.statusCode !== 503
+      ) {
+        logger.error('Request failed', { ...detail, error });
+      } else logger.warn('Request refused', { ...detail, message: (error as Error).message });
+      return response;
+    }
+  }
+
+  return middy(route)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(publishMetrics(metrics));
+}

@@ -1,0 +1,95 @@
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CorruptOrgRecordError,
+  createDynamoOrgRegistry,
+  type DynamoOrgRegistry,
+} from '../../lambda/adapters/org-registry';
+import { orgKey } from '../../lambda/adapters/table-schema';
+import { validateOrgRecord } from '../../lambda/core/org-record';
+import { type LocalDynamo, startDynalite } from '../support/dynalite';
+
+let dynamo: LocalDynamo;
+let registry: DynamoOrgRegistry;
+let documents: DynamoDBDocumentClient;
+let tableName: string;
+
+const record = (orgId: string, extra: Record<string, unknown> = {}) =>
+  validateOrgRecord({
+    orgId,
+    loginUrl: 'https://acme.my.salesforce.com',
+    consumerKey: '3MVG9key',
+    username: `integration@${orgId}.example`,
+    signingKeySecretId: `token-broker/${orgId}`,
+    callers: ['arn:aws:iam::123456789012:role/Fulfilment'],
+    ...extra,
+  });
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  tableName = await dynamo.createTable();
+  documents = DynamoDBDocumentClient.from(dynamo.client);
+  registry = createDynamoOrgRegistry({ client: documents, tableName });
+});
+afterAll(() => dynamo.close());
+
+describe('DynamoDB org registry (dynalite)', () => {
+  it('puts, gets, lists and deletes records', async () => {
+    await registry.putOrg(record('acme', { consumerSecretId: 'token-broker/acme-secret' }));
+    await registry.putOrg(
+      record('globex', { loginUrl: 'https://test.salesforce.com', tokenTtlSeconds: 600 }),
+    );
+    expect(await registry.getOrg('acme')).toEqual(
+      record('acme', { consumerSecretId: 'token-broker/acme-secret' }),
+    );
+    expect(await registry.getOrg('nobody')).toBeUndefined();
+    expect((await registry.listOrgs()).map((org) => org.orgId).sort()).toEqual(['acme', 'globex']);
+    expect(await registry.deleteOrg('globex')).toBe(true);
+    expect(await registry.deleteOrg('globex')).toBe(false);
+    expect((await registry.listOrgs()).map((org) => org.orgId)).toEqual(['acme']);
+  });
+
+  it('keeps the last exchange outcome when the record is rewritten, and drops removed fields', async () => {
+    await registry.putOrg(record('initech', { consumerSecretId: 'token-broker/s' }));
+    const outcome = {
+      at: '2026-11-28T20:00:00.000Z',
+      ok: false,
+      category: 'consumer_not_approved',
+      salesforce: {
+        status: 400,
+        error: 'invalid_grant',
+        error_description: "user hasn't approved this consumer",
+      },
+      requestId: 'req-1',
+      latencyMs: 42,
+    };
+    await registry.recordExchangeOutcome('initech', outcome);
+    await registry.putOrg(record('initech'));
+    expect(await registry.getExchangeOutcome('initech')).toEqual(outcome);
+    expect((await registry.getOrg('initech'))?.consumerSecretId).toBeUndefined();
+  });
+
+  it('does not resurrect a deleted org when an outcome arrives late', async () => {
+    await registry.recordExchangeOutcome('ghost', {
+      at: 'x',
+      ok: true,
+      requestId: 'r',
+      latencyMs: 1,
+    });
+    expect(await registry.getOrg('ghost')).toBeUndefined();
+    expect(await registry.getExchangeOutcome('ghost')).toBeUndefined();
+  });
+
+  it('rejects invalid input on put and reports a corrupt stored item as a broker fault', async () => {
+    await expect(
+      registry.putOrg({ ...record('acme'), loginUrl: 'http://evil.example' }),
+    ).rejects.toMatchObject({
+      category: 'invalid_request',
+    });
+    const { PutCommand } = await import('@aws-sdk/lib-dynamodb');
+    await documents.send(
+      new PutCommand({ TableName: tableName, Item: { ...orgKey('broken'), orgId: 'broken' } }),
+    );
+    await expect(registry.getOrg('broken')).rejects.toBeInstanceOf(CorruptOrgRecordError);
+  });
+});

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildApprovalLink,
+  buildRedirectUri,
+  buildSalesforceAuthorizeUrl,
+} from '../../lambda/core/approval-links';
+import {
+  APPROVAL_CATEGORIES,
+  BROKER_CATEGORIES,
+  SALESFORCE_CATEGORIES,
+} from '../../lambda/core/categories';
+import { validateOrgRecord } from '../../lambda/core/org-record';
+import { buildRemediation } from '../../lambda/core/remediation';
+
+const org = validateOrgRecord({
+  orgId: 'acme-prod',
+  loginUrl: 'https://acme.my.salesforce.com',
+  consumerKey: '3MVG9consumer.key',
+  username: 'integration@acme.example',
+  signingKeySecretId: 'token-broker/acme-prod',
+});
+const publicBaseUrl = 'https://broker.example.com/prod';
+
+describe('approval links', () => {
+  it('builds the broker link, the redirect URI and the KB-format authorize URL', () => {
+    expect(buildApprovalLink(publicBaseUrl, 'acme-prod')).toBe(
+      'https://broker.example.com/prod/oauth/authorize?org=acme-prod',
+    );
+    expect(buildRedirectUri(`${publicBaseUrl}/`)).toBe(
+      'https://broker.example.com/prod/oauth/callback',
+    );
+    expect(buildSalesforceAuthorizeUrl(org, buildRedirectUri(publicBaseUrl))).toBe(
+      'https://acme.my.salesforce.com/services/oauth2/authorize?client_id=3MVG9consumer.key&redirect_uri=https%3A%2F%2Fbroker.example.com%2Fprod%2Foauth%2Fcallback&response_type=code',
+    );
+  });
+});
+
+describe('buildRemediation', () => {
+  it.each([...SALESFORCE_CATEGORIES, ...BROKER_CATEGORIES, ...APPROVAL_CATEGORIES])(
+    '%s has a summary, steps and a runbook anchor',
+    (category) => {
+      const remediation = buildRemediation(category, { org, publicBaseUrl });
+      expect(remediation.summary.length).toBeGreaterThan(10);
+      expect(remediation.steps.length).toBeGreaterThan(0);
+      expect(remediation.runbook).toBe(`docs/runbook.md#${category}`);
+      expect(JSON.stringify(remediation)).not.toMatch(/undefined|\{orgId\}\}/);
+    },
+  );
+
+  it('gives consumer_not_approved both links and the integration-user warning', () => {
+    const remediation = buildRemediation('consumer_not_approved', { org, publicBaseUrl });
+    expect(remediation.approvalLink).toBe(
+      'https://broker.example.com/prod/oauth/authorize?org=acme-prod',
+    );
+    const raw = new URL(remediation.salesforceAuthorizeUrl ?? '');
+    expect(`${raw.origin}${raw.pathname}`).toBe(
+      'https://acme.my.salesforce.com/services/oauth2/authorize',
+    );
+    expect(Object.fromEntries(raw.searchParams)).toEqual({
+      client_id: '3MVG9consumer.key',
+      redirect_uri: 'https://broker.example.com/prod/oauth/callback',
+      response_type: 'code',
+    });
+    const text = remediation.steps.join('\n');
+    expect(remediation.summary).toContain('integration@acme.example');
+    expect(text).toContain('approves the app only for the admin');
+    expect(text).toContain('Admin approved users are pre-authorized');
+    expect(text).toMatch(/profile or a permission set/);
+  });
+
+  it('omits links it cannot build', () => {
+    const remediation = buildRemediation('consumer_not_approved');
+    expect(remediation.approvalLink).toBeUndefined();
+    expect(remediation.summary).toContain('the integration user');
+    expect(
+      buildRemediation('invalid_assertion', { org, publicBaseUrl }).approvalLink,
+    ).toBeUndefined();
+  });
+});

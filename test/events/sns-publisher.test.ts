@@ -1,0 +1,193 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createSnsClient, SnsEventPublisher } from '../../lambda/adapters/sns-publisher';
+import { buildApprovalCompleted, buildIncidentOpened } from '../../lambda/core/events';
+import { METRIC } from '../../lambda/core/metrics';
+import type { BrokerEvent } from '../../lambda/core/types';
+import { type LocalSns, SNS_FAULTS, startLocalSns } from '../../local/sns-server';
+import { expectValidEvent } from '../support/events';
+import { captureOutput, findSecrets } from '../support/logs';
+import { emfWith, eventContext, ManualClock, ORG, observability } from './fixtures';
+
+let sns: LocalSns;
+let topicArn: string;
+
+beforeAll(async () => {
+  sns = await startLocalSns();
+  topicArn = sns.createTopic('token-broker-events');
+});
+afterAll(async () => {
+  await sns.close();
+});
+beforeEach(() => {
+  // The SDK's default chain must find credentials without looking anywhere but the environment.
+  vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
+  vi.stubEnv('AWS_REGION', 'eu-west-1');
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+const context = eventContext(new ManualClock());
+const opened = () =>
+  buildIncidentOpened(
+    context,
+    {
+      orgId: ORG.orgId,
+      category: 'consumer_not_approved',
+      salesforce: {
+        status: 400,
+        error: 'invalid_grant',
+        error_description: "user hasn't approved this consumer",
+      },
+      remediation: { summary: 'Approve the app', steps: ['Open the approval link'] },
+      count: 1,
+      firstSeenAt: '2026-11-28T09:00:00.000Z',
+      lastSeenAt: '2026-11-28T09:00:00.000Z',
+    },
+    'req-1',
+  );
+
+function publisherFor(
+  options: { topic?: string; maxAttempts?: number; attemptTimeoutMs?: number } = {},
+) {
+  const client = createSnsClient({
+    endpoint: sns.endpoint,
+    maxAttempts: options.maxAttempts ?? 3,
+    attemptTimeoutMs: options.attemptTimeoutMs ?? 1000,
+  });
+  const publisher = new SnsEventPublisher({
+    client,
+    topicArn: options.topic ?? topicArn,
+    ...observability(),
+  });
+  return { client, publisher };
+}
+
+/** Publishes while capturing output; returns the requests SNS saw and the captured entries. */
+async function publishCaptured(publisher: SnsEventPublisher, event: BrokerEvent = opened()) {
+  const before = sns.requestCount();
+  const output = captureOutput();
+  try {
+    await expect(publisher.publish(event)).resolves.toBeUndefined();
+  } finally {
+    output.stop();
+  }
+  return { requests: sns.requestCount() - before, output };
+}
+
+function expectFallback(
+  output: ReturnType<typeof captureOutput>,
+  event: object,
+  errorName: string,
+) {
+  const fallback = output.entries().filter((e) => e.eventDeliveryFailed === true);
+  expect(fallback).toHaveLength(1);
+  expect(fallback[0]).toMatchObject({ level: 'ERROR', errorName, event });
+  expectValidEvent(fallback[0]?.event);
+  const emf = emfWith(output.entries(), METRIC.eventDeliveryFailed);
+  expect(emf).toHaveLength(1);
+  expect(emf[0]?.[METRIC.eventDeliveryFailed]).toBe(1);
+  expect(findSecrets(output.text())).toEqual([]);
+}
+
+describe('SNS publisher through the real SDK client', () => {
+  it('publishes the event as the message with filterable attributes and a subject', async () => {
+    const { client, publisher } = publisherFor();
+    const event = opened();
+    const { requests, output } = await publishCaptured(publisher, event);
+    client.destroy();
+    expect(requests).toBe(1);
+    const received = sns.messages.at(-1);
+    expect(JSON.parse(received?.message ?? '')).toEqual(event);
+    expect(received?.attributes).toEqual({
+      type: 'token_broker.incident.opened',
+      orgId: 'acme-prod',
+      severity: 'critical',
+      category: 'consumer_not_approved',
+    });
+    expect(received?.subject).toBe(
+      '[critical] token_broker.incident.opened orgs/acme-prod consumer_not_approved',
+    );
+    expect(output.entries().filter((e) => e.eventDeliveryFailed)).toEqual([]);
+  });
+
+  it('omits the category attribute of an event without one', async () => {
+    const { client, publisher } = publisherFor();
+    const event = buildApprovalCompleted(context, {
+      orgId: ORG.orgId,
+      integrationUsername: ORG.username,
+      approverUsername: ORG.username,
+      grantedScopes: ['api', 'refresh_token'],
+      jwtExchangeWorks: true,
+      requestId: 'req-2',
+    });
+    await publishCaptured(publisher, event);
+    client.destroy();
+    expect(sns.messages.at(-1)?.attributes).toEqual({
+      type: 'token_broker.approval.completed',
+      orgId: 'acme-prod',
+      severity: 'info',
+    });
+  });
+
+  it('honours AWS_ENDPOINT_URL_SNS when no endpoint is given', async () => {
+    vi.stubEnv('AWS_ENDPOINT_URL_SNS', sns.endpoint);
+    const client = createSnsClient();
+    const publisher = new SnsEventPublisher({ client, topicArn, ...observability() });
+    const { requests } = await publishCaptured(publisher);
+    client.destroy();
+    expect(requests).toBe(1);
+  });
+
+  it('retries a throttled publish and delivers it', async () => {
+    const { client, publisher } = publisherFor();
+    sns.injectFault(SNS_FAULTS.throttling);
+    const delivered = sns.messages.length;
+    const { requests, output } = await publishCaptured(publisher);
+    client.destroy();
+    expect(requests).toBe(2);
+    expect(sns.messages.length).toBe(delivered + 1);
+    expect(output.entries().filter((e) => e.eventDeliveryFailed)).toEqual([]);
+  });
+
+  it.each([
+    ['NotFoundException', { topic: 'arn:aws:sns:eu-west-1:000000000000:missing' }, undefined],
+    ['AuthorizationErrorException', {}, SNS_FAULTS.authorizationError],
+    ['KMSAccessDeniedException', {}, SNS_FAULTS.kmsAccessDenied],
+  ] as const)(
+    'does not retry %s and falls back to the log and metric',
+    async (name, options, fault) => {
+      const { client, publisher } = publisherFor(options);
+      if (fault) sns.injectFault(fault);
+      const event = opened();
+      const { requests, output } = await publishCaptured(publisher, event);
+      client.destroy();
+      expect(requests).toBe(1);
+      expectFallback(output, event, name);
+    },
+  );
+
+  it('gives up after the bounded attempts on InternalError', async () => {
+    const { client, publisher } = publisherFor({ maxAttempts: 2 });
+    sns.injectFault(SNS_FAULTS.internalError, 2);
+    const event = opened();
+    const { requests, output } = await publishCaptured(publisher, event);
+    client.destroy();
+    expect(requests).toBe(2);
+    expectFallback(output, event, 'InternalErrorException');
+    expect(output.entries().find((e) => e.eventDeliveryFailed)?.attempts).toBe(2);
+  });
+
+  it('times out an attempt that never gets an answer', async () => {
+    const { client, publisher } = publisherFor({ maxAttempts: 2, attemptTimeoutMs: 150 });
+    sns.injectFault('hang', 2);
+    const event = opened();
+    const { requests, output } = await publishCaptured(publisher, event);
+    client.destroy();
+    expect(requests).toBe(2);
+    const fallback = output.entries().find((e) => e.eventDeliveryFailed);
+    expect(String(fallback?.errorName)).toMatch(/Timeout/);
+    expectFallback(output, event, String(fallback?.errorName));
+  });
+});
