@@ -15,7 +15,7 @@ export interface OAuthHandlerDeps {
   readonly service: ApprovalService;
   readonly cookiePolicy: BindingCookiePolicy;
   readonly logger: {
-    error(message: string, extra?: Record<string, unknown>): void;
+    error(message: string, extra: Record<string, unknown>): void;
   };
   /** Called once per finished callback (metrics). */
   readonly onOutcome?: (outcome: ApprovalOutcome) => void;

@@ -35,8 +35,8 @@ export const APPROVAL_SCOPES = 'api refresh_token';
 
 /** Structured log sink (the Powertools Logger fits). Never handed a code or a token. */
 export interface ServiceLogger {
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
+  info(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
 }
 
 export interface ApprovalServiceDeps {
@@ -79,6 +79,19 @@ export interface ApprovalService {
     /** Epoch ms after which no Salesforce call starts. */
     readonly deadline: number;
   }): Promise<ApprovalOutcome>;
+}
+
+/**
+ * The tracker to give the token service that proves an approval: failures count as usual, but
+ * the success is left to the approval service, which records it with cause `approval_callback`
+ * so the `incident.resolved` event says how the incident was fixed.
+ */
+export function deferSuccessToApproval(tracker: IncidentTracker): IncidentTracker {
+  return {
+    recordFailure: (input) => tracker.recordFailure(input),
+    recordSuccess: async () => undefined,
+    listOpen: (orgId) => tracker.listOpen(orgId),
+  };
 }
 
 export function createApprovalService(deps: ApprovalServiceDeps): ApprovalService {
