@@ -3,13 +3,7 @@
  * item also carries the outcome of the org's last fresh exchange, for the status route; writing
  * a record never erases it.
  */
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  paginateQuery,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { validateOrgRecord } from '../core/org-record';
 import type { ExchangeOutcome, ExchangeOutcomeStore, OrgRegistry } from '../core/ports';
 import type { OrgRecord } from '../core/types';
@@ -52,11 +46,19 @@ function toRecord(item: Record<string, unknown>): OrgRecord {
 
 export type DynamoOrgRegistry = OrgRegistry & ExchangeOutcomeStore;
 
+let documentModule: Promise<typeof import('@aws-sdk/lib-dynamodb')> | undefined;
+/** The SDK is loaded on first use, keeping it off the function's cold-start import path. */
+const loadSdk = () => {
+  documentModule ??= import('@aws-sdk/lib-dynamodb');
+  return documentModule;
+};
+
 /** An {@link OrgRegistry} and {@link ExchangeOutcomeStore} over DynamoDB (lib-dynamodb). */
 export function createDynamoOrgRegistry(options: DynamoOrgRegistryOptions): DynamoOrgRegistry {
   const { client, tableName } = options;
   return {
     async getOrg(orgId) {
+      const { GetCommand } = await loadSdk();
       const { Item } = await client.send(
         new GetCommand({ TableName: tableName, Key: orgKey(orgId), ConsistentRead: true }),
       );
@@ -64,6 +66,7 @@ export function createDynamoOrgRegistry(options: DynamoOrgRegistryOptions): Dyna
     },
 
     async putOrg(record) {
+      const { UpdateCommand } = await loadSdk();
       const valid = validateOrgRecord(record);
       const names: Record<string, string> = { '#gsi': TABLE_SCHEMA.orgIndex.partitionKey };
       const values: Record<string, unknown> = { ':gsi': ORG_INDEX_VALUE };
@@ -90,6 +93,7 @@ export function createDynamoOrgRegistry(options: DynamoOrgRegistryOptions): Dyna
     },
 
     async deleteOrg(orgId) {
+      const { DeleteCommand } = await loadSdk();
       const { Attributes } = await client.send(
         new DeleteCommand({ TableName: tableName, Key: orgKey(orgId), ReturnValues: 'ALL_OLD' }),
       );
@@ -97,6 +101,7 @@ export function createDynamoOrgRegistry(options: DynamoOrgRegistryOptions): Dyna
     },
 
     async listOrgs() {
+      const { paginateQuery } = await loadSdk();
       const records: OrgRecord[] = [];
       const pages = paginateQuery(
         { client: client as DynamoDBDocumentClient },
@@ -114,6 +119,7 @@ export function createDynamoOrgRegistry(options: DynamoOrgRegistryOptions): Dyna
     },
 
     async recordExchangeOutcome(orgId, outcome) {
+      const { UpdateCommand } = await loadSdk();
       try {
         await client.send(
           new UpdateCommand({
@@ -133,6 +139,7 @@ export function createDynamoOrgRegistry(options: DynamoOrgRegistryOptions): Dyna
     },
 
     async getExchangeOutcome(orgId) {
+      const { GetCommand } = await loadSdk();
       const { Item } = await client.send(
         new GetCommand({
           TableName: tableName,

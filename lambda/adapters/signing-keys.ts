@@ -5,7 +5,7 @@
  * expiry; the private key is imported as a non-extractable key and never logged.
  */
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { importPKCS8 } from 'jose';
 import { BrokerError, isBrokerError } from '../core/errors';
 import type { CertificateInfo, SigningKey, SigningKeyProvider } from '../core/ports';
@@ -101,6 +101,8 @@ export function createSecretsManagerSigningKeys(
   async function read(secretId: string): Promise<Entry> {
     let output: { SecretString?: string | undefined; VersionId?: string | undefined };
     try {
+      // Loaded on first use: the SDK stays off the function's cold-start import path.
+      const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
       output = await options.client.send(new GetSecretValueCommand({ SecretId: secretId }));
     } catch (cause) {
       throw new BrokerError(

@@ -4,9 +4,6 @@
  * nor the adapters are evaluated during the cold-start import. SDK endpoints follow the standard
  * AWS_ENDPOINT_URL_* variables, which is how the local stack points them at loopback servers.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoOrgRegistry } from '../adapters/org-registry';
 import { createSalesforceTokenClient } from '../adapters/salesforce-token-client';
 import { createSecretsManagerSigningKeys } from '../adapters/signing-keys';
@@ -20,11 +17,18 @@ export interface AwsTokenServiceExtras {
   readonly incidents?: IncidentTracker;
 }
 
-export function createAwsTokenService(
+export async function createAwsTokenService(
   config: TokenConfig,
   hooks: ServiceHooks,
   extras: AwsTokenServiceExtras = {},
-): TokenService {
+): Promise<TokenService> {
+  // Dynamic imports: esbuild would hoist static imports of the (external) SDK to the bundle's top.
+  const [{ DynamoDBClient }, { SecretsManagerClient }, { DynamoDBDocumentClient }] =
+    await Promise.all([
+      import('@aws-sdk/client-dynamodb'),
+      import('@aws-sdk/client-secrets-manager'),
+      import('@aws-sdk/lib-dynamodb'),
+    ]);
   const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
   const signingKeys = createSecretsManagerSigningKeys({
     client: new SecretsManagerClient({}),
