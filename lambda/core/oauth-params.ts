@@ -4,6 +4,7 @@
  * for the page; nothing from the query is ever used as a redirect target.
  */
 import { isWellFormedToken } from './oauth-state';
+import { isValidOrgId } from './org-record';
 
 /** API Gateway's `multiValueQueryStringParameters`. */
 export type MultiValueQuery = Readonly<Record<string, readonly string[] | undefined>> | null;
@@ -22,7 +23,6 @@ const MAX_LENGTH = {
 } as const;
 type Known = keyof typeof MAX_LENGTH;
 
-const ORG_ID_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
@@ -45,7 +45,7 @@ export function parseAuthorizeQuery(query: MultiValueQuery): Parsed<{ readonly o
   const org = readSingle(query, 'org');
   if (!org.ok) return org;
   if (!org.value) return { ok: false, message: 'The parameter "org" is required.' };
-  if (!ORG_ID_PATTERN.test(org.value)) {
+  if (!isValidOrgId(org.value)) {
     return { ok: false, message: 'The parameter "org" must be a lowercase org id.' };
   }
   return { ok: true, value: { orgId: org.value } };
