@@ -26,15 +26,15 @@ import { logger, metrics } from './observability';
 /** Signing keys are read once per instance here: approvals are rare. */
 const SIGNING_KEY_MAX_AGE_MS = 300_000;
 
-export function createAwsOAuthHandler(
+export async function createAwsOAuthHandler(
   config: OAuthConfig,
   tracking: IncidentTrackingConfig,
-): RestHandler {
+): Promise<RestHandler> {
   const dynamo = new DynamoDBClient({});
   const documents = DynamoDBDocumentClient.from(dynamo);
   const secrets = new SecretsManagerClient({});
   const registry = createDynamoOrgRegistry({ client: documents, tableName: config.tableName });
-  const { publisher, tracker, events } = createIncidentTracking(tracking, { dynamo });
+  const { publisher, tracker, events } = await createIncidentTracking(tracking, { documents });
   const tokens = createTokenService({
     registry,
     signingKeys: createSecretsManagerSigningKeys({
