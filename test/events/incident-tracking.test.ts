@@ -1,4 +1,3 @@
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSnsClient } from '../../lambda/adapters/sns-publisher';
 import { ConfigError } from '../../lambda/handlers/env';
@@ -66,14 +65,14 @@ describe('incident tracking wired to SNS and DynamoDB', () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
     const snsClient = await createSnsClient({ endpoint: sns.endpoint, region: 'eu-west-1' });
-    const { tracker } = await createIncidentTracking(
+    const { tracker } = createIncidentTracking(
       {
         topicArn,
         tableName,
         reminderIntervalSeconds: 3600,
         source: 'urn:salesforce-token-broker:token',
       },
-      { documents: DynamoDBDocumentClient.from(dynamo.client), sns: snsClient },
+      { dynamo: dynamo.client, sns: snsClient },
     );
     const output = captureOutput();
     try {
