@@ -23,6 +23,11 @@ function loadSdk() {
   return documentModule;
 }
 
+/** Plain JSON data without its `undefined` members, which a document client refuses by default. */
+function toStorable<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
 function isConditionalCheckFailure(error: unknown): boolean {
   return (error as { name?: string }).name === 'ConditionalCheckFailedException';
 }
@@ -45,6 +50,8 @@ function parseIncident(item: Record<string, unknown>): StoredIncident | undefine
 }
 
 export interface DynamoIncidentLedgerOptions {
+  /** A document client to share (e.g. with the org registry); takes precedence over `client`. */
+  readonly documents?: DynamoDBDocumentClient;
   /** @default a new client built on first use (endpoint from AWS_ENDPOINT_URL_DYNAMODB if set) */
   readonly client?: DynamoDBClient;
   readonly tableName: string;
@@ -57,6 +64,7 @@ export class DynamoIncidentLedger implements IncidentLedger {
 
   constructor(options: DynamoIncidentLedgerOptions) {
     this.#client = options.client;
+    this.#documents = options.documents && Promise.resolve(options.documents);
     this.#tableName = options.tableName;
   }
 
@@ -70,9 +78,7 @@ export class DynamoIncidentLedger implements IncidentLedger {
     const { DynamoDBDocumentClient } = await loadSdk();
     const client =
       this.#client ?? new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient({});
-    return DynamoDBDocumentClient.from(client, {
-      marshallOptions: { removeUndefinedValues: true },
-    });
+    return DynamoDBDocumentClient.from(client);
   }
 
   async recordFailure(failure: FailureRecord): Promise<StoredIncident> {
@@ -102,12 +108,12 @@ export class DynamoIncidentLedger implements IncidentLedger {
     if (failure.salesforce) {
       set.push('#salesforce = :salesforce');
       names['#salesforce'] = 'salesforce';
-      values[':salesforce'] = failure.salesforce;
+      values[':salesforce'] = toStorable(failure.salesforce);
     }
     if (failure.remediation) {
       set.push('#remediation = :remediation');
       names['#remediation'] = 'remediation';
-      values[':remediation'] = failure.remediation;
+      values[':remediation'] = toStorable(failure.remediation);
     }
     const output = await documents.send(
       new UpdateCommand({

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SNSClient } from '@aws-sdk/client-sns';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoIncidentLedger } from '../adapters/incident-ledger';
 import { SnsEventPublisher } from '../adapters/sns-publisher';
 import type { EventContext } from '../core/events';
@@ -59,12 +60,16 @@ export interface IncidentTracking {
 
 /**
  * Builds no SDK client and loads no SDK code until the first ledger call or publish.
- * @param clients SDK clients to share; by default new ones, whose endpoints follow the standard
- * `AWS_ENDPOINT_URL_*` variables
+ * @param clients SDK clients to share (`documents` wins over `dynamo`); by default new ones, whose
+ * endpoints follow the standard `AWS_ENDPOINT_URL_*` variables
  */
 export function createIncidentTracking(
   config: IncidentTrackingConfig,
-  clients: { readonly dynamo?: DynamoDBClient; readonly sns?: SNSClient } = {},
+  clients: {
+    readonly documents?: DynamoDBDocumentClient;
+    readonly dynamo?: DynamoDBClient;
+    readonly sns?: SNSClient;
+  } = {},
 ): IncidentTracking {
   const events: EventContext = { source: config.source, clock: Date.now, newId: randomUUID };
   const publisher = new SnsEventPublisher({
@@ -75,6 +80,7 @@ export function createIncidentTracking(
   });
   const tracker = createIncidentTracker({
     ledger: new DynamoIncidentLedger({
+      ...(clients.documents && { documents: clients.documents }),
       ...(clients.dynamo && { client: clients.dynamo }),
       tableName: config.tableName,
     }),
