@@ -78,7 +78,7 @@ describe('certificate checks', () => {
 
 describe('checkConsumerKey', () => {
   it.each([
-    ['3MVG9' + 'a'.repeat(80), 'pass'],
+    [`3MVG9${'a'.repeat(80)}`, 'pass'],
     ['3MVG9vO8eREIH4qVLupwMC.uukJclLGmm_orOBSmTWJi6CM8zdA6FoxK', 'pass'],
     ['A1B2C3D4'.repeat(8), 'fail'],
     ['1234567890123456789', 'fail'],
