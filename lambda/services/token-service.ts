@@ -11,9 +11,10 @@ import {
 } from '../core/approval-links';
 import { buildAssertionClaims, signAssertion } from '../core/assertion';
 import { normalizeCallerArn } from '../core/caller';
-import { type Category, isSalesforceCategory } from '../core/categories';
+import type { Category } from '../core/categories';
 import { classifyTokenAnswer, type SalesforceToken } from '../core/classify';
 import { BrokerError, isBrokerError } from '../core/errors';
+import { isIncidentCategory } from '../core/incidents';
 import type {
   CertificateInfo,
   ExchangeOutcome,
@@ -253,7 +254,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       latencyMs: report.latencyMs,
     };
     const tracked = error
-      ? isSalesforceCategory(error.category)
+      ? isIncidentCategory(error.category)
         ? safely('Incident tracking', org.orgId, () =>
             incidents.recordFailure({ org, error, requestId: context.requestId }),
           )
