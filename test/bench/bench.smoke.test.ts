@@ -1,0 +1,52 @@
+/**
+ * Runs the whole benchmark at smoke scale so it cannot rot: every phase must complete against the
+ * real bundle and loopback world, single-flight must hold, and the table must name every section.
+ * Nothing here is timed: budgets are reported by `npm run bench`, not asserted.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runBenchmark } from '../../bench/benchmark';
+import { formatTable, judgeBudgets } from '../../bench/report';
+import { SCALES, scaleFromEnv } from '../../bench/scale';
+
+const dirs: string[] = [];
+afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+describe('npm run bench at smoke scale', () => {
+  it('measures every section on the production bundle and keeps single-flight exact', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'token-broker-bench-'));
+    dirs.push(outDir);
+    const results = await runBenchmark({ scale: SCALES.smoke, outDir });
+
+    const token = results.bundles.find((bundle) => bundle.name === 'token');
+    expect(token?.bytes).toBeGreaterThan(0);
+    expect(token?.contributors.map((part) => part.name)).toContain('lambda/core');
+    expect(results.concurrency.singleExchanges).toEqual([1]);
+    expect(results.concurrency.manyExchanges).toEqual(
+      Array.from({ length: SCALES.smoke.manyOrgs }, () => 1),
+    );
+    expect(results.gateway.requests).toBeGreaterThan(0);
+    expect(judgeBudgets(results).find((v) => v.name === 'single-flight exact')?.pass).toBe(true);
+
+    const table = formatTable(results);
+    for (const section of [
+      '1 bundle',
+      '2 cold',
+      '3 warm',
+      '4 miss',
+      '5 concurrency',
+      '5 gateway',
+    ]) {
+      expect(table).toContain(`| ${section}`);
+    }
+    expect(table).not.toMatch(/NaN|Infinity|undefined/);
+  }, 90_000);
+
+  it('reads the scale from BENCH_SCALE and refuses an unknown one', () => {
+    expect(scaleFromEnv({}).name).toBe('full');
+    expect(scaleFromEnv({ BENCH_SCALE: 'smoke' })).toBe(SCALES.smoke);
+    expect(() => scaleFromEnv({ BENCH_SCALE: 'huge' })).toThrow('BENCH_SCALE');
+  });
+});
