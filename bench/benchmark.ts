@@ -6,7 +6,12 @@
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { buildRestEvent } from '../local/rest-event';
-import { buildFunctionBundle, type FunctionBundle, presentFunctions } from './bundling';
+import {
+  buildFunctionBundle,
+  type FunctionBundle,
+  presentFunctions,
+  SDK_EXTERNAL,
+} from './bundling';
 import { runChild, startServerChild } from './child';
 import { generateLoad } from './load';
 import type { BenchScale } from './scale';
@@ -15,7 +20,7 @@ import { type BenchWorld, CALLER_ARN, startWorld } from './world';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-export type ColdVariant = 'broker' | 'floor' | 'jsforce';
+export type ColdVariant = 'broker' | 'brokerSdkExternal' | 'floor' | 'jsforce';
 
 export interface ColdFigures {
   readonly importMs: Summary;
@@ -27,6 +32,7 @@ export interface ColdFigures {
 export interface BenchmarkResults {
   readonly scale: BenchScale;
   readonly machine: string;
+  /** The stack's builds, then the what-if token build with the SDK external. */
   readonly bundles: readonly FunctionBundle[];
   readonly cold: Readonly<Record<ColdVariant, ColdFigures>>;
   /** Per-request latency percentiles, µs; each summary is across warm instances. */
@@ -37,7 +43,13 @@ export interface BenchmarkResults {
     readonly bareP99: Summary;
   };
   /** Medians per warm instance, ms. */
-  readonly miss: { readonly broker: Summary; readonly floor: Summary; readonly overhead: Summary };
+  readonly miss: {
+    readonly broker: Summary;
+    readonly floor: Summary;
+    readonly overhead: Summary;
+    /** One outcome write (the DynamoDB UpdateItem every fresh exchange makes), per batch. */
+    readonly outcomeWrite: Summary;
+  };
   readonly concurrency: {
     readonly singleMs: Summary;
     /** Exchanges Salesforce saw for the one org, per run. */
@@ -64,6 +76,7 @@ interface ColdSample {
 
 const COLD_SCRIPTS: Readonly<Record<ColdVariant, string>> = {
   broker: 'cold-token.mjs',
+  brokerSdkExternal: 'cold-token.mjs',
   floor: 'cold-floor.mjs',
   jsforce: 'cold-jsforce.mjs',
 };
@@ -97,14 +110,24 @@ function childEnv(world: BenchWorld, bundle: FunctionBundle): Record<string, str
 async function measureCold(
   scale: BenchScale,
   env: Record<string, string>,
+  sdkExternal: FunctionBundle,
+  cpuProfileDir: string | undefined,
 ): Promise<Record<ColdVariant, ColdFigures>> {
+  const profile = cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [];
+  const envs: Partial<Record<ColdVariant, Record<string, string>>> = {
+    brokerSdkExternal: { ...env, BENCH_BUNDLE: sdkExternal.file },
+  };
   const variants = Object.keys(COLD_SCRIPTS) as ColdVariant[];
   const samples = new Map<ColdVariant, ColdSample[]>(variants.map((v) => [v, []]));
   const warmups = scale.coldRuns > 1 ? 1 : 0;
   // Interleaved, so drift on the machine spreads evenly over the variants.
   for (let run = -warmups; run < scale.coldRuns; run += 1) {
     for (const variant of variants) {
-      const sample = await runChild<ColdSample>({ script: COLD_SCRIPTS[variant], env });
+      const sample = await runChild<ColdSample>({
+        script: COLD_SCRIPTS[variant],
+        env: envs[variant] ?? env,
+        nodeArgs: variant.startsWith('broker') ? profile : [],
+      });
       if (run >= 0) samples.get(variant)?.push(sample);
     }
   }
@@ -116,6 +139,7 @@ async function measureCold(
   });
   return {
     broker: figures(samples.get('broker') ?? []),
+    brokerSdkExternal: figures(samples.get('brokerSdkExternal') ?? []),
     floor: figures(samples.get('floor') ?? []),
     jsforce: figures(samples.get('jsforce') ?? []),
   };
@@ -128,9 +152,11 @@ interface WarmSample {
   readonly floorMiss: number[];
 }
 
-async function measureWarm(scale: BenchScale, env: Record<string, string>) {
+async function measureWarm(scale: BenchScale, world: BenchWorld, env: Record<string, string>) {
   const runs: WarmSample[] = [];
+  const outcomeWrites: number[] = [];
   for (let run = 0; run < scale.warmRuns; run += 1) {
+    outcomeWrites.push(await world.timeOutcomeWrite(scale.missRequests));
     runs.push(
       await runChild<WarmSample>({
         script: 'warm.mjs',
@@ -155,6 +181,7 @@ async function measureWarm(scale: BenchScale, env: Record<string, string>) {
       broker: across((r) => percentile(r.brokerMiss, 50)),
       floor: across((r) => percentile(r.floorMiss, 50)),
       overhead: across((r) => percentile(r.brokerMiss, 50) - percentile(r.floorMiss, 50)),
+      outcomeWrite: summarize(outcomeWrites),
     },
   };
 }
@@ -248,8 +275,10 @@ async function measureGateway(
 
 export interface BenchmarkOptions {
   readonly scale: BenchScale;
-  /** Where the bundles are written. */
+  /** Where the bundles are written: inside the project (the what-if bundle resolves the SDK there). */
   readonly outDir: string;
+  /** Writes a `--cpu-prof` profile of every cold broker process here (where the time goes). */
+  readonly cpuProfileDir?: string;
   /** Progress lines, e.g. to stderr. */
   readonly progress?: (message: string) => void;
 }
@@ -258,21 +287,22 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   const { scale } = options;
   const progress = options.progress ?? (() => undefined);
   progress('bundling');
-  const bundles = await Promise.all(
-    presentFunctions(PROJECT_ROOT).map((name) =>
+  const bundles = await Promise.all([
+    ...presentFunctions(PROJECT_ROOT).map((name) =>
       buildFunctionBundle(name, PROJECT_ROOT, options.outDir),
     ),
-  );
-  const token = bundles.find((bundle) => bundle.name === 'token');
-  if (!token) throw new Error('no token function bundle');
+    buildFunctionBundle('token', PROJECT_ROOT, options.outDir, SDK_EXTERNAL),
+  ]);
+  const [token, sdkExternal] = bundles.filter((bundle) => bundle.name === 'token');
+  if (!token || !sdkExternal) throw new Error('no token function bundle');
   progress('starting the loopback world');
   const world = await startWorld({ orgCount: 1 + scale.manyOrgs });
   try {
     const env = childEnv(world, token);
     progress('cold start');
-    const cold = await measureCold(scale, env);
+    const cold = await measureCold(scale, env, sdkExternal, options.cpuProfileDir);
     progress('warm path and cache miss');
-    const { warm, miss } = await measureWarm(scale, env);
+    const { warm, miss } = await measureWarm(scale, world, env);
     progress('concurrency');
     const concurrency = await measureConcurrency(scale, world, env);
     progress('gateway throughput');

@@ -39,6 +39,12 @@ export const FUNCTION_ENTRIES = {
 
 export type FunctionName = keyof typeof FUNCTION_ENTRIES;
 
+/**
+ * The what-if build: the AWS SDK left out of the bundle and loaded from `node_modules` at first
+ * use (the Lambda runtime's copy, or a pinned copy shipped with NodejsFunction `nodeModules`).
+ */
+export const SDK_EXTERNAL = ['@aws-sdk/*'] as const;
+
 export interface Contributor {
   /** A package (`@smithy/core`) or a source folder (`lambda/core`). */
   readonly name: string;
@@ -47,6 +53,8 @@ export interface Contributor {
 
 export interface FunctionBundle {
   readonly name: FunctionName;
+  /** Packages left out of the bundle; empty for the stack's build. */
+  readonly external: readonly string[];
   /** Absolute path of `index.mjs`. */
   readonly file: string;
   readonly bytes: number;
@@ -73,15 +81,21 @@ function contributors(metafile: Metafile): Contributor[] {
   return [...sizes].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
 }
 
-/** Builds one function's bundle into `{outDir}/{name}/index.mjs`. */
+/**
+ * Builds one function's bundle into `{outDir}/{name}/index.mjs` as the stack does, or with
+ * `external` packages left out (into `{name}-external/`); such a bundle must sit inside the
+ * project so Node finds those packages.
+ */
 export async function buildFunctionBundle(
   name: FunctionName,
   projectRoot: string,
   outDir: string,
+  external: readonly string[] = [],
 ): Promise<FunctionBundle> {
-  const file = join(outDir, name, 'index.mjs');
+  const file = join(outDir, external.length > 0 ? `${name}-external` : name, 'index.mjs');
   const result = await build({
     ...CDK_BUNDLING,
+    external: [...external],
     absWorkingDir: projectRoot,
     entryPoints: [join(projectRoot, FUNCTION_ENTRIES[name])],
     outfile: file,
@@ -90,6 +104,7 @@ export async function buildFunctionBundle(
   const code = await readFile(file);
   return {
     name,
+    external,
     file,
     bytes: code.byteLength,
     gzipBytes: (await promisify(gzip)(code, { level: 9 })).byteLength,

@@ -1,5 +1,6 @@
 /**
  * `npm run bench`: runs the benchmark (BENCH_SCALE=smoke for tiny counts) and prints its table.
+ * BENCH_CPU_PROF_DIR=dir also writes a `--cpu-prof` profile of each cold broker process there.
  * Bundles are written to bench/results/ (git-ignored), with the table as bench/results/latest.md.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -14,6 +15,7 @@ const started = performance.now();
 const results = await runBenchmark({
   scale: scaleFromEnv(process.env),
   outDir,
+  ...(process.env.BENCH_CPU_PROF_DIR ? { cpuProfileDir: process.env.BENCH_CPU_PROF_DIR } : {}),
   progress: (message) => process.stderr.write(`bench: ${message}\n`),
 });
 const table = formatTable(results);

@@ -15,6 +15,7 @@ import {
 import { type LocalSns, startLocalSns } from '../local/sns-server';
 import { type LocalDynamo, startDynalite } from '../test/support/dynalite';
 import { signingMaterial } from '../test/support/keys';
+import { percentile } from './stats';
 
 export const CALLER_ARN = 'arn:aws:sts::123456789012:assumed-role/Fulfilment/bench';
 const SECRET_ID = 'salesforce-token-broker/bench';
@@ -37,6 +38,8 @@ export interface BenchWorld {
   readonly orgs: readonly BenchOrg[];
   /** Environment of a token function instance on this world (Lambda-like, loopback endpoints). */
   readonly functionEnv: Readonly<Record<string, string>>;
+  /** Median ms of `count` outcome writes (the registry's UpdateItem after each fresh exchange). */
+  timeOutcomeWrite(count: number): Promise<number>;
   /** Successful token exchanges the emulator has recorded for `username`. */
   exchanges(username: string): Promise<number>;
   close(): Promise<void>;
@@ -121,6 +124,23 @@ export async function startWorld(options: { orgCount: number }): Promise<BenchWo
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+    },
+    async timeOutcomeWrite(count) {
+      const orgId = orgs[0]?.orgId ?? 'bench-0';
+      const durations: number[] = [];
+      for (let i = 0; i < count; i += 1) {
+        const started = performance.now();
+        await registry.recordExchangeOutcome(orgId, {
+          at: new Date().toISOString(),
+          ok: true,
+          category: undefined,
+          salesforce: undefined,
+          requestId: `outcome-${i}`,
+          latencyMs: 1,
+        });
+        durations.push(performance.now() - started);
+      }
+      return percentile(durations, 50);
     },
     exchanges: (username) => control.countTokenExchanges(username),
     async close() {
