@@ -61,17 +61,17 @@ export function parseTokenRequestBody(
   if (event.body === null || event.body === undefined || event.body === '') {
     return { forceRefresh: false };
   }
-  if (
-    Buffer.byteLength(event.body) >
-    (event.isBase64Encoded ? (MAX_BODY_BYTES * 4) / 3 + 4 : MAX_BODY_BYTES)
-  ) {
+  // Checked before decoding too, so an oversized base64 body is never decoded.
+  const encodedLimit = event.isBase64Encoded ? Math.ceil(MAX_BODY_BYTES / 3) * 4 : MAX_BODY_BYTES;
+  const text =
+    Buffer.byteLength(event.body) > encodedLimit
+      ? undefined
+      : event.isBase64Encoded
+        ? Buffer.from(event.body, 'base64').toString('utf8')
+        : event.body;
+  if (text === undefined || Buffer.byteLength(text) > MAX_BODY_BYTES) {
     throw invalid(`Request body exceeds ${MAX_BODY_BYTES} bytes`);
   }
-  const text = event.isBase64Encoded
-    ? Buffer.from(event.body, 'base64').toString('utf8')
-    : event.body;
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES)
-    throw invalid(`Request body exceeds ${MAX_BODY_BYTES} bytes`);
   if (text.trim() === '') return { forceRefresh: false };
   let parsed: unknown;
   try {
@@ -104,8 +104,11 @@ function publishMetrics(metrics: Metrics): middy.MiddlewareObj {
 export function createTokenHandler(deps: TokenHandlerDeps) {
   const { logger, metrics } = deps;
   const onExchange = (report: ExchangeReport) => {
-    metrics.addMetric(METRIC.tokenExchanges, MetricUnit.Count, 1);
-    metrics.addMetric(METRIC.exchangeLatency, MetricUnit.Milliseconds, report.latencyMs);
+    // Each attempt is a Salesforce login; none was made when the key could not be loaded.
+    if (report.attempts > 0) {
+      metrics.addMetric(METRIC.tokenExchanges, MetricUnit.Count, report.attempts);
+      metrics.addMetric(METRIC.exchangeLatency, MetricUnit.Milliseconds, report.latencyMs);
+    }
     if (!report.ok && report.category) {
       const single = metrics.singleMetric();
       single.addDimension(DIMENSION.category, report.category);
@@ -193,7 +196,7 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
         response.statusCode !== 503
       ) {
         logger.error('Request failed', { ...detail, error });
-      } else logger.warn('Request refused', { ...detail, message: (error as Error).message });
+      } else logger.warn('Request refused', { ...detail, reason: (error as Error).message });
       return response;
     }
   }
