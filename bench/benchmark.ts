@@ -265,7 +265,7 @@ async function measureGateway(
     }
   }
   return {
-    target: 'in-bench node:http wrapper (local/gateway.ts not on this branch)',
+    target: 'local/gateway.ts in its own process, token bundle behind it',
     perSecond: summarize(perSecond),
     p50Ms: summarize(p50),
     p99Ms: summarize(p99),

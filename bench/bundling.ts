@@ -12,7 +12,10 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
 
-/** Same text as the stack's ESM_REQUIRE_BANNER (lib/broker-function.ts). */
+/**
+ * Same text as the stack's ESM_REQUIRE_BANNER (lib/broker-function.ts); a copy, because importing
+ * the stack module loads aws-cdk-lib (seconds). test/bench checks the two agree.
+ */
 export const ESM_REQUIRE_BANNER =
   "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
 

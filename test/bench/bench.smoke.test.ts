@@ -3,10 +3,11 @@
  * real bundle and loopback world, single-flight must hold, and the table must name every section.
  * Nothing here is timed: budgets are reported by `npm run bench`, not asserted.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT, runBenchmark } from '../../bench/benchmark';
+import { CDK_BUNDLING, ESM_REQUIRE_BANNER } from '../../bench/bundling';
 import { formatTable, judgeBudgets } from '../../bench/report';
 import { SCALES, scaleFromEnv } from '../../bench/scale';
 
@@ -44,6 +45,32 @@ describe('npm run bench at smoke scale', () => {
     }
     expect(table).not.toMatch(/NaN|Infinity|undefined/);
   }, 90_000);
+
+  it('builds with the bundling options of the CDK stack (lib/broker-function.ts)', async () => {
+    const stack = await readFile(join(PROJECT_ROOT, 'lib', 'broker-function.ts'), 'utf8');
+    const bundling = /bundling: \{([^}]*)\}/.exec(stack)?.[1] ?? '';
+    // The stack's options, as NodejsFunction turns them into esbuild options.
+    expect(bundling).toContain('format: OutputFormat.ESM');
+    expect(bundling).toContain(`target: '${CDK_BUNDLING.target}'`);
+    expect(bundling).toContain("mainFields: ['module', 'main']");
+    expect(bundling).toContain('banner: ESM_REQUIRE_BANNER');
+    expect(bundling).toContain('minify: true');
+    expect(bundling).toContain('sourceMap: true');
+    expect(bundling).toContain('sourcesContent: false');
+    expect(bundling).toContain('externalModules: []');
+    expect(bundling.match(/^\s+\w+:/gm)).toHaveLength(9);
+    expect(stack).toContain(
+      `export const ESM_REQUIRE_BANNER =\n  ${JSON.stringify(ESM_REQUIRE_BANNER)}`,
+    );
+    expect(CDK_BUNDLING).toMatchObject({
+      format: 'esm',
+      mainFields: ['module', 'main'],
+      minify: true,
+      sourcemap: true,
+      sourcesContent: false,
+      external: [],
+    });
+  });
 
   it('reads the scale from BENCH_SCALE and refuses an unknown one', () => {
     expect(scaleFromEnv({}).name).toBe('full');
