@@ -1,9 +1,9 @@
 /**
  * Production bundles of the Lambda functions, built exactly as the CDK stack builds them
  * (lib/broker-function.ts: NodejsFunction with ESM output, minified, source maps without
- * sources content, target node24, main fields module/main, the createRequire banner, and no
- * external modules: the AWS SDK is bundled). The options live here once; if the stack's change,
- * change them here.
+ * sources content, target node24, main fields module/main, the createRequire banner, and the
+ * AWS SDK external: the nodejs24.x runtime provides it). The options live here once; if the
+ * stack's change, change them here (test/bench checks they agree).
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -30,7 +30,7 @@ export const CDK_BUNDLING: BuildOptions = {
   minify: true,
   sourcemap: true,
   sourcesContent: false,
-  external: [],
+  external: ['@aws-sdk/*'],
   logLevel: 'warning',
 };
 
@@ -43,10 +43,10 @@ export const FUNCTION_ENTRIES = {
 export type FunctionName = keyof typeof FUNCTION_ENTRIES;
 
 /**
- * The what-if build: the AWS SDK left out of the bundle and loaded from `node_modules` at first
- * use (the Lambda runtime's copy, or a pinned copy shipped with NodejsFunction `nodeModules`).
+ * The builds measured: the stack's, and a what-if with the AWS SDK bundled too (what the stack
+ * did before it made the SDK external), to show what that choice trades.
  */
-export const SDK_EXTERNAL = ['@aws-sdk/*'] as const;
+export type BundleVariant = 'stack' | 'sdkBundled';
 
 export interface Contributor {
   /** A package (`@smithy/core`) or a source folder (`lambda/core`). */
@@ -56,8 +56,7 @@ export interface Contributor {
 
 export interface FunctionBundle {
   readonly name: FunctionName;
-  /** Packages left out of the bundle; empty for the stack's build. */
-  readonly external: readonly string[];
+  readonly variant: BundleVariant;
   /** Absolute path of `index.mjs`. */
   readonly file: string;
   readonly bytes: number;
@@ -85,20 +84,20 @@ function contributors(metafile: Metafile): Contributor[] {
 }
 
 /**
- * Builds one function's bundle into `{outDir}/{name}/index.mjs` as the stack does, or with
- * `external` packages left out (into `{name}-external/`); such a bundle must sit inside the
- * project so Node finds those packages.
+ * Builds one function's bundle into `{outDir}/{name}/index.mjs` as the stack does, or the
+ * what-if into `{outDir}/{name}-sdk-bundled/`. `outDir` must be inside the project so Node finds
+ * the external SDK in `node_modules` (the Lambda runtime's copy plays that part in AWS).
  */
 export async function buildFunctionBundle(
   name: FunctionName,
   projectRoot: string,
   outDir: string,
-  external: readonly string[] = [],
+  variant: BundleVariant = 'stack',
 ): Promise<FunctionBundle> {
-  const file = join(outDir, external.length > 0 ? `${name}-external` : name, 'index.mjs');
+  const file = join(outDir, variant === 'stack' ? name : `${name}-sdk-bundled`, 'index.mjs');
   const result = await build({
     ...CDK_BUNDLING,
-    external: [...external],
+    ...(variant === 'sdkBundled' ? { external: [] } : {}),
     absWorkingDir: projectRoot,
     entryPoints: [join(projectRoot, FUNCTION_ENTRIES[name])],
     outfile: file,
@@ -107,7 +106,7 @@ export async function buildFunctionBundle(
   const code = await readFile(file);
   return {
     name,
-    external,
+    variant,
     file,
     bytes: code.byteLength,
     gzipBytes: (await promisify(gzip)(code, { level: 9 })).byteLength,
