@@ -4,11 +4,19 @@
  */
 import { readBaseUrl, readInteger, readString } from './env';
 
+/** Matches `checkMilliseconds('salesforceTimeout', ..., 1_000, 6_000)` in lib/resolve-config.ts. */
+const SALESFORCE_TIMEOUT_BOUNDS = { min: 1000, max: 6000 } as const;
+
 export interface TokenConfig {
   readonly tableName: string;
   /** No trailing slash. */
   readonly publicBaseUrl: string;
-  /** Per-attempt timeout for Salesforce calls, ms. @default 5000 */
+  /**
+   * Per-attempt timeout for Salesforce calls, ms, from 1000 to 6000: the same bounds the CDK
+   * construct enforces, so three attempts and their backoff fit the function's 20 s timeout and
+   * API Gateway's 29 s limit.
+   * @default 5000
+   */
   readonly salesforceTimeoutMs: number;
   /** How long a signing key is served from memory before it is re-read, seconds. @default 300 */
   readonly signingKeyMaxAgeSeconds: number;
@@ -18,7 +26,7 @@ export function readTokenConfig(env: Readonly<Record<string, string | undefined>
   return {
     tableName: readString(env, 'TABLE_NAME'),
     publicBaseUrl: readBaseUrl(env, 'PUBLIC_BASE_URL'),
-    salesforceTimeoutMs: readInteger(env, 'SALESFORCE_TIMEOUT_MS', 5000, { min: 100, max: 30_000 }),
+    salesforceTimeoutMs: readInteger(env, 'SALESFORCE_TIMEOUT_MS', 5000, SALESFORCE_TIMEOUT_BOUNDS),
     signingKeyMaxAgeSeconds: readInteger(env, 'SIGNING_KEY_MAX_AGE_SECONDS', 300, {
       min: 0,
       max: 86_400,

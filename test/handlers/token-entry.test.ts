@@ -96,13 +96,25 @@ describe('token.ts Lambda entry', () => {
     expect(() =>
       readTokenConfig({ TABLE_NAME: 't', PUBLIC_BASE_URL: 'http://broker.example.com' }),
     ).toThrow('PUBLIC_BASE_URL must use https');
-    expect(() =>
-      readTokenConfig({
-        TABLE_NAME: 't',
-        PUBLIC_BASE_URL: 'https://x.example',
-        SALESFORCE_TIMEOUT_MS: '0',
-      }),
-    ).toThrow('SALESFORCE_TIMEOUT_MS must be an integer from 100 to 30000');
+    // The CDK construct's bounds: three attempts must fit the 20 s function timeout.
+    for (const timeout of ['0', '999', '6001', '30000']) {
+      expect(() =>
+        readTokenConfig({
+          TABLE_NAME: 't',
+          PUBLIC_BASE_URL: 'https://x.example',
+          SALESFORCE_TIMEOUT_MS: timeout,
+        }),
+      ).toThrow('SALESFORCE_TIMEOUT_MS must be an integer from 1000 to 6000');
+    }
+    for (const timeout of [1000, 6000]) {
+      expect(
+        readTokenConfig({
+          TABLE_NAME: 't',
+          PUBLIC_BASE_URL: 'https://x.example',
+          SALESFORCE_TIMEOUT_MS: String(timeout),
+        }).salesforceTimeoutMs,
+      ).toBe(timeout);
+    }
     expect(
       readTokenConfig({ TABLE_NAME: 't', PUBLIC_BASE_URL: 'https://x.example/prod/' }),
     ).toEqual({
