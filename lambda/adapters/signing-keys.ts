@@ -4,9 +4,15 @@
  * a Secrets Manager blip does not stop token issuance. Reports the certificate's fingerprint and
  * expiry; the private key is imported as a non-extractable key and never logged.
  */
-import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  webcrypto,
+  X509Certificate,
+} from 'node:crypto';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { importPKCS8 } from 'jose';
+import type { CryptoKey } from 'jose';
 import { BrokerError, isBrokerError } from '../core/errors';
 import type { CertificateInfo, SigningKey, SigningKeyProvider } from '../core/ports';
 import { parseSigningKeySecret } from '../core/signing-key-secret';
@@ -29,6 +35,19 @@ interface Entry {
 }
 
 const MIN_RSA_BITS = 2048;
+
+/** RS256 in WebCrypto terms. */
+const RS256_IMPORT = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
+
+/**
+ * The parsed key as a non-extractable WebCrypto key, from its DER: the PEM is parsed once, by
+ * `createPrivateKey`. (jose would sign with the KeyObject itself, but a KeyObject can be
+ * exported, and the port promises a handle that cannot.)
+ */
+function toSigningCryptoKey(keyObject: KeyObject): Promise<CryptoKey> {
+  const der = keyObject.export({ type: 'pkcs8', format: 'der' });
+  return webcrypto.subtle.importKey('pkcs8', der, RS256_IMPORT, false, ['sign']);
+}
 
 function describeCertificate(certificatePem: string, publicKeySpki: string): CertificateInfo {
   const certificate = new X509Certificate(certificatePem);
@@ -53,7 +72,7 @@ export async function importSigningKey(
       cause,
     });
   };
-  let keyObject: ReturnType<typeof createPrivateKey>;
+  let keyObject: KeyObject;
   try {
     keyObject = createPrivateKey(secret.privateKeyPem);
   } catch (cause) {
@@ -63,7 +82,6 @@ export async function importSigningKey(
   if (keyObject.asymmetricKeyType !== 'rsa' || bits < MIN_RSA_BITS) {
     fail(`Salesforce needs an RSA key of at least ${MIN_RSA_BITS} bits`);
   }
-  const pkcs8 = keyObject.export({ type: 'pkcs8', format: 'pem' }).toString();
   const publicKeySpki = createPublicKey(keyObject)
     .export({ type: 'spki', format: 'pem' })
     .toString();
@@ -78,7 +96,7 @@ export async function importSigningKey(
   return {
     secretId,
     versionId,
-    privateKey: await importPKCS8(pkcs8, 'RS256'),
+    privateKey: await toSigningCryptoKey(keyObject),
     certificate,
   };
 }

@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { jwtVerify, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSecretsManagerSigningKeys } from '../../lambda/adapters/signing-keys';
 import { BrokerError } from '../../lambda/core/errors';
 import {
@@ -9,6 +9,14 @@ import {
   startSecretsManagerServer,
 } from '../../local/secrets-manager-server';
 import { signingMaterial } from '../support/keys';
+
+// The PEM is parsed once, by node:crypto: importing must not need jose's PEM parser as well.
+vi.mock('jose', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('jose')>()),
+  importPKCS8: () => {
+    throw new Error('the PEM was parsed a second time');
+  },
+}));
 
 let local: LocalSecretsManager;
 let client: SecretsManagerClient;
