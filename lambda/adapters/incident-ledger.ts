@@ -12,6 +12,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Category, isCategory } from '../core/categories';
 import type { FailureRecord, IncidentLedger, StoredIncident } from '../core/incidents';
 import type { Remediation, SalesforceErrorDetail } from '../core/types';
+import { buildBoundedClientConfig } from './aws-client-config';
 import { incidentKey, TABLE_SCHEMA } from './table-schema';
 
 const INCIDENT_PREFIX = 'INCIDENT#';
@@ -52,7 +53,10 @@ function parseIncident(item: Record<string, unknown>): StoredIncident | undefine
 export interface DynamoIncidentLedgerOptions {
   /** A document client to share (e.g. with the org registry); takes precedence over `client`. */
   readonly documents?: DynamoDBDocumentClient;
-  /** @default a new client built on first use (endpoint from AWS_ENDPOINT_URL_DYNAMODB if set) */
+  /**
+   * @default a new client built on first use, with {@link buildBoundedClientConfig}'s timeouts
+   * (endpoint from AWS_ENDPOINT_URL_DYNAMODB if set)
+   */
   readonly client?: DynamoDBClient;
   readonly tableName: string;
 }
@@ -77,7 +81,8 @@ export class DynamoIncidentLedger implements IncidentLedger {
   async #createDocuments(): Promise<DynamoDBDocumentClient> {
     const { DynamoDBDocumentClient } = await loadSdk();
     const client =
-      this.#client ?? new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient({});
+      this.#client ??
+      new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(buildBoundedClientConfig());
     return DynamoDBDocumentClient.from(client);
   }
 

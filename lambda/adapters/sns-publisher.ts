@@ -13,6 +13,7 @@ import { METRIC } from '../core/metrics';
 import type { EventPublisher } from '../core/ports';
 import type { BrokerEvent } from '../core/types';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../handlers/observability';
+import { buildBoundedClientConfig } from './aws-client-config';
 
 let snsModule: Promise<typeof import('@aws-sdk/client-sns')> | undefined;
 /** The SDK is loaded on first use, keeping it off the function's cold-start import path. */
@@ -34,17 +35,10 @@ export interface SnsClientOptions {
 /** An SNS client whose retries and timeouts keep a publish well inside a token request's budget. */
 export async function createSnsClient(options: SnsClientOptions = {}): Promise<SNSClient> {
   const { SNSClient } = await loadSdk();
-  const timeout = options.attemptTimeoutMs ?? 1000;
   return new SNSClient({
     ...(options.endpoint && { endpoint: options.endpoint }),
     ...(options.region && { region: options.region }),
-    maxAttempts: options.maxAttempts ?? 3,
-    // Without throwOnRequestTimeout the handler only warns and the attempt waits forever.
-    requestHandler: {
-      connectionTimeout: timeout,
-      requestTimeout: timeout,
-      throwOnRequestTimeout: true,
-    },
+    ...buildBoundedClientConfig(options),
   });
 }
 

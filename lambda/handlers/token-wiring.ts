@@ -4,23 +4,24 @@
  * nor the adapters are evaluated during the cold-start import. SDK endpoints follow the standard
  * AWS_ENDPOINT_URL_* variables, which is how the local stack points them at loopback servers.
  */
+import { buildBoundedClientConfig } from '../adapters/aws-client-config';
 import { createDynamoOrgRegistry } from '../adapters/org-registry';
 import { createSalesforceTokenClient } from '../adapters/salesforce-token-client';
 import { createSecretsManagerSigningKeys } from '../adapters/signing-keys';
-import type { IncidentTracker } from '../core/ports';
 import { createTokenService, type TokenService } from '../services/token-service';
+import { createIncidentTracking, type IncidentTrackingConfig } from './incident-tracking';
 import type { TokenConfig } from './token-config';
 import type { ServiceHooks } from './token-handler';
 
-export interface AwsTokenServiceExtras {
-  /** @default a tracker that does nothing */
-  readonly incidents?: IncidentTracker;
-}
-
+/**
+ * One DynamoDB client serves the org registry and the incident ledger; every SDK client is
+ * bounded by {@link buildBoundedClientConfig}, so a stalled AWS call ends in the broker's own
+ * error response rather than in the Lambda timeout.
+ */
 export async function createAwsTokenService(
   config: TokenConfig,
+  tracking: IncidentTrackingConfig,
   hooks: ServiceHooks,
-  extras: AwsTokenServiceExtras = {},
 ): Promise<TokenService> {
   // Dynamic imports: esbuild would hoist static imports of the (external) SDK to the bundle's top.
   const [{ DynamoDBClient }, { SecretsManagerClient }, { DynamoDBDocumentClient }] =
@@ -29,9 +30,10 @@ export async function createAwsTokenService(
       import('@aws-sdk/client-secrets-manager'),
       import('@aws-sdk/lib-dynamodb'),
     ]);
-  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient(buildBoundedClientConfig()));
+  const { tracker } = createIncidentTracking(tracking, { documents });
   const signingKeys = createSecretsManagerSigningKeys({
-    client: new SecretsManagerClient({}),
+    client: new SecretsManagerClient(buildBoundedClientConfig()),
     maxAgeMs: config.signingKeyMaxAgeSeconds * 1000,
     onRefreshFailure: (secretId, error) =>
       hooks.logger.warn('Signing key refresh failed; serving the last good key', {
@@ -44,8 +46,7 @@ export async function createAwsTokenService(
     signingKeys,
     tokenEndpoint: createSalesforceTokenClient({ timeoutMs: config.salesforceTimeoutMs }),
     publicBaseUrl: config.publicBaseUrl,
-    ...(extras.incidents ? { incidents: extras.incidents } : {}),
-    onExchange: hooks.onExchange,
-    logger: hooks.logger,
+    incidents: tracker,
+    ...hooks,
   });
 }

@@ -1,6 +1,6 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
 import { validateOrgRecord } from '../../lambda/core/org-record';
 import { ConfigError } from '../../lambda/handlers/env';
@@ -19,6 +19,19 @@ import {
   SUCCESS_BODY,
   startScriptedSalesforce,
 } from '../support/scripted-salesforce';
+
+// Counts DynamoDB clients: the function must build one, shared by the registry and the ledger.
+const dynamoClients = vi.hoisted(() => [] as unknown[]);
+vi.mock('@aws-sdk/client-dynamodb', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('@aws-sdk/client-dynamodb')>();
+  class CountedDynamoDBClient extends actual.DynamoDBClient {
+    constructor(...args: ConstructorParameters<typeof actual.DynamoDBClient>) {
+      super(...args);
+      dynamoClients.push(this);
+    }
+  }
+  return { ...actual, DynamoDBClient: CountedDynamoDBClient };
+});
 
 const CALLER = 'arn:aws:sts::123456789012:assumed-role/Fulfilment/s';
 let salesforce: ScriptedSalesforce;
@@ -65,6 +78,7 @@ afterAll(() => Promise.all([salesforce.close(), secrets.close(), dynamo.close()]
 describe('token.ts Lambda entry', () => {
   it('reads its config at import and serves a token through the AWS SDK clients (endpoint overrides)', async () => {
     salesforce.answerWith(json(200, SUCCESS_BODY));
+    const clientsBefore = dynamoClients.length;
     const { handler } = await import('../../lambda/handlers/token');
     const output = captureOutput();
     try {
@@ -84,6 +98,8 @@ describe('token.ts Lambda entry', () => {
         access_token: SUCCESS_BODY.access_token,
       });
       expect(salesforce.requests).toHaveLength(1);
+      // The success looked for open incidents through the ledger, on the registry's client.
+      expect(dynamoClients.length - clientsBefore).toBe(1);
     } finally {
       output.stop();
     }
