@@ -1,11 +1,17 @@
 /**
  * The org registry in the broker's single DynamoDB table (keys from table-schema.ts). Each org
- * item also carries the outcome of the org's last fresh exchange, for the status route; writing
- * a record never erases it.
+ * item also carries the outcome of the org's last fresh exchange, for the status route, and the
+ * time its tokens were last invalidated (`tokenInvalidatedAt`, for every token function
+ * instance); writing a record never erases either.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { validateOrgRecord } from '../core/org-record';
-import type { ExchangeOutcome, ExchangeOutcomeStore, OrgRegistry } from '../core/ports';
+import type {
+  ExchangeOutcome,
+  ExchangeOutcomeStore,
+  OrgRegistry,
+  TokenInvalidationStore,
+} from '../core/ports';
 import type { OrgRecord } from '../core/types';
 import { ORG_INDEX_VALUE, orgKey, TABLE_SCHEMA } from './table-schema';
 
@@ -44,7 +50,9 @@ function toRecord(item: Record<string, unknown>): OrgRecord {
   }
 }
 
-export type DynamoOrgRegistry = OrgRegistry & ExchangeOutcomeStore;
+export type DynamoOrgRegistry = OrgRegistry & ExchangeOutcomeStore & TokenInvalidationStore;
+
+const TOKEN_INVALIDATED_AT = 'tokenInvalidatedAt';
 
 let documentModule: Promise<typeof import('@aws-sdk/lib-dynamodb')> | undefined;
 /** The SDK is loaded on first use, keeping it off the function's cold-start import path. */
@@ -53,16 +61,60 @@ const loadSdk = () => {
   return documentModule;
 };
 
-/** An {@link OrgRegistry} and {@link ExchangeOutcomeStore} over DynamoDB (lib-dynamodb). */
+/**
+ * An {@link OrgRegistry}, {@link ExchangeOutcomeStore} and {@link TokenInvalidationStore} over
+ * DynamoDB (lib-dynamodb).
+ */
 export function createDynamoOrgRegistry(options: DynamoOrgRegistryOptions): DynamoOrgRegistry {
   const { client, tableName } = options;
   return {
     async getOrg(orgId) {
       const { GetCommand } = await loadSdk();
+      // Consistent: the CLI's `orgs put --update` reads, modifies and writes the record, and a
+      // stale read would silently undo the write just before it. Only operators and the
+      // approval flow call this; the token function's 30 s reload uses getOrgTokenState.
       const { Item } = await client.send(
         new GetCommand({ TableName: tableName, Key: orgKey(orgId), ConsistentRead: true }),
       );
       return Item ? toRecord(Item) : undefined;
+    },
+
+    async getOrgTokenState(orgId) {
+      const { GetCommand } = await loadSdk();
+      // Eventually consistent (half the read cost): the record is trusted from memory for 30 s
+      // anyway, and DynamoDB's replication lag, typically well under a second, adds little to that.
+      const { Item } = await client.send(
+        new GetCommand({ TableName: tableName, Key: orgKey(orgId) }),
+      );
+      if (!Item) return undefined;
+      const invalidatedAt = Item[TOKEN_INVALIDATED_AT];
+      return {
+        org: toRecord(Item),
+        tokenInvalidatedAt: typeof invalidatedAt === 'number' ? invalidatedAt : undefined,
+      };
+    },
+
+    async recordTokenInvalidation(orgId, at) {
+      const { UpdateCommand } = await loadSdk();
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: orgKey(orgId),
+            UpdateExpression: 'SET #at = :at',
+            // Never resurrects a deleted org, never moves the time back.
+            ConditionExpression:
+              'attribute_exists(#pk) AND (attribute_not_exists(#at) OR #at < :at)',
+            ExpressionAttributeNames: {
+              '#at': TOKEN_INVALIDATED_AT,
+              '#pk': TABLE_SCHEMA.partitionKey,
+            },
+            ExpressionAttributeValues: { ':at': at },
+          }),
+        );
+      } catch (error) {
+        if ((error as { name?: unknown }).name !== 'ConditionalCheckFailedException') throw error;
+      }
     },
 
     async putOrg(record) {

@@ -134,3 +134,24 @@ export interface ExchangeOutcomeStore {
   recordExchangeOutcome(orgId: string, outcome: ExchangeOutcome): Promise<void>;
   getExchangeOutcome(orgId: string): Promise<ExchangeOutcome | undefined>;
 }
+
+/** An org record with the token function's per-org state, read from the same item. */
+export interface OrgTokenState {
+  readonly org: OrgRecord;
+  /**
+   * When the org's tokens were last invalidated (DELETE or forceRefresh on any instance), ms
+   * since the epoch: a token obtained before it must not be served.
+   */
+  readonly tokenInvalidatedAt: number | undefined;
+}
+
+/**
+ * Token invalidation across function instances (the registry adapter keeps it on the org item).
+ * Each instance reads it whenever it reloads the org record, so it costs the hot path nothing.
+ */
+export interface TokenInvalidationStore {
+  /** The org record and its last token invalidation, in one read. */
+  getOrgTokenState(orgId: string): Promise<OrgTokenState | undefined>;
+  /** Records an invalidation at `at` (ms since the epoch); an earlier time never replaces a later one. */
+  recordTokenInvalidation(orgId: string, at: number): Promise<void>;
+}

@@ -1,7 +1,10 @@
 /**
  * Per-org token cache with single-flight loading (SPEC §4). Every exchange is a Salesforce login
  * (3,600 per user per hour), so N concurrent requests on a cold cache must share one exchange.
- * In memory, per function instance: a token never leaves the process except to its caller.
+ * In memory, per function instance: a token never leaves the process except to its caller, and
+ * single-flight holds per instance only (Lambda runs one invocation per instance at a time, so a
+ * cold burst across N fresh instances makes up to N logins). Invalidations made on other
+ * instances arrive through {@link TokenCache.dropObtainedBefore}.
  */
 import type { Clock, TokenGrant } from './types';
 
@@ -26,11 +29,18 @@ export function computeExpiry(
   return { expiresAtMs, expiresAt: new Date(expiresAtMs).toISOString() };
 }
 
+interface Entry extends CachedGrant {
+  /** When the exchange that obtained the grant started, ms since the epoch. */
+  readonly startedAtMs: number;
+}
+
 export class TokenCache {
-  readonly #entries = new Map<string, CachedGrant>();
+  readonly #entries = new Map<string, Entry>();
   readonly #inFlight = new Map<string, Promise<CachedGrant>>();
   /** Bumped by invalidation, so an exchange started before it cannot repopulate the cache. */
   readonly #generations = new Map<string, number>();
+  /** The latest invalidation time seen per org: grants whose exchange started before it are stale. */
+  readonly #invalidatedAt = new Map<string, number>();
   readonly #clock: Clock;
 
   constructor(clock: Clock = Date.now) {
@@ -70,10 +80,15 @@ export class TokenCache {
     const running = this.#inFlight.get(orgId);
     if (running) return running;
     const generation = this.#generations.get(orgId) ?? 0;
+    const startedAtMs = this.#clock();
     const promise = (async () => {
       try {
         const entry = await load();
-        if ((this.#generations.get(orgId) ?? 0) === generation) this.#entries.set(orgId, entry);
+        const invalidated =
+          startedAtMs < (this.#invalidatedAt.get(orgId) ?? Number.NEGATIVE_INFINITY);
+        if ((this.#generations.get(orgId) ?? 0) === generation && !invalidated) {
+          this.#entries.set(orgId, { ...entry, startedAtMs });
+        }
         return entry;
       } finally {
         this.#inFlight.delete(orgId);
@@ -86,12 +101,27 @@ export class TokenCache {
   /** Caches a grant obtained outside {@link load}; loads already in flight will not overwrite it. */
   put(orgId: string, entry: CachedGrant): void {
     this.#generations.set(orgId, (this.#generations.get(orgId) ?? 0) + 1);
-    this.#entries.set(orgId, entry);
+    this.#entries.set(orgId, { ...entry, startedAtMs: this.#clock() });
   }
 
   /** Drops the org's cached grant; an exchange in flight will not be cached either. */
   invalidate(orgId: string): boolean {
     this.#generations.set(orgId, (this.#generations.get(orgId) ?? 0) + 1);
+    return this.#entries.delete(orgId);
+  }
+
+  /**
+   * Applies an invalidation recorded at `atMs` (ms since the epoch), possibly by another instance:
+   * drops the org's grant if its exchange started before then, and keeps a load already running
+   * since before then from caching its grant. A time earlier than one already seen changes nothing.
+   * @returns whether a cached grant was dropped
+   */
+  dropObtainedBefore(orgId: string, atMs: number): boolean {
+    if (atMs > (this.#invalidatedAt.get(orgId) ?? Number.NEGATIVE_INFINITY)) {
+      this.#invalidatedAt.set(orgId, atMs);
+    }
+    const entry = this.#entries.get(orgId);
+    if (!entry || entry.startedAtMs >= atMs) return false;
     return this.#entries.delete(orgId);
   }
 }

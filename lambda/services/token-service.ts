@@ -22,11 +22,13 @@ import type {
   IncidentTracker,
   OpenIncident,
   OrgRegistry,
+  OrgTokenState,
   SigningKey,
   SigningKeyProvider,
   TokenEndpointClient,
   TokenEndpointResult,
   TokenExchanger,
+  TokenInvalidationStore,
 } from '../core/ports';
 import { buildRemediation } from '../core/remediation';
 import { type CachedGrant, computeExpiry, TokenCache } from '../core/token-cache';
@@ -51,10 +53,15 @@ export interface ExchangeReport {
 /** Where the service reports what it cannot return (a failing side effect). */
 export interface ServiceLogger {
   warn(message: string, extra: Record<string, unknown>): void;
+  info?(message: string, extra: Record<string, unknown>): void;
 }
 
 export interface TokenServiceDeps {
-  readonly registry: OrgRegistry & Partial<ExchangeOutcomeStore>;
+  /**
+   * With a {@link TokenInvalidationStore}, DELETE and forceRefresh reach every instance: each one
+   * drops a token obtained before the recorded time when it next reloads the org record.
+   */
+  readonly registry: OrgRegistry & Partial<ExchangeOutcomeStore> & Partial<TokenInvalidationStore>;
   readonly signingKeys: SigningKeyProvider;
   readonly tokenEndpoint: TokenEndpointClient;
   /** The API's public base URL, for approval links in remediations and status. */
@@ -66,7 +73,7 @@ export interface TokenServiceDeps {
   readonly clock?: Clock;
   /**
    * How long an org record (and its callers list) is trusted from memory, ms. A removed caller
-   * loses access within this time.
+   * loses access, and an invalidation made on another instance takes effect, within this time.
    * @default 30000
    */
   readonly orgCacheTtlMs?: number;
@@ -109,7 +116,11 @@ export interface TokenService extends TokenExchanger {
     orgId: string,
     context: RequestContext & CallerContext & { readonly forceRefresh?: boolean },
   ): Promise<TokenResult>;
-  /** @returns whether this instance held a cached token for the org */
+  /**
+   * Drops this instance's token and records the invalidation for the others (which apply it when
+   * they next reload the org record, within `orgCacheTtlMs`).
+   * @returns whether this instance held a cached token for the org
+   */
   invalidate(orgId: string, context: CallerContext): Promise<boolean>;
   status(orgId: string, context: CallerContext): Promise<OrgStatus>;
 }
@@ -147,11 +158,25 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
   const orgs = new Map<string, KnownOrg>();
   const orgLoads = new Map<string, Promise<KnownOrg | undefined>>();
 
+  async function readOrgState(orgId: string): Promise<OrgTokenState | undefined> {
+    const { registry } = deps;
+    if (registry.getOrgTokenState) return registry.getOrgTokenState(orgId);
+    const org = await registry.getOrg(orgId);
+    return org && { org, tokenInvalidatedAt: undefined };
+  }
+
   async function fetchOrg(orgId: string): Promise<KnownOrg | undefined> {
-    const org = await deps.registry.getOrg(orgId);
-    if (!org) {
+    const state = await readOrgState(orgId);
+    if (!state) {
       orgs.delete(orgId);
       return undefined;
+    }
+    const { org, tokenInvalidatedAt } = state;
+    if (tokenInvalidatedAt !== undefined && cache.dropObtainedBefore(orgId, tokenInvalidatedAt)) {
+      deps.logger?.info?.('Cached token dropped: invalidated on another instance', {
+        org_id: orgId,
+        token_invalidated_at: new Date(tokenInvalidatedAt).toISOString(),
+      });
     }
     const callers = new Set<string>();
     for (const caller of org.callers) {
@@ -348,14 +373,26 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     async getToken(orgId, context) {
       const known = await loadOrg(orgId);
       authorize(known, context.caller);
-      return cache.getOrLoad(orgId, () => exchange(known.org, context), {
-        forceRefresh: context.forceRefresh ?? false,
+      const load = () => exchange(known.org, context);
+      if (!context.forceRefresh) return cache.getOrLoad(orgId, load);
+      // The caller found the token bad: other instances must drop it too. The time is taken
+      // before this exchange starts, so the token it brings is not dropped by the same record.
+      const recorded = safely('Recording the token invalidation', orgId, async () => {
+        await deps.registry.recordTokenInvalidation?.(orgId, clock());
       });
+      try {
+        return await cache.getOrLoad(orgId, load, { forceRefresh: true });
+      } finally {
+        await recorded;
+      }
     },
 
     async invalidate(orgId, context) {
       authorize(await loadOrg(orgId), context.caller);
-      return cache.invalidate(orgId);
+      const dropped = cache.invalidate(orgId);
+      // Not degraded to local-only on failure: the caller retries a 500, a 204 would mislead.
+      await deps.registry.recordTokenInvalidation?.(orgId, clock());
+      return dropped;
     },
 
     async status(orgId, context) {

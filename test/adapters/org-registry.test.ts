@@ -92,4 +92,38 @@ describe('DynamoDB org registry (dynalite)', () => {
     );
     await expect(registry.getOrg('broken')).rejects.toBeInstanceOf(CorruptOrgRecordError);
   });
+
+  it('keeps tokenInvalidatedAt on the org item: only ever later, never resurrecting, kept by putOrg', async () => {
+    await registry.putOrg(record('hooli'));
+    expect(await registry.getOrgTokenState('hooli')).toEqual({
+      org: record('hooli'),
+      tokenInvalidatedAt: undefined,
+    });
+    await registry.recordTokenInvalidation('hooli', 2000);
+    await registry.recordTokenInvalidation('hooli', 1000);
+    await registry.putOrg(record('hooli', { tokenTtlSeconds: 600 }));
+    expect(await registry.getOrgTokenState('hooli')).toEqual({
+      org: record('hooli', { tokenTtlSeconds: 600 }),
+      tokenInvalidatedAt: 2000,
+    });
+    expect(await registry.getOrg('hooli')).toEqual(record('hooli', { tokenTtlSeconds: 600 }));
+    await registry.recordTokenInvalidation('nobody', 3000);
+    expect(await registry.getOrgTokenState('nobody')).toBeUndefined();
+  });
+
+  it('reads consistently for the CLI read-modify-write, eventually for the token reload', async () => {
+    const sent: Record<string, unknown>[] = [];
+    const recording = createDynamoOrgRegistry({
+      client: {
+        send: ((command: { input: Record<string, unknown> }) => {
+          sent.push(command.input);
+          return documents.send(command as never);
+        }) as DynamoDBDocumentClient['send'],
+      },
+      tableName,
+    });
+    await recording.getOrg('acme');
+    await recording.getOrgTokenState('acme');
+    expect(sent.map((input) => input.ConsistentRead)).toEqual([true, undefined]);
+  });
 });

@@ -110,4 +110,46 @@ describe('TokenCache', () => {
       grant: { access_token: 'token-2' },
     });
   });
+
+  it('drops a grant obtained before an invalidation recorded elsewhere, and keeps a later one', async () => {
+    let now = 1_000_000;
+    const cache = new TokenCache(() => now);
+    let n = 0;
+    const load = async () => ({ grant: grant(++n, now + 600_000), expiresAtMs: now + 600_000 });
+    await cache.getOrLoad('acme', load);
+    now += 1000;
+    // An invalidation older than the grant changes nothing.
+    expect(cache.dropObtainedBefore('acme', now - 2000)).toBe(false);
+    expect(cache.peek('acme')?.access_token).toBe('token-1');
+    expect(cache.dropObtainedBefore('acme', now)).toBe(true);
+    expect(cache.peek('acme')).toBeUndefined();
+    // A grant obtained after the invalidation survives the same record read again later.
+    await cache.getOrLoad('acme', load);
+    now += 30_000;
+    expect(cache.dropObtainedBefore('acme', now - 31_000)).toBe(false);
+    expect(await cache.getOrLoad('acme', load)).toMatchObject({
+      cacheHit: true,
+      grant: { access_token: 'token-2' },
+    });
+  });
+
+  it('does not cache a load that started before an invalidation it learns of while running', async () => {
+    let now = 1_000_000;
+    const cache = new TokenCache(() => now);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = cache.getOrLoad('acme', async () => {
+      await gate;
+      return { grant: grant(1, now + 600_000), expiresAtMs: now + 600_000 };
+    });
+    now += 10;
+    cache.dropObtainedBefore('acme', now);
+    // A later, older record does not lower the bar.
+    cache.dropObtainedBefore('acme', now - 5);
+    release();
+    expect((await slow).grant.access_token).toBe('token-1');
+    expect(cache.peek('acme')).toBeUndefined();
+  });
 });

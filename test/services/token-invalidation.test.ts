@@ -1,0 +1,131 @@
+/**
+ * Token invalidation across function instances: two token services (two warm Lambda instances)
+ * over one DynamoDB table (dynalite) and one scripted Salesforce. A DELETE or forceRefresh on one
+ * reaches the other when it next reloads the org record, and never costs a cache hit a DynamoDB
+ * call.
+ */
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
+import { createSalesforceTokenClient } from '../../lambda/adapters/salesforce-token-client';
+import { validateOrgRecord } from '../../lambda/core/org-record';
+import { createTokenService, type TokenService } from '../../lambda/services/token-service';
+import { type LocalDynamo, startDynalite } from '../support/dynalite';
+import { createMemoryKeys } from '../support/in-memory-ports';
+import { signingMaterial } from '../support/keys';
+import {
+  json,
+  type ScriptedSalesforce,
+  SUCCESS_BODY,
+  startScriptedSalesforce,
+} from '../support/scripted-salesforce';
+
+const CALLER = 'arn:aws:sts::123456789012:assumed-role/Fulfilment/i-0abc';
+const ORG_CACHE_TTL_MS = 30_000;
+
+let salesforce: ScriptedSalesforce;
+let dynamo: LocalDynamo;
+let documents: DynamoDBDocumentClient;
+let secretString: string;
+let now: number;
+let issued: number;
+
+beforeAll(async () => {
+  [salesforce, dynamo] = await Promise.all([startScriptedSalesforce(), startDynalite()]);
+  documents = DynamoDBDocumentClient.from(dynamo.client);
+  secretString = (await signingMaterial('invalidation')).secretString;
+});
+afterAll(() => Promise.all([salesforce.close(), dynamo.close()]));
+
+beforeEach(() => {
+  now = Date.UTC(2026, 0, 1);
+  issued = 0;
+  // Each exchange gets a token of its own, so a test can tell which one is served.
+  salesforce.answerWith(() =>
+    json(200, { ...SUCCESS_BODY, access_token: `00D!token-${++issued}` }),
+  );
+});
+
+/** One function instance: its own token service, its own SDK-call count, the shared table. */
+function startInstance(tableName: string): { service: TokenService; dynamoCalls: () => number } {
+  let calls = 0;
+  const client = {
+    send: ((command: never) => {
+      calls += 1;
+      return documents.send(command);
+    }) as DynamoDBDocumentClient['send'],
+  };
+  const service = createTokenService({
+    registry: createDynamoOrgRegistry({ client, tableName }),
+    signingKeys: createMemoryKeys({ 'keys/acme': secretString }),
+    tokenEndpoint: createSalesforceTokenClient({ timeoutMs: 2000, sleep: async () => undefined }),
+    publicBaseUrl: 'https://broker.example.com/prod',
+    clock: () => now,
+    orgCacheTtlMs: ORG_CACHE_TTL_MS,
+  });
+  return { service, dynamoCalls: () => calls };
+}
+
+async function twoInstances() {
+  const tableName = await dynamo.createTable();
+  await createDynamoOrgRegistry({ client: documents, tableName }).putOrg(
+    validateOrgRecord({
+      orgId: 'acme',
+      loginUrl: salesforce.url,
+      consumerKey: '3MVG9consumer.key',
+      username: 'integration@acme.example',
+      signingKeySecretId: 'keys/acme',
+      callers: [CALLER],
+    }),
+  );
+  return [startInstance(tableName), startInstance(tableName)] as const;
+}
+
+const context = (extra: { forceRefresh?: boolean } = {}) => ({
+  caller: CALLER,
+  requestId: 'req',
+  deadline: Date.now() + 5000,
+  ...extra,
+});
+
+async function tokenOf(instance: { service: TokenService }, extra = {}) {
+  const result = await instance.service.getToken('acme', context(extra));
+  return `${result.grant.access_token} ${result.cacheHit ? 'hit' : 'miss'}`;
+}
+
+describe('token invalidation across instances (two services, one table)', () => {
+  it('DELETE on one instance reaches the other within the org-record cache time', async () => {
+    const [a, b] = await twoInstances();
+    expect(await tokenOf(a)).toBe('00D!token-1 miss');
+    expect(await tokenOf(b)).toBe('00D!token-2 miss');
+    now += 1000;
+    expect(await a.service.invalidate('acme', { caller: CALLER })).toBe(true);
+    expect(await tokenOf(a)).toBe('00D!token-3 miss');
+
+    // B trusts its org record for 30 s: until then it may still serve its token, from memory.
+    const before = b.dynamoCalls();
+    now += ORG_CACHE_TTL_MS - 1001;
+    expect(await tokenOf(b)).toBe('00D!token-2 hit');
+    expect(b.dynamoCalls() - before).toBe(0);
+
+    // Reloading the record, B sees the invalidation and drops the token obtained before it.
+    now += 1;
+    expect(await tokenOf(b)).toBe('00D!token-4 miss');
+    // A's own token came after its invalidation: its reload keeps it.
+    now += ORG_CACHE_TTL_MS;
+    expect(await tokenOf(a)).toBe('00D!token-3 hit');
+    expect(await tokenOf(b)).toBe('00D!token-4 hit');
+    expect(salesforce.requests).toHaveLength(4);
+  });
+
+  it('forceRefresh on one instance reaches the other the same way', async () => {
+    const [a, b] = await twoInstances();
+    await tokenOf(a);
+    await tokenOf(b);
+    now += 1000;
+    expect(await tokenOf(a, { forceRefresh: true })).toBe('00D!token-3 miss');
+    now += ORG_CACHE_TTL_MS;
+    expect(await tokenOf(b)).toBe('00D!token-4 miss');
+    expect(await tokenOf(a)).toBe('00D!token-3 hit');
+  });
+});
