@@ -11,7 +11,7 @@ import {
 } from '../core/approval-links';
 import { buildAssertionClaims, signAssertion } from '../core/assertion';
 import { normalizeCallerArn } from '../core/caller';
-import { type Category, isSalesforceCategory } from '../core/categories';
+import type { Category } from '../core/categories';
 import { classifyTokenAnswer, type SalesforceToken } from '../core/classify';
 import { BrokerError, isBrokerError } from '../core/errors';
 import type {
@@ -32,6 +32,12 @@ import { type CachedGrant, computeExpiry, TokenCache } from '../core/token-cache
 import type { Clock, OrgRecord, SalesforceErrorDetail, TokenGrant } from '../core/types';
 
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
+/**
+ * How long past the request deadline an exchange still waits for its side effects (incident
+ * tracking, the outcome record), ms. The token handler keeps 500 ms after the deadline to answer.
+ */
+const SIDE_EFFECT_GRACE_MS = 200;
 
 /** Reported once per fresh exchange, for metrics and logs. Holds no secret. */
 export interface ExchangeReport {
@@ -243,23 +249,37 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       requestId: context.requestId,
       latencyMs: report.latencyMs,
     };
+    // The tracker decides which categories open incidents (Salesforce-side and signing keys).
     const tracked = error
-      ? isSalesforceCategory(error.category)
-        ? safely('Incident tracking', org.orgId, () =>
-            incidents.recordFailure({ org, error, requestId: context.requestId }),
-          )
-        : undefined
+      ? safely('Incident tracking', org.orgId, () =>
+          incidents.recordFailure({ org, error, requestId: context.requestId }),
+        )
       : safely('Incident tracking', org.orgId, () =>
           incidents.recordSuccess({ org, requestId: context.requestId, cause: 'token_exchange' }),
         );
     const recordOutcome = deps.registry.recordExchangeOutcome?.bind(deps.registry);
-    await Promise.all([
+    const sideEffects = Promise.all([
       tracked,
       recordOutcome &&
         safely('Recording the exchange outcome', org.orgId, () =>
           recordOutcome(org.orgId, outcome),
         ),
     ]);
+    // A hanging DynamoDB or SNS must not hold the answer (a token, or the failure) past the
+    // deadline; the side effects keep running and report their own failures.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      const waitMs = context.deadline + SIDE_EFFECT_GRACE_MS - Date.now();
+      timer = setTimeout(() => resolve('deadline'), Math.max(0, waitMs));
+    });
+    const first = await Promise.race([sideEffects, deadline]);
+    clearTimeout(timer);
+    if (first === 'deadline') {
+      deps.logger?.warn('Incident tracking still running at the deadline; answering without it', {
+        orgId: org.orgId,
+        category: report.category,
+      });
+    }
   }
 
   async function exchange(org: OrgRecord, context: RequestContext): Promise<CachedGrant> {

@@ -266,12 +266,14 @@ describe('token service against a loopback token endpoint with real RS256 keys',
     expect(rotated.reports[0]).toMatchObject({ ok: true, keyReread: true, attempts: 2 });
   });
 
-  it('reports an unreadable key as signing_key_unavailable, without an incident', async () => {
+  it('reports an unreadable key as signing_key_unavailable, with an incident (docs/events.md)', async () => {
     const { service, tracker, registry } = build();
     await registry.putOrg({ ...org, signingKeySecretId: 'keys/missing' });
     const error = await failureOf(service.getToken('acme', ctx()));
     expect(error.category).toBe('signing_key_unavailable');
-    expect(tracker.calls).toEqual([]);
+    expect(tracker.calls).toEqual([
+      expect.stringMatching(/^failure acme signing_key_unavailable /),
+    ]);
     expect(salesforce.requests).toHaveLength(0);
   });
 
