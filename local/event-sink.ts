@@ -45,10 +45,10 @@ export class JsonLinesEventSink implements EventPublisher {
       console.error(
         JSON.stringify({
           level: 'ERROR',
-          message: 'event delivery failed',
-          eventDeliveryFailed: true,
+          message: 'Event delivery failed',
+          event_delivery_failed: true,
           event,
-          errorMessage: (error as Error).message,
+          error_message: (error as Error).message,
         }),
       );
     }

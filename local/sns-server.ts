@@ -118,6 +118,16 @@ export async function startLocalSns(options: { region?: string } = {}): Promise<
       sendError(response, { code: 'InvalidParameter', status: 400, message: 'Empty message' });
       return;
     }
+    const subject = form.get('Subject') ?? undefined;
+    // SNS: ASCII, starting with a letter, number or punctuation, no line breaks, at most 100 chars.
+    if (subject !== undefined && !/^[\x21-\x7e][\x20-\x7e]{0,99}$/.test(subject)) {
+      sendError(response, {
+        code: 'InvalidParameter',
+        status: 400,
+        message: 'Invalid parameter: Subject',
+      });
+      return;
+    }
     if (!topics.has(topicArn)) {
       sendError(response, SNS_FAULTS.notFound);
       return;
@@ -127,7 +137,7 @@ export async function startLocalSns(options: { region?: string } = {}): Promise<
       messageId,
       topicArn,
       message,
-      subject: form.get('Subject') ?? undefined,
+      subject,
       attributes: parseAttributes(form),
     });
     sendXml(

@@ -7,19 +7,25 @@
  * - closing is a DeleteItem returning the old item, so only one caller gets to resolve it.
  * Closed incidents are deleted, not kept: the events and logs are their history.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Category, isCategory } from '../core/categories';
 import type { FailureRecord, IncidentLedger, StoredIncident } from '../core/incidents';
 import type { Remediation, SalesforceErrorDetail } from '../core/types';
 import { incidentKey, TABLE_SCHEMA } from './table-schema';
 
 const INCIDENT_PREFIX = 'INCIDENT#';
+
+let documentModule: Promise<typeof import('@aws-sdk/lib-dynamodb')> | undefined;
+/** The SDK is loaded on first use, keeping it off the function's cold-start import path. */
+function loadSdk() {
+  documentModule ??= import('@aws-sdk/lib-dynamodb');
+  return documentModule;
+}
+
+/** Plain JSON data without its `undefined` members, which the document client refuses to marshal. */
+function toStorable<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
 
 function isConditionalCheckFailure(error: unknown): boolean {
   return (error as { name?: string }).name === 'ConditionalCheckFailedException';
@@ -46,14 +52,13 @@ export class DynamoIncidentLedger implements IncidentLedger {
   readonly #documents: DynamoDBDocumentClient;
   readonly #tableName: string;
 
-  constructor(options: { readonly client: DynamoDBClient; readonly tableName: string }) {
-    this.#documents = DynamoDBDocumentClient.from(options.client, {
-      marshallOptions: { removeUndefinedValues: true },
-    });
+  constructor(options: { readonly client: DynamoDBDocumentClient; readonly tableName: string }) {
+    this.#documents = options.client;
     this.#tableName = options.tableName;
   }
 
   async recordFailure(failure: FailureRecord): Promise<StoredIncident> {
+    const { UpdateCommand } = await loadSdk();
     const set = [
       '#orgId = :orgId',
       '#category = :category',
@@ -79,12 +84,12 @@ export class DynamoIncidentLedger implements IncidentLedger {
     if (failure.salesforce) {
       set.push('#salesforce = :salesforce');
       names['#salesforce'] = 'salesforce';
-      values[':salesforce'] = failure.salesforce;
+      values[':salesforce'] = toStorable(failure.salesforce);
     }
     if (failure.remediation) {
       set.push('#remediation = :remediation');
       names['#remediation'] = 'remediation';
-      values[':remediation'] = failure.remediation;
+      values[':remediation'] = toStorable(failure.remediation);
     }
     const output = await this.#documents.send(
       new UpdateCommand({
@@ -102,6 +107,7 @@ export class DynamoIncidentLedger implements IncidentLedger {
   }
 
   async claimReminder(incident: StoredIncident, at: number): Promise<boolean> {
+    const { UpdateCommand } = await loadSdk();
     try {
       await this.#documents.send(
         new UpdateCommand({
@@ -121,6 +127,7 @@ export class DynamoIncidentLedger implements IncidentLedger {
   }
 
   async listOpen(orgId: string): Promise<StoredIncident[]> {
+    const { QueryCommand } = await loadSdk();
     const { partitionKey, sortKey } = TABLE_SCHEMA;
     const incidents: StoredIncident[] = [];
     let startKey: Record<string, unknown> | undefined;
@@ -149,6 +156,7 @@ export class DynamoIncidentLedger implements IncidentLedger {
   }
 
   async close(orgId: string, category: Category): Promise<StoredIncident | undefined> {
+    const { DeleteCommand } = await loadSdk();
     const output = await this.#documents.send(
       new DeleteCommand({
         TableName: this.#tableName,

@@ -2,17 +2,24 @@
  * Publishes broker events to the SNS topic. Retries are the SDK's standard strategy (throttling,
  * 5xx and timeouts are retried; NotFound or AuthorizationError are not), bounded by the client's
  * `maxAttempts` and per-attempt timeouts set in {@link createSnsClient}. An event that still cannot
- * be delivered is logged in full at ERROR with `eventDeliveryFailed: true` and counted, so an
+ * be delivered is logged in full at ERROR with `event_delivery_failed: true` and counted, so an
  * operator can replay it from the logs; the caller never sees an error.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { type MessageAttributeValue, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { MessageAttributeValue, SNSClient } from '@aws-sdk/client-sns';
 import { buildEventAttributes } from '../core/events';
 import { METRIC } from '../core/metrics';
 import type { EventPublisher } from '../core/ports';
 import type { BrokerEvent } from '../core/types';
 import { logger as defaultLogger, metrics as defaultMetrics } from '../handlers/observability';
+
+let snsModule: Promise<typeof import('@aws-sdk/client-sns')> | undefined;
+/** The SDK is loaded on first use, keeping it off the function's cold-start import path. */
+function loadSdk() {
+  snsModule ??= import('@aws-sdk/client-sns');
+  return snsModule;
+}
 
 export interface SnsClientOptions {
   /** Endpoint override (tests, local stack); otherwise the SDK's, which honours AWS_ENDPOINT_URL_SNS. */
@@ -25,7 +32,8 @@ export interface SnsClientOptions {
 }
 
 /** An SNS client whose retries and timeouts keep a publish well inside a token request's budget. */
-export function createSnsClient(options: SnsClientOptions = {}): SNSClient {
+export async function createSnsClient(options: SnsClientOptions = {}): Promise<SNSClient> {
+  const { SNSClient } = await loadSdk();
   const timeout = options.attemptTimeoutMs ?? 1000;
   return new SNSClient({
     ...(options.endpoint && { endpoint: options.endpoint }),
@@ -80,6 +88,7 @@ export class SnsEventPublisher implements EventPublisher {
 
   async publish(event: BrokerEvent): Promise<void> {
     try {
+      const { PublishCommand } = await loadSdk();
       const output = await this.#client.send(
         new PublishCommand({
           TopicArn: this.#topicArn,
@@ -88,10 +97,10 @@ export class SnsEventPublisher implements EventPublisher {
           MessageAttributes: buildMessageAttributes(event),
         }),
       );
-      this.#logger.info('event published', {
-        eventType: event.type,
-        eventId: event.id,
-        snsMessageId: output.MessageId,
+      this.#logger.info('Event published', {
+        event_type: event.type,
+        event_id: event.id,
+        sns_message_id: output.MessageId,
       });
     } catch (error) {
       this.#reportDeliveryFailure(event, error);
@@ -101,13 +110,13 @@ export class SnsEventPublisher implements EventPublisher {
   #reportDeliveryFailure(event: BrokerEvent, error: unknown): void {
     const failure = error as { name?: string; message?: string; $metadata?: { attempts?: number } };
     // The whole event goes to the log: it is the copy of record an operator replays from.
-    this.#logger.error('event delivery failed', {
-      eventDeliveryFailed: true,
-      eventType: event.type,
-      eventId: event.id,
+    this.#logger.error('Event delivery failed', {
+      event_delivery_failed: true,
+      event_type: event.type,
+      event_id: event.id,
       event,
-      errorName: failure.name,
-      errorMessage: failure.message,
+      error_name: failure.name,
+      error_message: failure.message,
       attempts: failure.$metadata?.attempts,
     });
     this.#metrics.singleMetric().addMetric(METRIC.eventDeliveryFailed, MetricUnit.Count, 1);

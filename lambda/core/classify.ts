@@ -169,7 +169,9 @@ export function classifyTokenAnswer(answer: TokenEndpointAnswer): Classification
   const { status, contentType, body } = answer;
   if (isHtml(contentType, body)) {
     const title = /<title[^>]*>([^<]*)<\/title>/i.exec(body)?.[1];
-    const summary = clip(title ?? body.replace(/<[^>]*>/g, ' '));
+    // A success status never has its body echoed (it might hold a token); a page title is safe.
+    const success = status >= 200 && status < 300;
+    const summary = clip(title ?? (success ? '(untitled)' : body.replace(/<[^>]*>/g, ' ')));
     const maintenance = /maintenance|down for|unavailable/i.test(body);
     return {
       ok: false,

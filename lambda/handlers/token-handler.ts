@@ -111,8 +111,11 @@ function publishMetrics(metrics: Metrics): middy.MiddlewareObj {
 export function createTokenHandler(deps: TokenHandlerDeps) {
   const { logger, metrics } = deps;
   const onExchange = (report: ExchangeReport) => {
-    metrics.addMetric(METRIC.tokenExchanges, MetricUnit.Count, 1);
-    metrics.addMetric(METRIC.exchangeLatency, MetricUnit.Milliseconds, report.latencyMs);
+    // Each attempt is a Salesforce login; none was made when the key could not be loaded.
+    if (report.attempts > 0) {
+      metrics.addMetric(METRIC.tokenExchanges, MetricUnit.Count, report.attempts);
+      metrics.addMetric(METRIC.exchangeLatency, MetricUnit.Milliseconds, report.latencyMs);
+    }
     if (!report.ok && report.category) {
       const single = metrics.singleMetric();
       single.addDimension(DIMENSION.category, report.category);
@@ -200,7 +203,7 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
         response.statusCode !== 503
       ) {
         logger.error('Request failed', { ...detail, error });
-      } else logger.warn('Request refused', { ...detail, message: (error as Error).message });
+      } else logger.warn('Request refused', { ...detail, reason: (error as Error).message });
       return response;
     }
   }

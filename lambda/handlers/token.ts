@@ -3,17 +3,20 @@
  * the AWS clients and adapters are built on the first request (see token-wiring.ts), so the import
  * itself stays small and fast.
  */
+import { createIncidentTracking, readIncidentTrackingConfig } from './incident-tracking';
 import { logger, metrics } from './observability';
 import { readTokenConfig } from './token-config';
 import { createTokenHandler } from './token-handler';
 
 const config = readTokenConfig(process.env);
+const incidentConfig = readIncidentTrackingConfig(process.env, 'token');
 
 export const handler = createTokenHandler({
   logger,
   metrics,
   createService: async (hooks) => {
     const { createAwsTokenService } = await import('./token-wiring');
-    return createAwsTokenService(config, hooks);
+    const { tracker } = await createIncidentTracking(incidentConfig);
+    return createAwsTokenService(config, hooks, { incidents: tracker });
   },
 });

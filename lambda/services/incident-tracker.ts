@@ -49,8 +49,8 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
   const failureGenerations = new Map<string, number>();
 
   function reportLedgerError(operation: string, context: Record<string, unknown>, error: unknown) {
-    logger.error('incident ledger unavailable', {
-      incidentLedgerError: true,
+    logger.error('Incident ledger unavailable', {
+      incident_ledger_error: true,
       operation,
       ...context,
       error: error as Error,
@@ -80,20 +80,24 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
           at: now,
         });
         const decision = decideAfterFailure(incident, now, reminderIntervalMs);
-        const fields = { orgId, category, count: incident.count, requestId };
+        const fields = { org_id: orgId, category, count: incident.count, request_id: requestId };
         if (decision === 'open') {
-          logger.info('incident opened', fields);
+          logger.info('Incident opened', fields);
           await publisher.publish(
             buildIncidentOpened(events, toIncidentSnapshot(incident), requestId),
           );
         } else if (decision === 'remind' && (await ledger.claimReminder(incident, now))) {
-          logger.info('incident reminder', fields);
+          logger.info('Incident reminder', fields);
           await publisher.publish(
             buildIncidentReminder(events, toIncidentSnapshot(incident), requestId),
           );
         }
       } catch (cause) {
-        reportLedgerError('recordFailure', { orgId, category, requestId }, cause);
+        reportLedgerError(
+          'recordFailure',
+          { org_id: orgId, category, request_id: requestId },
+          cause,
+        );
       }
     },
 
@@ -110,13 +114,13 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
             const closed = await ledger.close(orgId, category);
             if (!closed) return;
             const resolution = resolveIncident(closed, cause, now);
-            logger.info('incident resolved', {
-              orgId,
+            logger.info('Incident resolved', {
+              org_id: orgId,
               category,
               count: closed.count,
-              resolutionCause: cause,
-              durationSeconds: resolution.durationSeconds,
-              requestId,
+              resolution_cause: cause,
+              duration_seconds: resolution.durationSeconds,
+              request_id: requestId,
             });
             await publisher.publish(
               buildIncidentResolved(events, toIncidentSnapshot(closed), resolution, requestId),
@@ -125,7 +129,7 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
         );
         if ((failureGenerations.get(orgId) ?? 0) === generation) knownClean.set(orgId, now);
       } catch (error) {
-        reportLedgerError('recordSuccess', { orgId, requestId }, error);
+        reportLedgerError('recordSuccess', { org_id: orgId, request_id: requestId }, error);
       }
     },
 
@@ -133,7 +137,7 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
       try {
         return (await ledger.listOpen(orgId)).map(toOpenIncident);
       } catch (error) {
-        reportLedgerError('listOpen', { orgId }, error);
+        reportLedgerError('listOpen', { org_id: orgId }, error);
         return [];
       }
     },

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoIncidentLedger } from '../../lambda/adapters/incident-ledger';
 import { METRIC } from '../../lambda/core/metrics';
@@ -33,7 +34,10 @@ async function instances(count: number, clock: ManualClock) {
   const publisher = new RecordingPublisher();
   const trackers = Array.from({ length: count }, () =>
     createIncidentTracker({
-      ledger: new DynamoIncidentLedger({ client: dynamo.client, tableName }),
+      ledger: new DynamoIncidentLedger({
+        client: DynamoDBDocumentClient.from(dynamo.client),
+        tableName,
+      }),
       publisher,
       events: eventContext(clock),
       reminderIntervalMs: HOUR,
@@ -59,7 +63,7 @@ describe('incident ledger under concurrency (dynalite)', () => {
     }
     expect(publisher.types()).toEqual(['token_broker.incident.opened']);
     expect(await trackers[0]?.listOpen(ORG.orgId)).toMatchObject([{ count: 60 }]);
-    expect(output.entries().filter((e) => e.incidentLedgerError)).toEqual([]);
+    expect(output.entries().filter((e) => e.incident_ledger_error)).toEqual([]);
   });
 
   it('publishes exactly one reminder when many failures cross the interval together', async () => {
@@ -119,7 +123,10 @@ describe('DynamoDB unavailable', () => {
     });
     const publisher = new RecordingPublisher();
     const tracker = createIncidentTracker({
-      ledger: new DynamoIncidentLedger({ client, tableName: 'broker' }),
+      ledger: new DynamoIncidentLedger({
+        client: DynamoDBDocumentClient.from(client),
+        tableName: 'broker',
+      }),
       publisher,
       events: eventContext(new ManualClock()),
       ...observability(),
@@ -139,13 +146,13 @@ describe('DynamoDB unavailable', () => {
       client.destroy();
     }
 
-    const errors = output.entries().filter((e) => e.incidentLedgerError === true);
-    expect(errors.map((e) => [e.level, e.operation, e.orgId])).toEqual([
+    const errors = output.entries().filter((e) => e.incident_ledger_error === true);
+    expect(errors.map((e) => [e.level, e.operation, e.org_id])).toEqual([
       ['ERROR', 'recordFailure', 'acme-prod'],
       ['ERROR', 'recordSuccess', 'acme-prod'],
       ['ERROR', 'listOpen', 'acme-prod'],
     ]);
-    expect(errors[0]).toMatchObject({ category: 'consumer_not_approved', requestId: 'req-1' });
+    expect(errors[0]).toMatchObject({ category: 'consumer_not_approved', request_id: 'req-1' });
     expect(emfWith(output.entries(), METRIC.incidentLedgerErrors)).toHaveLength(3);
     expect(publisher.types()).toEqual([]);
     expect(findSecrets(output.text(), [FAKE_ASSERTION])).toEqual([]);

@@ -1,3 +1,4 @@
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoIncidentLedger } from '../../lambda/adapters/incident-ledger';
 import { BrokerError } from '../../lambda/core/errors';
@@ -36,7 +37,7 @@ beforeEach(async () => {
   clock = new ManualClock();
   publisher = new RecordingPublisher({ knownSecrets: () => [FAKE_ACCESS_TOKEN, FAKE_ASSERTION] });
   ledger = new DynamoIncidentLedger({
-    client: dynamo.client,
+    client: DynamoDBDocumentClient.from(dynamo.client),
     tableName: await dynamo.createTable(),
   });
   tracker = createIncidentTracker({
@@ -119,7 +120,7 @@ describe('incident lifecycle over the DynamoDB ledger', () => {
     expect(await tracker.listOpen(ORG.orgId)).toEqual([]);
 
     const logs = output.entries();
-    expect(logs.filter((e) => e.message === 'incident opened')).toHaveLength(1);
+    expect(logs.filter((e) => e.message === 'Incident opened')).toHaveLength(1);
     expect(findSecrets(output.text(), [FAKE_ACCESS_TOKEN, FAKE_ASSERTION])).toEqual([]);
     expect(findSecrets(JSON.stringify(publisher.events), [FAKE_ACCESS_TOKEN])).toEqual([]);
   });
@@ -190,7 +191,7 @@ describe('incident lifecycle over the DynamoDB ledger', () => {
     } finally {
       output.stop();
     }
-    expect(output.entries().filter((e) => e.incidentLedgerError)).toEqual([]);
+    expect(output.entries().filter((e) => e.incident_ledger_error)).toEqual([]);
     dynamo = await startDynalite();
     expect(publisher.types()).toEqual(['token_broker.incident.opened']);
   });

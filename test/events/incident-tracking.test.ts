@@ -1,3 +1,4 @@
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSnsClient } from '../../lambda/adapters/sns-publisher';
 import { ConfigError } from '../../lambda/handlers/env';
@@ -64,15 +65,15 @@ describe('incident tracking wired to SNS and DynamoDB', () => {
     const tableName = await dynamo.createTable();
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
-    const snsClient = createSnsClient({ endpoint: sns.endpoint, region: 'eu-west-1' });
-    const { tracker } = createIncidentTracking(
+    const snsClient = await createSnsClient({ endpoint: sns.endpoint, region: 'eu-west-1' });
+    const { tracker } = await createIncidentTracking(
       {
         topicArn,
         tableName,
         reminderIntervalSeconds: 3600,
         source: 'urn:salesforce-token-broker:token',
       },
-      { dynamo: dynamo.client, sns: snsClient },
+      { documents: DynamoDBDocumentClient.from(dynamo.client), sns: snsClient },
     );
     const output = captureOutput();
     try {

@@ -48,10 +48,10 @@ const opened = () =>
     'req-1',
   );
 
-function publisherFor(
+async function publisherFor(
   options: { topic?: string; maxAttempts?: number; attemptTimeoutMs?: number } = {},
 ) {
-  const client = createSnsClient({
+  const client = await createSnsClient({
     endpoint: sns.endpoint,
     maxAttempts: options.maxAttempts ?? 3,
     attemptTimeoutMs: options.attemptTimeoutMs ?? 1000,
@@ -81,9 +81,9 @@ function expectFallback(
   event: object,
   errorName: string,
 ) {
-  const fallback = output.entries().filter((e) => e.eventDeliveryFailed === true);
+  const fallback = output.entries().filter((e) => e.event_delivery_failed === true);
   expect(fallback).toHaveLength(1);
-  expect(fallback[0]).toMatchObject({ level: 'ERROR', errorName, event });
+  expect(fallback[0]).toMatchObject({ level: 'ERROR', error_name: errorName, event });
   expectValidEvent(fallback[0]?.event);
   const emf = emfWith(output.entries(), METRIC.eventDeliveryFailed);
   expect(emf).toHaveLength(1);
@@ -93,7 +93,7 @@ function expectFallback(
 
 describe('SNS publisher through the real SDK client', () => {
   it('publishes the event as the message with filterable attributes and a subject', async () => {
-    const { client, publisher } = publisherFor();
+    const { client, publisher } = await publisherFor();
     const event = opened();
     const { requests, output } = await publishCaptured(publisher, event);
     client.destroy();
@@ -109,11 +109,11 @@ describe('SNS publisher through the real SDK client', () => {
     expect(received?.subject).toBe(
       '[critical] token_broker.incident.opened orgs/acme-prod consumer_not_approved',
     );
-    expect(output.entries().filter((e) => e.eventDeliveryFailed)).toEqual([]);
+    expect(output.entries().filter((e) => e.event_delivery_failed)).toEqual([]);
   });
 
   it('omits the category attribute of an event without one', async () => {
-    const { client, publisher } = publisherFor();
+    const { client, publisher } = await publisherFor();
     const event = buildApprovalCompleted(context, {
       orgId: ORG.orgId,
       integrationUsername: ORG.username,
@@ -131,9 +131,24 @@ describe('SNS publisher through the real SDK client', () => {
     });
   });
 
+  it('keeps the subject within what SNS accepts for long org ids and categories', async () => {
+    const { client, publisher } = await publisherFor();
+    const base = opened();
+    const orgId = `a${'-very-long-org-name'.repeat(4)}`;
+    const event = {
+      ...base,
+      subject: `orgs/${orgId}`,
+      data: { ...base.data, orgId, category: 'user_not_admin_approved' as const },
+    };
+    const { output } = await publishCaptured(publisher, event);
+    client.destroy();
+    expect(output.entries().filter((e) => e.event_delivery_failed)).toEqual([]);
+    expect(sns.messages.at(-1)?.subject).toHaveLength(100);
+  });
+
   it('honours AWS_ENDPOINT_URL_SNS when no endpoint is given', async () => {
     vi.stubEnv('AWS_ENDPOINT_URL_SNS', sns.endpoint);
-    const client = createSnsClient();
+    const client = await createSnsClient();
     const publisher = new SnsEventPublisher({ client, topicArn, ...observability() });
     const { requests } = await publishCaptured(publisher);
     client.destroy();
@@ -141,14 +156,14 @@ describe('SNS publisher through the real SDK client', () => {
   });
 
   it('retries a throttled publish and delivers it', async () => {
-    const { client, publisher } = publisherFor();
+    const { client, publisher } = await publisherFor();
     sns.injectFault(SNS_FAULTS.throttling);
     const delivered = sns.messages.length;
     const { requests, output } = await publishCaptured(publisher);
     client.destroy();
     expect(requests).toBe(2);
     expect(sns.messages.length).toBe(delivered + 1);
-    expect(output.entries().filter((e) => e.eventDeliveryFailed)).toEqual([]);
+    expect(output.entries().filter((e) => e.event_delivery_failed)).toEqual([]);
   });
 
   it.each([
@@ -158,7 +173,7 @@ describe('SNS publisher through the real SDK client', () => {
   ] as const)(
     'does not retry %s and falls back to the log and metric',
     async (name, options, fault) => {
-      const { client, publisher } = publisherFor(options);
+      const { client, publisher } = await publisherFor(options);
       if (fault) sns.injectFault(fault);
       const event = opened();
       const { requests, output } = await publishCaptured(publisher, event);
@@ -169,25 +184,25 @@ describe('SNS publisher through the real SDK client', () => {
   );
 
   it('gives up after the bounded attempts on InternalError', async () => {
-    const { client, publisher } = publisherFor({ maxAttempts: 2 });
+    const { client, publisher } = await publisherFor({ maxAttempts: 2 });
     sns.injectFault(SNS_FAULTS.internalError, 2);
     const event = opened();
     const { requests, output } = await publishCaptured(publisher, event);
     client.destroy();
     expect(requests).toBe(2);
     expectFallback(output, event, 'InternalErrorException');
-    expect(output.entries().find((e) => e.eventDeliveryFailed)?.attempts).toBe(2);
+    expect(output.entries().find((e) => e.event_delivery_failed)?.attempts).toBe(2);
   });
 
   it('times out an attempt that never gets an answer', async () => {
-    const { client, publisher } = publisherFor({ maxAttempts: 2, attemptTimeoutMs: 150 });
+    const { client, publisher } = await publisherFor({ maxAttempts: 2, attemptTimeoutMs: 150 });
     sns.injectFault('hang', 2);
     const event = opened();
     const { requests, output } = await publishCaptured(publisher, event);
     client.destroy();
     expect(requests).toBe(2);
-    const fallback = output.entries().find((e) => e.eventDeliveryFailed);
-    expect(String(fallback?.errorName)).toMatch(/Timeout/);
-    expectFallback(output, event, String(fallback?.errorName));
+    const fallback = output.entries().find((e) => e.event_delivery_failed);
+    expect(String(fallback?.error_name)).toMatch(/Timeout/);
+    expectFallback(output, event, String(fallback?.error_name));
   });
 });

@@ -55,6 +55,9 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:000000000000:events',
+    // Loopback discard port: a publish here fails fast and is logged, never leaves the machine.
+    AWS_ENDPOINT_URL_SNS: 'http://127.0.0.1:9',
   });
 });
 afterAll(() => Promise.all([salesforce.close(), secrets.close(), dynamo.close()]));

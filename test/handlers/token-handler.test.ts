@@ -259,6 +259,7 @@ describe('token API handler (REST proxy events, real adapters)', () => {
       category: 'consumer_not_approved',
       status: 502,
       org_id: 'acme',
+      reason: response.json.message,
     });
   });
 
@@ -347,5 +348,7 @@ describe('token API handler (REST proxy events, real adapters)', () => {
     expect(
       findSecrets(text, [SUCCESS_BODY.access_token, material.privateKeyPem, ...assertions]),
     ).toEqual([]);
+    // Powertools drops reserved keys with a warning: every field we log must survive.
+    expect(output.entries().filter((e) => String(e.message).includes('reserved key'))).toEqual([]);
   });
 });

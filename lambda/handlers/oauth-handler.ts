@@ -1,0 +1,121 @@
+/**
+ * The OAuth routes over API Gateway REST proxy events, composed from an {@link ApprovalService}:
+ * `GET /oauth/authorize` and `GET /oauth/callback`. Every answer is an HTML page or a redirect to
+ * the org's own Salesforce login host, with the SPEC §5 headers. The entry point (`oauth.ts`)
+ * wires the real adapters; tests and the local gateway wire their own.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { ApprovalOutcome } from '../core/approval-outcome';
+import { renderApprovalPage } from '../core/approval-page';
+import { type BindingCookiePolicy, readCookie, serializeBindingCookie } from '../core/cookies';
+import { escapeHtml, PAGE_SECURITY_HEADERS, renderDocument } from '../core/html';
+import type { ApprovalService } from '../services/approval-service';
+
+export interface OAuthHandlerDeps {
+  readonly service: ApprovalService;
+  readonly cookiePolicy: BindingCookiePolicy;
+  readonly logger: {
+    error(message: string, extra: Record<string, unknown>): void;
+  };
+  /** Called once per finished callback (metrics). */
+  readonly onOutcome?: (outcome: ApprovalOutcome) => void;
+}
+
+export type RestHandler = (
+  event: APIGatewayProxyEvent,
+  context: Context,
+) => Promise<APIGatewayProxyResult>;
+
+/** Time kept back from the Lambda deadline to render and return the page. */
+const RESPONSE_MARGIN_MS = 500;
+
+const HTML_HEADERS = { ...PAGE_SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8' };
+
+function page(statusCode: number, body: string): APIGatewayProxyResult {
+  return { statusCode, headers: { ...HTML_HEADERS }, body };
+}
+
+function simplePage(statusCode: number, title: string, text: string, requestId: string) {
+  return page(
+    statusCode,
+    renderDocument({
+      title,
+      tone: 'fail',
+      bodyHtml: `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p><footer>request <code>${escapeHtml(requestId)}</code></footer>`,
+    }),
+  );
+}
+
+function cookieHeaders(event: APIGatewayProxyEvent): string[] {
+  const values: string[] = [];
+  for (const [name, list] of Object.entries(event.multiValueHeaders ?? {})) {
+    if (name.toLowerCase() === 'cookie' && list) values.push(...list);
+  }
+  if (values.length === 0) {
+    for (const [name, value] of Object.entries(event.headers ?? {})) {
+      if (name.toLowerCase() === 'cookie' && value) values.push(value);
+    }
+  }
+  return values;
+}
+
+/** The Lambda handler of the OAuth function. */
+export function createOAuthHandler(deps: OAuthHandlerDeps): RestHandler {
+  return async (event, context) => {
+    const requestId = event.requestContext?.requestId ?? context.awsRequestId;
+    const route = event.resource ?? event.path;
+    try {
+      if (route !== '/oauth/authorize' && route !== '/oauth/callback') {
+        return simplePage(404, 'Not found', 'There is no such page on this broker.', requestId);
+      }
+      if (event.httpMethod !== 'GET') {
+        const result = simplePage(
+          405,
+          'Method not allowed',
+          'Only GET is supported here.',
+          requestId,
+        );
+        return { ...result, headers: { ...result.headers, Allow: 'GET' } };
+      }
+      const query = event.multiValueQueryStringParameters ?? null;
+      const cookieValue = readCookie(cookieHeaders(event), deps.cookiePolicy.name);
+
+      if (route === '/oauth/authorize') {
+        const started = await deps.service.start({ query, cookieValue });
+        if (started.kind === 'page') {
+          return page(
+            started.outcome.httpStatus,
+            renderApprovalPage(started.outcome, { requestId }),
+          );
+        }
+        return {
+          statusCode: 302,
+          headers: { ...PAGE_SECURITY_HEADERS, Location: started.location },
+          multiValueHeaders: {
+            'Set-Cookie': [
+              serializeBindingCookie(deps.cookiePolicy, started.cookieValue, started.maxAgeSeconds),
+            ],
+          },
+          body: '',
+        };
+      }
+
+      const outcome = await deps.service.complete({
+        query,
+        cookieValue,
+        requestId,
+        deadline: Date.now() + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS,
+      });
+      deps.onOutcome?.(outcome);
+      return page(outcome.httpStatus, renderApprovalPage(outcome, { requestId }));
+    } catch (error) {
+      deps.logger.error('OAuth route failed', { error, route, requestId });
+      return simplePage(
+        500,
+        'Something went wrong in the broker',
+        'The broker could not finish this request. Try the approval link again; if it keeps failing, give this request id to the operator.',
+        requestId,
+      );
+    }
+  };
+}

@@ -1,0 +1,293 @@
+/**
+ * The closed approval loop (SPEC §3.2, §5): `start` sends the operator's browser to Salesforce
+ * with a fresh attempt; `complete` checks what comes back, in the SPEC's order, proves the fix
+ * with a fresh JWT exchange, and reports one outcome (page + events). No SDK, no environment.
+ */
+import { buildApprovalLink, buildRedirectUri } from '../core/approval-links';
+import {
+  type ApprovalOutcome,
+  decideAuthorizeError,
+  decideCodeExchangeFailure,
+  decideInvalidRequest,
+  decideStateFailure,
+  decideUnknownOrg,
+  decideVerification,
+} from '../core/approval-outcome';
+import { BrokerError, isBrokerError } from '../core/errors';
+import { buildApprovalCompleted, buildApprovalFailed, type EventContext } from '../core/events';
+import {
+  type MultiValueQuery,
+  parseAuthorizeQuery,
+  parseCallbackQuery,
+} from '../core/oauth-params';
+import {
+  type AuthorizationCodeClient,
+  checkConsumedState,
+  createAttempt,
+  hashValue,
+  type OAuthStateStore,
+} from '../core/oauth-state';
+import type { EventPublisher, IncidentTracker, OrgRegistry, TokenExchanger } from '../core/ports';
+import type { Clock, OrgRecord } from '../core/types';
+
+/** The scopes requested: `api` for the token's use, `refresh_token` so the approval counts for JWT. */
+export const APPROVAL_SCOPES = 'api refresh_token';
+
+/** Structured log sink (the Powertools Logger fits). Never handed a code or a token. */
+export interface ServiceLogger {
+  info(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+}
+
+export interface ApprovalServiceDeps {
+  readonly orgs: Pick<OrgRegistry, 'getOrg'>;
+  readonly states: OAuthStateStore;
+  readonly codes: AuthorizationCodeClient;
+  readonly tokens: TokenExchanger;
+  readonly incidents: Pick<IncidentTracker, 'recordSuccess'>;
+  readonly events: EventPublisher;
+  /** `source`, clock and id generator of the events this service publishes. */
+  readonly eventContext: EventContext;
+  readonly clock: Clock;
+  readonly logger: ServiceLogger;
+  /** The API's public base URL, no trailing slash (`PUBLIC_BASE_URL`). */
+  readonly publicBaseUrl: string;
+  /** Lifetime of an attempt. @default 600 (set by the handler's config) */
+  readonly stateTtlSeconds: number;
+}
+
+export type StartResult =
+  | {
+      readonly kind: 'redirect';
+      /** The Salesforce authorize URL; built only from the org record and fresh values. */
+      readonly location: string;
+      /** The browser-binding value to set as the cookie, for `maxAgeSeconds`. */
+      readonly cookieValue: string;
+      readonly maxAgeSeconds: number;
+    }
+  | { readonly kind: 'page'; readonly outcome: ApprovalOutcome };
+
+export interface ApprovalService {
+  start(input: {
+    readonly query: MultiValueQuery;
+    readonly cookieValue: string | undefined;
+  }): Promise<StartResult>;
+  complete(input: {
+    readonly query: MultiValueQuery;
+    readonly cookieValue: string | undefined;
+    readonly requestId: string;
+    /** Epoch ms after which no Salesforce call starts. */
+    readonly deadline: number;
+  }): Promise<ApprovalOutcome>;
+}
+
+/**
+ * The tracker to give the token service that proves an approval: failures count as usual, but
+ * the success is left to the approval service, which records it with cause `approval_callback`
+ * so the `incident.resolved` event says how the incident was fixed.
+ */
+export function deferSuccessToApproval(tracker: IncidentTracker): IncidentTracker {
+  return {
+    recordFailure: (input) => tracker.recordFailure(input),
+    recordSuccess: async () => undefined,
+    listOpen: (orgId) => tracker.listOpen(orgId),
+  };
+}
+
+export function createApprovalService(deps: ApprovalServiceDeps): ApprovalService {
+  const redirectUri = buildRedirectUri(deps.publicBaseUrl);
+  const approvalLinkFor = (orgId: string) => buildApprovalLink(deps.publicBaseUrl, orgId);
+
+  async function publishOutcome(
+    outcome: ApprovalOutcome,
+    org: OrgRecord | undefined,
+    requestId: string,
+  ): Promise<void> {
+    deps.logger.info('approval outcome', {
+      outcome: outcome.kind,
+      category: outcome.category,
+      orgId: outcome.orgId,
+      approver: outcome.approver,
+      grantedScopes: outcome.grantedScopes,
+      requestId,
+    });
+    // Without a known org there is no subject to publish about (state unknown, bad request).
+    if (!org) return;
+    const base = {
+      orgId: org.orgId,
+      integrationUsername: org.username,
+      approverUsername: outcome.approver,
+      grantedScopes: outcome.grantedScopes,
+      jwtExchangeWorks: outcome.jwt.ran && outcome.jwt.ok,
+      requestId,
+    };
+    if (outcome.succeeded || !outcome.category) {
+      await deps.events.publish(buildApprovalCompleted(deps.eventContext, base));
+      return;
+    }
+    await deps.events.publish(
+      buildApprovalFailed(deps.eventContext, {
+        ...base,
+        category: outcome.category,
+        salesforce: outcome.salesforce,
+        remediation: {
+          summary: outcome.summary,
+          steps: outcome.steps,
+          approvalLink: outcome.approvalLink,
+        },
+      }),
+    );
+  }
+
+  async function verify(
+    org: OrgRecord,
+    identity: { username: string; grantedScopes: readonly string[] },
+    context: { requestId: string; deadline: number },
+  ): Promise<ApprovalOutcome> {
+    let jwt: { ok: true } | { ok: false; error: BrokerError };
+    try {
+      await deps.tokens.exchangeFresh(org, context);
+      jwt = { ok: true };
+    } catch (error) {
+      if (!isBrokerError(error)) throw error;
+      jwt = { ok: false, error };
+    }
+    if (jwt.ok) {
+      await deps.incidents.recordSuccess({
+        org,
+        requestId: context.requestId,
+        cause: 'approval_callback',
+      });
+    }
+    return decideVerification({
+      org,
+      approver: identity.username,
+      grantedScopes: identity.grantedScopes,
+      jwt,
+      approvalLink: approvalLinkFor(org.orgId),
+    });
+  }
+
+  return {
+    async start({ query, cookieValue }) {
+      const parsed = parseAuthorizeQuery(query);
+      if (!parsed.ok) return { kind: 'page', outcome: decideInvalidRequest(parsed.message) };
+      const org = await deps.orgs.getOrg(parsed.value.orgId);
+      if (!org) return { kind: 'page', outcome: decideUnknownOrg(parsed.value.orgId) };
+      const attempt = createAttempt({
+        orgId: org.orgId,
+        loginUrl: org.loginUrl,
+        existingCookieValue: cookieValue,
+        now: deps.clock(),
+        ttlSeconds: deps.stateTtlSeconds,
+      });
+      await deps.states.save(attempt.record);
+      const authorize = new URLSearchParams({
+        response_type: 'code',
+        client_id: org.consumerKey,
+        redirect_uri: redirectUri,
+        state: attempt.state,
+        code_challenge: attempt.pkce.challenge,
+        code_challenge_method: 'S256',
+        scope: APPROVAL_SCOPES,
+        login_hint: org.username,
+        // An existing Salesforce session (usually the admin's) would otherwise approve silently
+        // as the wrong user; forcing the login lets the operator sign in as the integration user.
+        prompt: 'login',
+      });
+      deps.logger.info('approval started', { orgId: org.orgId });
+      return {
+        kind: 'redirect',
+        location: `${org.loginUrl}/services/oauth2/authorize?${authorize}`,
+        cookieValue: attempt.cookieValue,
+        maxAgeSeconds: deps.stateTtlSeconds,
+      };
+    },
+
+    async complete({ query, cookieValue, requestId, deadline }) {
+      const parsed = parseCallbackQuery(query);
+      if (!parsed.ok) {
+        const outcome = decideInvalidRequest(parsed.message);
+        await publishOutcome(outcome, undefined, requestId);
+        return outcome;
+      }
+      const params = parsed.value;
+      if (!params.state || !params.stateWellFormed) {
+        const outcome = decideStateFailure(params.state ? 'malformed' : 'missing');
+        await publishOutcome(outcome, undefined, requestId);
+        return outcome;
+      }
+
+      const record = await deps.states.consume(hashValue(params.state));
+      const org = record ? await deps.orgs.getOrg(record.orgId) : undefined;
+      const check = checkConsumedState({
+        record,
+        cookieValue,
+        now: deps.clock(),
+        currentLoginUrl: org?.loginUrl,
+      });
+      if (!check.ok) {
+        const outcome = decideStateFailure(check.reason, {
+          orgId: org?.orgId,
+          approvalLink: org && approvalLinkFor(org.orgId),
+        });
+        await publishOutcome(outcome, org, requestId);
+        return outcome;
+      }
+      // checkConsumedState only passes when the org exists at the attempt's login host.
+      const approvedOrg = org as OrgRecord;
+
+      let outcome: ApprovalOutcome;
+      if (params.error) {
+        outcome = decideAuthorizeError(
+          approvedOrg,
+          { error: params.error, errorDescription: params.errorDescription },
+          approvalLinkFor(approvedOrg.orgId),
+        );
+      } else {
+        outcome = await redeemAndVerify(
+          approvedOrg,
+          params.code as string,
+          check.record.codeVerifier,
+          {
+            requestId,
+            deadline,
+          },
+        );
+      }
+      await publishOutcome(outcome, approvedOrg, requestId);
+      return outcome;
+    },
+  };
+
+  async function redeemAndVerify(
+    org: OrgRecord,
+    code: string,
+    codeVerifier: string,
+    context: { requestId: string; deadline: number },
+  ): Promise<ApprovalOutcome> {
+    let identity: { username: string; grantedScopes: readonly string[] };
+    try {
+      identity = await deps.codes.redeemCode({
+        org,
+        code,
+        codeVerifier,
+        redirectUri,
+        deadline: context.deadline,
+      });
+    } catch (error) {
+      const brokerError = isBrokerError(error)
+        ? error
+        : new BrokerError('code_exchange_failed', 'The authorization code could not be redeemed.', {
+            cause: error,
+          });
+      deps.logger.warn('approval code exchange failed', {
+        orgId: org.orgId,
+        salesforce: brokerError.salesforce,
+        requestId: context.requestId,
+      });
+      return decideCodeExchangeFailure(org, brokerError, approvalLinkFor(org.orgId));
+    }
+    return verify(org, identity, context);
+  }
+}

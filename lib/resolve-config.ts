@@ -1,0 +1,166 @@
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type {
+  BrokerLogLevel,
+  CustomDomainProps,
+  ThrottlingProps,
+  TokenBrokerProps,
+} from './token-broker-props';
+
+/** {@link TokenBrokerProps} with every default applied and every value checked. */
+export interface BrokerConfig {
+  readonly stageName: string;
+  readonly customDomain: CustomDomainProps | undefined;
+  readonly signingKeySecretPrefix: string;
+  readonly alarmEmail: string | undefined;
+  readonly logRetention: RetentionDays;
+  readonly throttling: ThrottlingProps;
+  readonly publicRouteThrottling: ThrottlingProps;
+  readonly incidentReminderInterval: Duration;
+  readonly oauthStateTtl: Duration;
+  readonly signingKeyMaxAge: Duration;
+  readonly salesforceTimeout: Duration;
+  readonly logLevel: BrokerLogLevel;
+  readonly executionLogLevel: 'INFO' | 'ERROR';
+  readonly removalPolicy: RemovalPolicy;
+  readonly manageApiGatewayAccountRole: boolean;
+  readonly sourceMapStackTraces: boolean;
+  readonly latencyAlarmThreshold: Duration;
+  readonly serverErrorRateThreshold: number;
+}
+
+export const DEFAULT_SECRET_PREFIX = 'salesforce-token-broker/';
+
+/** Thrown at synth for a bad prop; the message names the prop and says how to fix it. */
+export class TokenBrokerConfigError extends Error {
+  override readonly name = 'TokenBrokerConfigError';
+}
+
+const LOG_LEVELS: readonly BrokerLogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
+const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/;
+const SECRET_PREFIX = /^[A-Za-z0-9/_+=.@-]+\/$/;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+/** Applies the documented defaults and rejects values the stack cannot deploy or run with. */
+export function resolveBrokerConfig(props: TokenBrokerProps): BrokerConfig {
+  const config: BrokerConfig = {
+    stageName: props.stageName ?? 'prod',
+    customDomain: props.customDomain,
+    signingKeySecretPrefix: props.signingKeySecretPrefix ?? DEFAULT_SECRET_PREFIX,
+    alarmEmail: props.alarmEmail,
+    logRetention: props.logRetention ?? RetentionDays.THREE_MONTHS,
+    throttling: props.throttling ?? { rateLimit: 50, burstLimit: 100 },
+    publicRouteThrottling: props.publicRouteThrottling ?? { rateLimit: 5, burstLimit: 10 },
+    incidentReminderInterval: props.incidentReminderInterval ?? Duration.hours(1),
+    oauthStateTtl: props.oauthStateTtl ?? Duration.minutes(10),
+    signingKeyMaxAge: props.signingKeyMaxAge ?? Duration.minutes(5),
+    salesforceTimeout: props.salesforceTimeout ?? Duration.seconds(5),
+    logLevel: props.logLevel ?? 'INFO',
+    executionLogLevel: props.executionLogLevel ?? 'ERROR',
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    manageApiGatewayAccountRole: props.manageApiGatewayAccountRole ?? true,
+    sourceMapStackTraces: props.sourceMapStackTraces ?? false,
+    latencyAlarmThreshold: props.latencyAlarmThreshold ?? Duration.seconds(3),
+    serverErrorRateThreshold: props.serverErrorRateThreshold ?? 0.05,
+  };
+  checkStageName(config.stageName);
+  if (config.customDomain) checkCustomDomain(config.customDomain);
+  checkSecretPrefix(config.signingKeySecretPrefix);
+  if (config.alarmEmail !== undefined && !EMAIL.test(config.alarmEmail)) {
+    fail(
+      `alarmEmail "${config.alarmEmail}" is not an e-mail address; omit it to skip the subscription`,
+    );
+  }
+  checkThrottling('throttling', config.throttling);
+  checkThrottling('publicRouteThrottling', config.publicRouteThrottling);
+  checkSeconds('incidentReminderInterval', config.incidentReminderInterval, 60, 7 * 86_400);
+  checkSeconds('oauthStateTtl', config.oauthStateTtl, 60, 3_600);
+  checkSeconds('signingKeyMaxAge', config.signingKeyMaxAge, 0, 86_400);
+  checkMilliseconds('salesforceTimeout', config.salesforceTimeout, 1_000, 6_000);
+  if (!LOG_LEVELS.includes(config.logLevel)) {
+    fail(`logLevel "${config.logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  if (config.executionLogLevel !== 'INFO' && config.executionLogLevel !== 'ERROR') {
+    fail(`executionLogLevel "${config.executionLogLevel}" must be INFO or ERROR`);
+  }
+  checkMilliseconds('latencyAlarmThreshold', config.latencyAlarmThreshold, 100, 29_000);
+  const rate = config.serverErrorRateThreshold;
+  if (!(rate > 0 && rate <= 1)) {
+    fail(`serverErrorRateThreshold ${rate} must be a fraction above 0 and at most 1 (0.05 = 5%)`);
+  }
+  return config;
+}
+
+function fail(message: string): never {
+  throw new TokenBrokerConfigError(`TokenBroker: ${message}`);
+}
+
+function checkStageName(stageName: string): void {
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(stageName)) {
+    fail(
+      `stageName "${stageName}" is not a valid API Gateway stage name; use letters, digits, "-" and "_" (e.g. "prod")`,
+    );
+  }
+}
+
+function checkCustomDomain(domain: CustomDomainProps): void {
+  if (!HOST_NAME.test(domain.domainName)) {
+    fail(
+      `customDomain.domainName "${domain.domainName}" must be a lowercase host name such as "broker.example.com", without scheme, path or trailing dot`,
+    );
+  }
+  if (!Token.isUnresolved(domain.certificateArn) && !CERTIFICATE_ARN.test(domain.certificateArn)) {
+    fail(
+      `customDomain.certificateArn "${domain.certificateArn}" must be an ACM certificate ARN (arn:aws:acm:{region}:{account}:certificate/{id}) in the stack's region`,
+    );
+  }
+  const zone = domain.hostedZone;
+  if (!zone) return;
+  if (!/^Z[A-Z0-9]{1,31}$/.test(zone.hostedZoneId)) {
+    fail(
+      `customDomain.hostedZone.hostedZoneId "${zone.hostedZoneId}" must look like "Z0123456789ABC"`,
+    );
+  }
+  const zoneName = zone.zoneName.replace(/\.$/, '');
+  if (domain.domainName !== zoneName && !domain.domainName.endsWith(`.${zoneName}`)) {
+    fail(
+      `customDomain.domainName "${domain.domainName}" is not inside hostedZone.zoneName "${zone.zoneName}"; give the zone that contains the domain, or omit hostedZone and create the DNS record yourself`,
+    );
+  }
+}
+
+function checkSecretPrefix(prefix: string): void {
+  if (!SECRET_PREFIX.test(prefix)) {
+    fail(
+      `signingKeySecretPrefix "${prefix}" must be a secret-name prefix ending in "/" (letters, digits and /_+=.@-), e.g. "salesforce-token-broker/"`,
+    );
+  }
+}
+
+function checkThrottling(name: string, throttling: ThrottlingProps): void {
+  const { rateLimit, burstLimit } = throttling;
+  if (!(Number.isFinite(rateLimit) && rateLimit > 0)) {
+    fail(`${name}.rateLimit ${rateLimit} must be a positive number of requests per second`);
+  }
+  if (!(Number.isInteger(burstLimit) && burstLimit >= 1)) {
+    fail(`${name}.burstLimit ${burstLimit} must be a positive integer`);
+  }
+  if (burstLimit < rateLimit) {
+    fail(`${name}.burstLimit ${burstLimit} must be at least rateLimit ${rateLimit}`);
+  }
+}
+
+function checkSeconds(name: string, duration: Duration, min: number, max: number): void {
+  const seconds = duration.toSeconds();
+  if (seconds < min || seconds > max) {
+    fail(`${name} is ${seconds} s; give a duration from ${min} s to ${max} s`);
+  }
+}
+
+function checkMilliseconds(name: string, duration: Duration, min: number, max: number): void {
+  const ms = duration.toMilliseconds();
+  if (ms < min || ms > max) {
+    fail(`${name} is ${ms} ms; give a duration from ${min} ms to ${max} ms`);
+  }
+}

@@ -1,0 +1,93 @@
+import { type ILogGroup, QueryDefinition, QueryString } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export interface SavedQueriesProps {
+  /** Folder shown in the Logs Insights console, e.g. `salesforce-token-broker/prod`. */
+  readonly folder: string;
+  readonly functionLogGroups: readonly ILogGroup[];
+  readonly accessLogGroup: ILogGroup;
+}
+
+/** What the operator replaces in the "by request id" query before running it. */
+export const REQUEST_ID_PLACEHOLDER = 'PASTE-REQUEST-ID';
+
+/** Log fields read with both spellings seen in the function code (camelCase and snake_case). */
+const ORG = 'coalesce(orgId, org_id) as org';
+const LATENCY = 'coalesce(upstreamLatencyMs, upstream_latency_ms) as latencyMs';
+
+/**
+ * Saved Logs Insights queries over both functions' log groups, built on the structured log fields
+ * of docs/observability.md (`orgId`, `category`, `upstreamLatencyMs`, `requestId`) and the
+ * Powertools `function_request_id`, which is on every line of an invocation.
+ */
+export class SavedQueries extends Construct {
+  readonly definitions: QueryDefinition[];
+
+  constructor(scope: Construct, id: string, props: SavedQueriesProps) {
+    super(scope, id);
+    const logGroups = [...props.functionLogGroups];
+    const define = (name: string, queryString: QueryString, groups = logGroups) =>
+      new QueryDefinition(this, name, {
+        queryDefinitionName: `${props.folder}/${name}`,
+        queryString,
+        logGroups: groups,
+      });
+    this.definitions = [
+      // One failed request logs several lines with its category; count invocations, not lines.
+      define(
+        'failures-by-org-and-category',
+        new QueryString({
+          fields: ['@timestamp', ORG, 'category', 'function_request_id'],
+          filterStatements: ['ispresent(category)', 'message not like /^(incident|event) /'],
+          statsStatements: [
+            'count_distinct(function_request_id) as failures, max(@timestamp) as lastSeen by org, category',
+          ],
+          sort: 'failures desc',
+        }),
+      ),
+      define(
+        'slowest-exchanges',
+        new QueryString({
+          fields: ['@timestamp', ORG, LATENCY, 'category', 'attempts', 'function_request_id'],
+          filterStatements: ['latencyMs >= 0'],
+          sort: 'latencyMs desc',
+          limit: 50,
+        }),
+      ),
+      define(
+        'approvals',
+        new QueryString({
+          fields: [
+            '@timestamp',
+            ORG,
+            'message',
+            'outcome',
+            'category',
+            'approver',
+            'grantedScopes',
+            'requestId',
+          ],
+          filterStatements: ['message like /^approval /'],
+          sort: '@timestamp desc',
+          limit: 100,
+        }),
+      ),
+      // Matches the API Gateway request id (error bodies' request_id, events, access log) as well
+      // as the Lambda request id, so one id finds the whole trail.
+      define(
+        'by-request-id',
+        new QueryString({
+          fields: ['@timestamp', '@log', 'level', 'message', ORG, 'category', 'status'],
+          filterStatements: [
+            ['requestId', 'request_id', 'function_request_id', '@requestId']
+              .map((field) => `${field} = '${REQUEST_ID_PLACEHOLDER}'`)
+              .join(' or '),
+          ],
+          sort: '@timestamp asc',
+          limit: 200,
+        }),
+        [...logGroups, props.accessLogGroup],
+      ),
+    ];
+  }
+}

@@ -1,0 +1,149 @@
+import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+
+/** A custom domain for the API; it fixes the public base URL and so the OAuth redirect URI. */
+export interface CustomDomainProps {
+  /** Host name only, e.g. `broker.example.com` (no scheme, no path, no trailing dot). */
+  readonly domainName: string;
+  /** ARN of an ACM certificate in the stack's region that covers `domainName`. */
+  readonly certificateArn: string;
+  /**
+   * Route 53 zone in which to create the alias record for `domainName`. Given by id and name so
+   * synth needs no lookup (and no credentials).
+   *
+   * @default - no record: point your DNS at the `ApiDomainTarget` output yourself
+   */
+  readonly hostedZone?: { readonly hostedZoneId: string; readonly zoneName: string };
+}
+
+/** Steady-state requests per second and burst size, as API Gateway stage throttling takes them. */
+export interface ThrottlingProps {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+export type BrokerLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** Configuration of a {@link TokenBroker}. Every property is optional. */
+export interface TokenBrokerProps {
+  /**
+   * API Gateway stage name; part of the public base URL (and redirect URI) when there is no
+   * custom domain. Letters, digits, `-` and `_`.
+   *
+   * @default 'prod'
+   */
+  readonly stageName?: string;
+  /**
+   * Serve the API on a custom domain (with a base path mapping to the stage). The redirect URI
+   * becomes `https://{domainName}/oauth/callback`.
+   *
+   * @default - the execute-api URL `https://{restApiId}.execute-api.{region}.{urlSuffix}/{stage}`
+   */
+  readonly customDomain?: CustomDomainProps;
+  /**
+   * Name prefix of the Secrets Manager secrets the functions may read (signing keys, consumer
+   * secrets). Must end with `/` so that `a/` cannot match `ab/...`.
+   *
+   * @default 'salesforce-token-broker/'
+   */
+  readonly signingKeySecretPrefix?: string;
+  /**
+   * E-mail address subscribed to the alarm topic (the subscription must be confirmed).
+   *
+   * @default - no subscription; subscribe to the `AlarmTopicArn` output yourself
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Retention of the function log groups and the API access log group.
+   *
+   * @default RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * Stage-wide throttling for the token API (all routes).
+   *
+   * @default { rateLimit: 50, burstLimit: 100 }
+   */
+  readonly throttling?: ThrottlingProps;
+  /**
+   * Throttling of the public OAuth routes, tighter than the token API's: a human approves an org
+   * a few times a year, and anyone on the internet can call these routes.
+   *
+   * @default { rateLimit: 5, burstLimit: 10 }
+   */
+  readonly publicRouteThrottling?: ThrottlingProps;
+  /**
+   * Minimum interval between reminder events for one open incident.
+   *
+   * @default Duration.hours(1)
+   */
+  readonly incidentReminderInterval?: Duration;
+  /**
+   * Lifetime of an approval attempt (OAuth `state`), from the authorize redirect to the callback.
+   *
+   * @default Duration.minutes(10)
+   */
+  readonly oauthStateTtl?: Duration;
+  /**
+   * How long the token function serves a signing key from memory before re-reading the secret.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly signingKeyMaxAge?: Duration;
+  /**
+   * Per-attempt timeout of each Salesforce call. At most 6 s: the OAuth callback makes three
+   * sequential Salesforce calls within its 20 s function timeout.
+   *
+   * @default Duration.seconds(5)
+   */
+  readonly salesforceTimeout?: Duration;
+  /**
+   * Application log level of both functions (Powertools and Lambda's JSON log filter).
+   *
+   * @default 'INFO'
+   */
+  readonly logLevel?: BrokerLogLevel;
+  /**
+   * API Gateway execution log level. `INFO` adds about seven lines per request on top of the
+   * access log; request and response bodies are never logged (they carry access tokens).
+   *
+   * @default 'ERROR'
+   */
+  readonly executionLogLevel?: 'INFO' | 'ERROR';
+  /**
+   * What happens to the table, the KMS key and the log groups when the stack is deleted. With
+   * `RETAIN` the table also gets deletion protection.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Create the regional API Gateway account role that lets API Gateway write execution and
+   * access logs. It is one setting per account and region: set `false` if another stack already
+   * manages it.
+   *
+   * @default true
+   */
+  readonly manageApiGatewayAccountRole?: boolean;
+  /**
+   * Set `NODE_OPTIONS=--enable-source-maps` so stack traces in the logs point at the TypeScript
+   * source. Off by default: Node then parses the source map on the first stack trace of each
+   * cold start and slows every later `Error.stack`, and the token path builds errors on every
+   * failure. The maps ship in the bundle either way, for decoding traces offline.
+   *
+   * @default false
+   */
+  readonly sourceMapStackTraces?: boolean;
+  /**
+   * Alarm when the p99 API latency over 5 minutes exceeds this.
+   *
+   * @default Duration.seconds(3)
+   */
+  readonly latencyAlarmThreshold?: Duration;
+  /**
+   * Alarm when this fraction of API requests in 5 minutes end in 5XX (with at least 10 requests).
+   *
+   * @default 0.05
+   */
+  readonly serverErrorRateThreshold?: number;
+}

@@ -1,0 +1,162 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import type { Topic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { orgKey, stateKey } from '../lambda/adapters/table-schema';
+import { METRIC_NAMESPACE } from '../lambda/core/metrics';
+import { BrokerApi, CALLBACK_PATH } from './broker-api';
+import { BrokerFunction } from './broker-function';
+import { publishStatements, readSecretsStatement, tableItemsStatement } from './broker-policies';
+import { createBrokerTable } from './broker-table';
+import { createBrokerTopics } from './broker-topics';
+import { OpsPack, SERVICE_NAME } from './ops-pack';
+import { type BrokerConfig, resolveBrokerConfig } from './resolve-config';
+import { SavedQueries } from './saved-queries';
+import type { TokenBrokerProps } from './token-broker-props';
+
+export type {
+  BrokerLogLevel,
+  CustomDomainProps,
+  ThrottlingProps,
+  TokenBrokerProps,
+} from './token-broker-props';
+
+/**
+ * Token function: 512 MB. It is on the callers' latency path, and Lambda allots CPU in proportion
+ * to memory: at 512 MB the cold start (module import of about 100 ms at a full core) and the
+ * RS256 signature run about twice as fast as at 256 MB, for twice the price of a ~10 ms warm
+ * cache hit. 20 s timeout: Salesforce attempts (5 s each by default) and their backoff must end
+ * before API Gateway's 29 s integration limit even after a cold start of a second or two.
+ */
+const TOKEN_FUNCTION = { memorySize: 512, timeout: Duration.seconds(20) } as const;
+
+/**
+ * OAuth function: 256 MB. A human waits on it a few times a year, and its time is dominated by
+ * three sequential Salesforce round trips (code exchange, identity, JWT re-verification), not by
+ * CPU. 20 s timeout: three calls at the 6 s maximum per-call timeout fit, under API Gateway's
+ * 29 s limit.
+ */
+const OAUTH_FUNCTION = { memorySize: 256, timeout: Duration.seconds(20) } as const;
+
+/**
+ * Item actions on the functions' own key prefixes. Token: org read, last-outcome update, the
+ * incident ledger (update, query open incidents, delete on resolve). OAuth: the same plus
+ * PutItem for a new approval attempt's state (consumed by a conditional DeleteItem). Neither
+ * queries the org index: only the CLI lists orgs.
+ */
+const TOKEN_ITEM_ACTIONS = ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'] as const;
+const OAUTH_ITEM_ACTIONS = ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'] as const;
+
+/**
+ * salesforce-token-broker on AWS (SPEC §2): a REST API with SigV4 token routes and public OAuth
+ * approval routes, the token and OAuth functions with their own least-privilege roles, the
+ * DynamoDB table, the KMS-encrypted events and alarm topics, and the ops pack (alarms,
+ * dashboard, saved Logs Insights queries).
+ *
+ * Props are validated when the construct is created; a bad value throws an error that names the
+ * prop and the fix.
+ */
+export class TokenBroker extends Construct {
+  readonly api: RestApi;
+  readonly table: Table;
+  readonly eventsTopic: Topic;
+  readonly alarmTopic: Topic;
+  readonly tokenFunction: BrokerFunction;
+  readonly oauthFunction: BrokerFunction;
+  /** `https://{host}[/{stage}]`, no trailing slash; what the functions get as PUBLIC_BASE_URL. */
+  readonly publicBaseUrl: string;
+  /** `{publicBaseUrl}/oauth/callback`: register it as the Connected App's callback URL. */
+  readonly redirectUri: string;
+  readonly config: BrokerConfig;
+
+  constructor(scope: Construct, id: string, props: TokenBrokerProps = {}) {
+    super(scope, id);
+    const config = resolveBrokerConfig(props);
+    this.config = config;
+    this.table = createBrokerTable(this, config.removalPolicy);
+    const topics = createBrokerTopics(this, config);
+    this.eventsTopic = topics.eventsTopic;
+    this.alarmTopic = topics.alarmTopic;
+
+    const api = new BrokerApi(this, 'Api', config);
+    this.api = api.restApi;
+    this.publicBaseUrl = api.publicBaseUrl;
+    this.redirectUri = `${this.publicBaseUrl}${CALLBACK_PATH}`;
+
+    const common = {
+      logRetention: config.logRetention,
+      logLevel: config.logLevel,
+      removalPolicy: config.removalPolicy,
+      sourceMapStackTraces: config.sourceMapStackTraces,
+    };
+    const environment = this.sharedEnvironment(config);
+    const publishing = publishStatements(this.eventsTopic, topics.key);
+    const secrets = readSecretsStatement(config.signingKeySecretPrefix);
+
+    this.tokenFunction = new BrokerFunction(this, 'TokenFunction', {
+      ...common,
+      ...TOKEN_FUNCTION,
+      entry: 'lambda/handlers/token.ts',
+      description: 'salesforce-token-broker token API: cached JWT bearer exchange per org',
+      environment: {
+        ...environment,
+        SIGNING_KEY_MAX_AGE_SECONDS: String(config.signingKeyMaxAge.toSeconds()),
+      },
+      statements: [
+        tableItemsStatement(this.table, TOKEN_ITEM_ACTIONS, [orgKey('').pk]),
+        secrets,
+        ...publishing,
+      ],
+    });
+    this.oauthFunction = new BrokerFunction(this, 'OAuthFunction', {
+      ...common,
+      ...OAUTH_FUNCTION,
+      entry: 'lambda/handlers/oauth.ts',
+      description: 'salesforce-token-broker OAuth routes: approval redirect and verified callback',
+      environment: {
+        ...environment,
+        OAUTH_STATE_TTL_SECONDS: String(config.oauthStateTtl.toSeconds()),
+      },
+      statements: [
+        tableItemsStatement(this.table, OAUTH_ITEM_ACTIONS, [orgKey('').pk, stateKey('').pk]),
+        secrets,
+        ...publishing,
+      ],
+    });
+    for (const fn of [this.tokenFunction, this.oauthFunction]) {
+      Validations.of(fn.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${config.signingKeySecretPrefix}*]`,
+        reason: `Secrets are granted by name prefix "${config.signingKeySecretPrefix}" only (GetSecretValue, no other action): secret ARNs end in a random suffix, and operators add one secret per Connected App without redeploying.`,
+      });
+    }
+    api.addRoutes({ token: this.tokenFunction.function, oauth: this.oauthFunction.function });
+
+    const stage = this.api.deploymentStage;
+    new OpsPack(this, 'Ops', {
+      stage,
+      functions: { Token: this.tokenFunction.function, OAuth: this.oauthFunction.function },
+      alarmTopic: this.alarmTopic,
+      latencyThreshold: config.latencyAlarmThreshold,
+      serverErrorRateThreshold: config.serverErrorRateThreshold,
+    });
+    new SavedQueries(this, 'Queries', {
+      folder: `${SERVICE_NAME}/${config.stageName}`,
+      functionLogGroups: [this.tokenFunction.logGroup, this.oauthFunction.logGroup],
+      accessLogGroup: api.accessLogGroup,
+    });
+  }
+
+  private sharedEnvironment(config: BrokerConfig): Record<string, string> {
+    return {
+      TABLE_NAME: this.table.tableName,
+      EVENTS_TOPIC_ARN: this.eventsTopic.topicArn,
+      PUBLIC_BASE_URL: this.publicBaseUrl,
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: config.logLevel,
+      SALESFORCE_TIMEOUT_MS: String(config.salesforceTimeout.toMilliseconds()),
+      INCIDENT_REMINDER_INTERVAL_SECONDS: String(config.incidentReminderInterval.toSeconds()),
+    };
+  }
+}

@@ -1,0 +1,290 @@
+import { describe, expect, it } from 'vitest';
+import { BrokerError } from '../../lambda/core/errors';
+import {
+  type ApprovalIdentity,
+  type AuthorizationCodeClient,
+  computeS256Challenge,
+  type OAuthStateRecord,
+  type OAuthStateStore,
+} from '../../lambda/core/oauth-state';
+import type { OrgRecord, TokenGrant } from '../../lambda/core/types';
+import { createApprovalService } from '../../lambda/services/approval-service';
+import { RecordingPublisher } from '../support/events';
+
+const org: OrgRecord = {
+  orgId: 'acme',
+  loginUrl: 'https://acme.my.salesforce.com',
+  environment: 'production',
+  audience: 'https://login.salesforce.com',
+  consumerKey: '3MVG9consumer',
+  username: 'integration@acme.example',
+  signingKeySecretId: 'acme-key',
+  tokenTtlSeconds: 1800,
+  callers: [],
+};
+const grant: TokenGrant = {
+  access_token: '00Dxx!fake-access-token',
+  instance_url: 'https://acme.my.salesforce.com',
+  id: 'https://login.salesforce.com/id/00D/005',
+  token_type: 'Bearer',
+  expires_at: '2026-11-28T13:00:00.000Z',
+  org_id: 'acme',
+};
+
+/** An in-memory state store with the same consume-once semantics as the DynamoDB adapter. */
+function memoryStates(): OAuthStateStore & { size(): number } {
+  const items = new Map<string, OAuthStateRecord>();
+  return {
+    async save(record) {
+      items.set(record.stateHash, record);
+    },
+    async consume(hash) {
+      const record = items.get(hash);
+      items.delete(hash);
+      return record;
+    },
+    size: () => items.size,
+  };
+}
+
+function setup(
+  options: { identity?: ApprovalIdentity | BrokerError; jwt?: 'ok' | BrokerError } = {},
+) {
+  let now = Date.UTC(2026, 10, 28, 12, 0, 0);
+  const states = memoryStates();
+  const events = new RecordingPublisher();
+  const redeemed: Parameters<AuthorizationCodeClient['redeemCode']>[0][] = [];
+  const resolved: unknown[] = [];
+  const logs: unknown[] = [];
+  const service = createApprovalService({
+    orgs: { getOrg: async (id) => (id === org.orgId ? org : undefined) },
+    states,
+    codes: {
+      async redeemCode(input) {
+        redeemed.push(input);
+        const identity = options.identity ?? {
+          username: 'Integration@Acme.example',
+          grantedScopes: ['api', 'refresh_token'],
+        };
+        if (identity instanceof BrokerError) throw identity;
+        return identity;
+      },
+    },
+    tokens: {
+      async exchangeFresh() {
+        const jwt = options.jwt ?? 'ok';
+        if (jwt !== 'ok') throw jwt;
+        return grant;
+      },
+    },
+    incidents: { recordSuccess: async (input) => void resolved.push(input) },
+    events,
+    eventContext: { source: 'urn:test', clock: () => now, newId: () => `id-${now}` },
+    clock: () => now,
+    logger: { info: (...args) => void logs.push(args), warn: (...args) => void logs.push(args) },
+    publicBaseUrl: 'https://broker.example.com/prod',
+    stateTtlSeconds: 600,
+  });
+
+  async function start(cookieValue?: string) {
+    const started = await service.start({ query: { org: ['acme'] }, cookieValue });
+    if (started.kind !== 'redirect') throw new Error('expected a redirect');
+    const url = new URL(started.location);
+    return { started, url, state: url.searchParams.get('state') as string };
+  }
+  const complete = (query: Record<string, string[]>, cookieValue: string | undefined) =>
+    service.complete({ query, cookieValue, requestId: 'req-1', deadline: now + 5000 });
+
+  return {
+    service,
+    states,
+    events,
+    redeemed,
+    resolved,
+    logs,
+    start,
+    complete,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+describe('approval service: start', () => {
+  it('redirects to the org authorize endpoint with PKCE, scopes, hint and the exact redirect URI', async () => {
+    const t = setup();
+    const { started, url } = await t.start();
+    expect(`${url.origin}${url.pathname}`).toBe(
+      'https://acme.my.salesforce.com/services/oauth2/authorize',
+    );
+    const params = Object.fromEntries(url.searchParams);
+    expect(params).toMatchObject({
+      response_type: 'code',
+      client_id: '3MVG9consumer',
+      redirect_uri: 'https://broker.example.com/prod/oauth/callback',
+      code_challenge_method: 'S256',
+      scope: 'api refresh_token',
+      login_hint: 'integration@acme.example',
+    });
+    expect(params.state).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(started.maxAgeSeconds).toBe(600);
+    expect(t.states.size()).toBe(1);
+  });
+
+  it('answers a 404 page for an unknown org and a 400 page for a bad org parameter', async () => {
+    const t = setup();
+    const unknown = await t.service.start({ query: { org: ['nope'] }, cookieValue: undefined });
+    expect(unknown).toMatchObject({
+      kind: 'page',
+      outcome: { httpStatus: 404, kind: 'org_not_found' },
+    });
+    const bad = await t.service.start({ query: { org: ['a', 'b'] }, cookieValue: undefined });
+    expect(bad).toMatchObject({
+      kind: 'page',
+      outcome: { httpStatus: 400, kind: 'invalid_request' },
+    });
+    expect(t.states.size()).toBe(0);
+  });
+});
+
+describe('approval service: complete', () => {
+  it('verifies, resolves the incident and publishes approval.completed', async () => {
+    const t = setup();
+    const { started, state } = await t.start();
+    const outcome = await t.complete({ code: ['the-code'], state: [state] }, started.cookieValue);
+    expect(outcome).toMatchObject({ kind: 'verified', httpStatus: 200 });
+    const [redeemed] = t.redeemed;
+    expect(redeemed).toMatchObject({
+      code: 'the-code',
+      redirectUri: 'https://broker.example.com/prod/oauth/callback',
+    });
+    expect(t.resolved).toEqual([{ org, requestId: 'req-1', cause: 'approval_callback' }]);
+    expect(t.events.types()).toEqual(['token_broker.approval.completed']);
+    expect(t.events.events[0]?.data).toMatchObject({
+      orgId: 'acme',
+      approverUsername: 'Integration@Acme.example',
+      integrationUsername: 'integration@acme.example',
+      grantedScopes: ['api', 'refresh_token'],
+      jwtExchangeWorks: true,
+    });
+  });
+
+  it('sends the verifier matching the challenge of the same attempt', async () => {
+    const t = setup();
+    const { started, url, state } = await t.start();
+    await t.complete({ code: ['c'], state: [state] }, started.cookieValue);
+    expect(computeS256Challenge(t.redeemed[0]?.codeVerifier ?? '')).toBe(
+      url.searchParams.get('code_challenge'),
+    );
+  });
+
+  it('refuses a replayed callback without exchanging again', async () => {
+    const t = setup();
+    const { started, state } = await t.start();
+    await t.complete({ code: ['c'], state: [state] }, started.cookieValue);
+    const replay = await t.complete({ code: ['c'], state: [state] }, started.cookieValue);
+    expect(replay).toMatchObject({ kind: 'state_invalid', facts: [{ value: 'unknown_or_used' }] });
+    expect(t.redeemed).toHaveLength(1);
+  });
+
+  it('refuses an expired attempt, and a foreign browser, and burns the attempt', async () => {
+    const t = setup();
+    const first = await t.start();
+    t.advance(600_000);
+    expect(
+      await t.complete({ code: ['c'], state: [first.state] }, first.started.cookieValue),
+    ).toMatchObject({ kind: 'state_invalid', facts: [{ value: 'expired' }], orgId: 'acme' });
+    const second = await t.start();
+    expect(await t.complete({ code: ['c'], state: [second.state] }, 'A'.repeat(43))).toMatchObject({
+      facts: [{ value: 'cookie_mismatch' }],
+    });
+    expect(
+      await t.complete({ code: ['c'], state: [second.state] }, second.started.cookieValue),
+    ).toMatchObject({ facts: [{ value: 'unknown_or_used' }] });
+    expect(t.redeemed).toHaveLength(0);
+    expect(t.events.types()).toEqual([
+      'token_broker.approval.failed',
+      'token_broker.approval.failed',
+    ]);
+  });
+
+  it('publishes nothing for a callback that cannot be tied to an org', async () => {
+    const t = setup();
+    expect(await t.complete({ code: ['c'] }, undefined)).toMatchObject({
+      kind: 'state_invalid',
+      facts: [{ value: 'missing' }],
+    });
+    expect(await t.complete({ code: ['c'], state: ['<script>'] }, undefined)).toMatchObject({
+      facts: [{ value: 'malformed' }],
+    });
+    expect(t.events.types()).toEqual([]);
+  });
+
+  it('maps a denial after checking the state, without exchanging', async () => {
+    const t = setup();
+    const { started, state } = await t.start();
+    const outcome = await t.complete(
+      {
+        error: ['access_denied'],
+        error_description: ['end-user denied authorization'],
+        state: [state],
+      },
+      started.cookieValue,
+    );
+    expect(outcome).toMatchObject({ kind: 'approval_denied', httpStatus: 400 });
+    expect(t.redeemed).toHaveLength(0);
+    expect(t.events.events[0]?.data).toMatchObject({
+      category: 'approval_denied',
+      jwtExchangeWorks: false,
+      salesforce: { error: 'access_denied' },
+    });
+  });
+
+  it('reports approver_mismatch with both fixes when JWT still fails', async () => {
+    const t = setup({
+      identity: { username: 'admin@acme.example', grantedScopes: ['api', 'refresh_token'] },
+      jwt: new BrokerError('consumer_not_approved', "user hasn't approved this consumer"),
+    });
+    const { started, state } = await t.start();
+    const outcome = await t.complete({ code: ['c'], state: [state] }, started.cookieValue);
+    expect(outcome.kind).toBe('approver_mismatch');
+    expect(t.resolved).toEqual([]);
+    expect(t.events.events[0]?.data).toMatchObject({
+      category: 'approver_mismatch',
+      approverUsername: 'admin@acme.example',
+      jwtExchangeWorks: false,
+    });
+  });
+
+  it('reports a code exchange failure with what Salesforce said', async () => {
+    const t = setup({
+      identity: new BrokerError(
+        'code_exchange_failed',
+        'Salesforce did not accept the authorization code.',
+        {
+          salesforce: {
+            status: 400,
+            error: 'invalid_grant',
+            error_description: 'expired authorization code',
+          },
+        },
+      ),
+    });
+    const { started, state } = await t.start();
+    const outcome = await t.complete({ code: ['c'], state: [state] }, started.cookieValue);
+    expect(outcome).toMatchObject({ kind: 'code_exchange_failed', httpStatus: 502 });
+    expect(t.events.events[0]?.data).toMatchObject({
+      category: 'code_exchange_failed',
+      salesforce: { error_description: 'expired authorization code' },
+    });
+  });
+
+  it('never logs or publishes the code', async () => {
+    const t = setup();
+    const { started, state } = await t.start();
+    await t.complete({ code: ['secret-code-value-123'], state: [state] }, started.cookieValue);
+    expect(JSON.stringify(t.logs)).not.toContain('secret-code-value-123');
+    expect(JSON.stringify(t.events.events)).not.toContain('secret-code-value-123');
+    expect(JSON.stringify(t.events.events)).not.toContain(grant.access_token);
+  });
+});

@@ -1,0 +1,213 @@
+/**
+ * The whole approval loop on loopback, composed as the deployed functions are: the local gateway
+ * in front of the real token and OAuth handlers, DynamoDB (dynalite), Secrets Manager (local
+ * endpoint), the Salesforce emulator, and one schema-checking event recorder. Each test gets a
+ * freshly composed broker (no warm caches) over a reset emulator world.
+ */
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Browser } from 'playwright-core';
+import { type RunningEmulator, startEmulator } from '../../emulator/server';
+import { launchBrowser } from '../../emulator/testing/browser';
+import { DynamoIncidentLedger } from '../../lambda/adapters/incident-ledger';
+import { createOAuthStateStore } from '../../lambda/adapters/oauth-state-store';
+import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
+import {
+  createConsumerSecretReader,
+  createSalesforceOAuthClient,
+} from '../../lambda/adapters/salesforce-oauth-client';
+import { createSalesforceTokenClient } from '../../lambda/adapters/salesforce-token-client';
+import { createSecretsManagerSigningKeys } from '../../lambda/adapters/signing-keys';
+import { selectBindingCookiePolicy } from '../../lambda/core/cookies';
+import { METRIC_NAMESPACE } from '../../lambda/core/metrics';
+import { validateOrgRecord } from '../../lambda/core/org-record';
+import { createOAuthHandler } from '../../lambda/handlers/oauth-handler';
+import { createTokenHandler } from '../../lambda/handlers/token-handler';
+import {
+  createApprovalService,
+  deferSuccessToApproval,
+} from '../../lambda/services/approval-service';
+import { createIncidentTracker } from '../../lambda/services/incident-tracker';
+import { createTokenService } from '../../lambda/services/token-service';
+import { type LocalGateway, type RestHandler, startGateway } from '../../local/gateway';
+import {
+  type LocalSecretsManager,
+  startSecretsManagerServer,
+} from '../../local/secrets-manager-server';
+import { type LocalDynamo, startDynalite } from '../support/dynalite';
+import { RecordingPublisher } from '../support/events';
+import { type SigningMaterial, signingMaterial } from '../support/keys';
+
+export const CALLER = 'arn:aws:sts::123456789012:assumed-role/Fulfilment/e2e';
+export const INTEGRATION_USER = 'integration@acme.example';
+export const ADMIN_USER = 'admin@acme.example';
+export const SF_HOST = 'acme.my.salesforce.com';
+
+export interface Stack {
+  readonly gateway: LocalGateway;
+  readonly emulator: RunningEmulator;
+  readonly browser: Browser;
+  readonly key: SigningMaterial;
+  close(): Promise<void>;
+}
+
+export interface Broker {
+  readonly events: RecordingPublisher;
+  readonly consumerKey: string;
+  readonly approvalLink: string;
+  /** Moves the OAuth function's clock (not Salesforce's). */
+  advanceClock(ms: number): void;
+  requestToken(): Promise<{ status: number; body: Record<string, unknown> }>;
+}
+
+let handlers: { token?: RestHandler; oauth?: RestHandler } = {};
+let dynamo: LocalDynamo;
+let secrets: LocalSecretsManager;
+
+export async function startStack(): Promise<Stack> {
+  const key = await signingMaterial('approval-e2e');
+  let emulator: RunningEmulator;
+  let browser: Browser;
+  [emulator, browser, dynamo, secrets] = await Promise.all([
+    startEmulator(),
+    launchBrowser(),
+    startDynalite(),
+    startSecretsManagerServer(),
+  ]);
+  await secrets.putSecret('token-broker/acme', key.secretString);
+  await secrets.putSecret('token-broker/acme-consumer', 'the-consumer-secret');
+  // Late-bound so each test composes a fresh broker behind the same gateway URL.
+  const gateway = await startGateway({
+    callerArn: CALLER,
+    handlers: {
+      token: (event, context) => (handlers.token as RestHandler)(event, context),
+      oauth: (event, context) => (handlers.oauth as RestHandler)(event, context),
+    },
+  });
+  return {
+    gateway,
+    emulator,
+    browser,
+    key,
+    async close() {
+      await Promise.all([gateway.close(), emulator.close(), browser.close(), secrets.close()]);
+      await dynamo.close();
+    },
+  };
+}
+
+export interface WorldOptions {
+  /** Emulator app settings, e.g. `{ blocked: true }`. */
+  readonly app?: Record<string, unknown>;
+  /** Extra org record fields, e.g. `{ consumerSecretId }`. */
+  readonly org?: Record<string, unknown>;
+  /** Certificate uploaded to the app. @default the broker's own */
+  readonly certificatePem?: string;
+}
+
+/** Resets the emulator to one org, app and two users, and composes a fresh broker for it. */
+export async function composeBroker(stack: Stack, options: WorldOptions = {}): Promise<Broker> {
+  const { emulator, gateway } = stack;
+  const control = emulator.control;
+  await control.reset();
+  const sfOrg = await control.createOrg({ myDomainHost: SF_HOST });
+  const app = await control.createApp(sfOrg.id, {
+    name: 'Token Broker',
+    certificates: [options.certificatePem ?? stack.key.certificatePem],
+    callbackUrls: [`${gateway.url}/oauth/callback`],
+    consumerSecret: 'the-consumer-secret',
+    ...options.app,
+  });
+  await control.createUser(sfOrg.id, { username: INTEGRATION_USER });
+  await control.createUser(sfOrg.id, { username: ADMIN_USER, profile: 'System Administrator' });
+
+  const tableName = await dynamo.createTable();
+  const documents = DynamoDBDocumentClient.from(dynamo.client);
+  const registry = createDynamoOrgRegistry({ client: documents, tableName });
+  await registry.putOrg(
+    validateOrgRecord({
+      orgId: 'acme',
+      loginUrl: emulator.hostUrl(SF_HOST),
+      consumerKey: app.consumerKey,
+      username: INTEGRATION_USER,
+      signingKeySecretId: 'token-broker/acme',
+      callers: ['arn:aws:iam::123456789012:role/Fulfilment'],
+      ...options.org,
+    }),
+  );
+
+  const logger = new Logger({ serviceName: 'salesforce-token-broker' });
+  const metrics = new Metrics({
+    namespace: METRIC_NAMESPACE,
+    serviceName: 'salesforce-token-broker',
+  });
+  const events = new RecordingPublisher();
+  let offsetMs = 0;
+  const clock = () => Date.now() + offsetMs;
+  const eventContext = { source: 'urn:salesforce-token-broker:e2e', clock, newId: randomUUID };
+  const tracker = createIncidentTracker({
+    ledger: new DynamoIncidentLedger({ client: dynamo.client, tableName }),
+    publisher: events,
+    events: eventContext,
+    logger,
+    metrics,
+  });
+  const secretsClient = new SecretsManagerClient({
+    endpoint: secrets.endpoint,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const newTokenService = (incidents: typeof tracker) =>
+    createTokenService({
+      registry,
+      signingKeys: createSecretsManagerSigningKeys({ client: secretsClient }),
+      tokenEndpoint: createSalesforceTokenClient({ timeoutMs: 5000 }),
+      publicBaseUrl: gateway.url,
+      incidents,
+      logger,
+    });
+
+  handlers = {
+    token: createTokenHandler({
+      createService: () => newTokenService(tracker),
+      logger,
+      metrics,
+    }),
+    oauth: createOAuthHandler({
+      service: createApprovalService({
+        orgs: registry,
+        states: createOAuthStateStore({ client: documents, tableName }),
+        codes: createSalesforceOAuthClient({
+          timeoutMs: 5000,
+          readConsumerSecret: createConsumerSecretReader(secretsClient),
+        }),
+        tokens: newTokenService(deferSuccessToApproval(tracker)),
+        incidents: tracker,
+        events,
+        eventContext,
+        clock,
+        logger,
+        publicBaseUrl: gateway.url,
+        stateTtlSeconds: 600,
+      }),
+      cookiePolicy: selectBindingCookiePolicy(gateway.url),
+      logger,
+    }),
+  };
+
+  return {
+    events,
+    consumerKey: app.consumerKey,
+    approvalLink: `${gateway.url}/oauth/authorize?org=acme`,
+    advanceClock: (ms) => {
+      offsetMs += ms;
+    },
+    async requestToken() {
+      const response = await fetch(`${gateway.url}/orgs/acme/token`, { method: 'POST' });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    },
+  };
+}

@@ -1,0 +1,174 @@
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { selectBindingCookiePolicy } from '../../lambda/core/cookies';
+import { ConfigError } from '../../lambda/handlers/env';
+import { readOAuthConfig } from '../../lambda/handlers/oauth-config';
+import { createOAuthHandler } from '../../lambda/handlers/oauth-handler';
+import { createApprovalService } from '../../lambda/services/approval-service';
+import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
+import { RecordingPublisher } from '../support/events';
+
+const org = {
+  orgId: 'acme',
+  loginUrl: 'https://acme.my.salesforce.com',
+  environment: 'production' as const,
+  audience: 'https://login.salesforce.com',
+  consumerKey: '3MVG9consumer',
+  username: 'integration@acme.example',
+  signingKeySecretId: 'acme-key',
+  tokenTtlSeconds: 1800,
+  callers: [],
+};
+
+function createHandler(baseUrl = 'https://broker.example.com/prod') {
+  const states = new Map<string, never>();
+  const errors: unknown[] = [];
+  const service = createApprovalService({
+    orgs: { getOrg: async (id) => (id === 'acme' ? org : undefined) },
+    states: {
+      save: async (record) => void states.set(record.stateHash, record as never),
+      consume: async (hash) => {
+        const record = states.get(hash);
+        states.delete(hash);
+        return record;
+      },
+    },
+    codes: {
+      redeemCode: async () => ({ username: org.username, grantedScopes: ['api', 'refresh_token'] }),
+    },
+    tokens: {
+      exchangeFresh: async () => {
+        throw new Error('not used in these tests');
+      },
+    },
+    incidents: { recordSuccess: async () => undefined },
+    events: new RecordingPublisher(),
+    eventContext: { source: 'urn:test', clock: Date.now, newId: () => crypto.randomUUID() },
+    clock: Date.now,
+    logger: { info: () => undefined, warn: () => undefined },
+    publicBaseUrl: baseUrl,
+    stateTtlSeconds: 600,
+  });
+  const handler = createOAuthHandler({
+    service,
+    cookiePolicy: selectBindingCookiePolicy(baseUrl),
+    logger: { error: (...args) => void errors.push(args) },
+  });
+  return { handler, errors };
+}
+
+async function get(
+  handler: ReturnType<typeof createHandler>['handler'],
+  resource: string,
+  query: Record<string, string | string[]>,
+  headers: Record<string, string> = {},
+): Promise<APIGatewayProxyResult> {
+  const event = buildRestEvent({ method: 'GET', path: resource, resource, query, headers });
+  return handler(event, createLambdaContext());
+}
+
+const SECURITY_HEADERS = {
+  'Cache-Control': 'no-store',
+  'Referrer-Policy': 'no-referrer',
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+};
+
+describe('OAuth handler', () => {
+  it('redirects with the binding cookie and the SPEC §5 headers', async () => {
+    const { handler } = createHandler();
+    const result = await get(handler, '/oauth/authorize', { org: 'acme' });
+    expect(result.statusCode).toBe(302);
+    expect(result.headers).toMatchObject(SECURITY_HEADERS);
+    expect(String(result.headers?.Location)).toMatch(
+      /^https:\/\/acme\.my\.salesforce\.com\/services\/oauth2\/authorize\?/,
+    );
+    expect(result.multiValueHeaders?.['Set-Cookie']?.[0]).toMatch(
+      /^__Host-token-broker-approval=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=600; HttpOnly; Secure; SameSite=Lax$/,
+    );
+  });
+
+  it('renders a 404 page for an unknown org with the security headers and a strict CSP', async () => {
+    const { handler } = createHandler();
+    const result = await get(handler, '/oauth/authorize', { org: 'nope' });
+    expect(result.statusCode).toBe(404);
+    expect(result.headers).toMatchObject({
+      ...SECURITY_HEADERS,
+      'Content-Type': 'text/html; charset=utf-8',
+    });
+    expect(String(result.headers?.['Content-Security-Policy'])).toContain("frame-ancestors 'none'");
+    expect(result.body).toContain('No org &quot;nope&quot; is registered');
+  });
+
+  const hostile = '"><script>alert(1)</script>';
+  it.each([
+    ['/oauth/authorize', {}],
+    ['/oauth/authorize', { org: hostile }],
+    ['/oauth/authorize', { org: ['acme', 'acme'] }],
+    ['/oauth/authorize', { org: 'a'.repeat(5000) }],
+    ['/oauth/callback', {}],
+    ['/oauth/callback', { code: 'c' }],
+    ['/oauth/callback', { code: 'c', state: hostile }],
+    ['/oauth/callback', { error: hostile, error_description: hostile, state: hostile }],
+    ['/oauth/callback', { code: ['c', 'd'], state: 'x' }],
+    ['/oauth/callback', { code: 'c'.repeat(100_000), state: 's' }],
+    ['/oauth/callback', { code: 'c', error: 'access_denied', state: 's' }],
+    ['/oauth/callback', { code: 'c', state: 'A'.repeat(43) }],
+  ])('answers %s %j with an escaped 4xx page', async (resource, query) => {
+    const { handler, errors } = createHandler();
+    const result = await get(handler, resource, query as Record<string, string>);
+    expect(result.statusCode).toBeGreaterThanOrEqual(400);
+    expect(result.statusCode).toBeLessThan(500);
+    expect(result.headers).toMatchObject(SECURITY_HEADERS);
+    expect(result.body).not.toContain('<script>');
+    expect(result.body).toMatch(/^<!doctype html>/);
+    expect(errors).toEqual([]);
+  });
+
+  it('rejects other methods and paths with pages, not errors', async () => {
+    const { handler } = createHandler();
+    const post = await handler(
+      buildRestEvent({ method: 'POST', path: '/oauth/callback', resource: '/oauth/callback' }),
+      createLambdaContext(),
+    );
+    expect(post.statusCode).toBe(405);
+    const other = await get(handler, '/elsewhere', {});
+    expect(other.statusCode).toBe(404);
+  });
+
+  it('renders a generic 500 page without internals when a dependency throws', async () => {
+    const { handler, errors } = createHandler();
+    const started = await get(handler, '/oauth/authorize', { org: 'acme' });
+    const cookie = String(started.multiValueHeaders?.['Set-Cookie']?.[0]).split(';')[0] as string;
+    const state = new URL(String(started.headers?.Location)).searchParams.get('state') as string;
+    const result = await get(handler, '/oauth/callback', { code: 'c', state }, { Cookie: cookie });
+    expect(result.statusCode).toBe(500);
+    expect(result.body).toContain('Something went wrong');
+    expect(result.body).not.toContain('not used in these tests');
+    expect(errors).toHaveLength(1);
+  });
+});
+
+describe('OAuth config', () => {
+  const env = {
+    TABLE_NAME: 't',
+    PUBLIC_BASE_URL: 'https://broker.example.com/prod/',
+    EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:events',
+  };
+  it('reads defaults and normalises the base URL', () => {
+    expect(readOAuthConfig(env)).toEqual({
+      tableName: 't',
+      publicBaseUrl: 'https://broker.example.com/prod',
+      eventsTopicArn: 'arn:aws:sns:eu-west-1:123456789012:events',
+      stateTtlSeconds: 600,
+      salesforceTimeoutMs: 5000,
+    });
+  });
+  it('refuses a missing variable, a bad TTL and a plain-http public URL', () => {
+    expect(() => readOAuthConfig({ ...env, TABLE_NAME: '' })).toThrow(ConfigError);
+    expect(() => readOAuthConfig({ ...env, OAUTH_STATE_TTL_SECONDS: '5' })).toThrow(/OAUTH_STATE/);
+    expect(() => readOAuthConfig({ ...env, PUBLIC_BASE_URL: 'http://broker.example.com' })).toThrow(
+      /https/,
+    );
+  });
+});

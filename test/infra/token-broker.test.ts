@@ -1,0 +1,474 @@
+import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TABLE_SCHEMA } from '../../lambda/adapters/table-schema';
+import { SALESFORCE_CATEGORIES } from '../../lambda/core/categories';
+import { METRIC, METRIC_NAMESPACE } from '../../lambda/core/metrics';
+import type { TokenBrokerStack } from '../../lib/token-broker-stack';
+import { asList, roleStatements, synthBroker } from './synth';
+
+let template: Template;
+let stack: TokenBrokerStack;
+
+beforeAll(() => {
+  ({ template, stack } = synthBroker());
+});
+
+type Json = Record<string, unknown>;
+const logicalId = (value: unknown) => (value as { Ref: string }).Ref;
+
+/** `METHOD /path` -> the method's properties, with paths rebuilt from the Resource tree. */
+function methodsByRoute(): Record<string, Json> {
+  const resources = template.findResources('AWS::ApiGateway::Resource');
+  const pathOf = (id: string | undefined): string => {
+    const resource = id ? resources[id] : undefined;
+    if (!resource) return '';
+    const parent = resource.Properties.ParentId as { Ref?: string };
+    return `${pathOf(parent.Ref)}/${resource.Properties.PathPart}`;
+  };
+  const methods = template.findResources('AWS::ApiGateway::Method');
+  return Object.fromEntries(
+    Object.values(methods).map((m) => [
+      `${m.Properties.HttpMethod} ${pathOf(logicalId(m.Properties.ResourceId))}`,
+      m.Properties as Json,
+    ]),
+  );
+}
+
+function functionByEntry(memorySize: number): { id: string; props: Json } {
+  const functions = template.findResources('AWS::Lambda::Function', {
+    Properties: { MemorySize: memorySize },
+  });
+  const [entry] = Object.entries(functions);
+  if (!entry) throw new Error(`no function with ${memorySize} MB`);
+  return { id: entry[0], props: entry[1].Properties };
+}
+
+/** Logical id of the role of the function with this memory size. */
+const roleOf = (memory: number) =>
+  ((functionByEntry(memory).props.Role as Json)['Fn::GetAtt'] as string[])[0] ?? '';
+
+describe('API routes', () => {
+  it('exposes exactly the five routes, signed token routes and public OAuth routes', () => {
+    const routes = methodsByRoute();
+    expect(
+      Object.fromEntries(Object.entries(routes).map(([r, m]) => [r, m.AuthorizationType])),
+    ).toEqual({
+      'POST /orgs/{orgId}/token': 'AWS_IAM',
+      'DELETE /orgs/{orgId}/token': 'AWS_IAM',
+      'GET /orgs/{orgId}/status': 'AWS_IAM',
+      'GET /oauth/authorize': 'NONE',
+      'GET /oauth/callback': 'NONE',
+    });
+  });
+
+  it('validates the required path and query parameters with a request validator', () => {
+    const routes = methodsByRoute();
+    const validators = template.findResources('AWS::ApiGateway::RequestValidator', {
+      Properties: { ValidateRequestParameters: true },
+    });
+    const validatorId = Object.keys(validators)[0];
+    expect(validatorId).toBeDefined();
+    for (const [route, method] of Object.entries(routes)) {
+      expect(logicalId(method.RequestValidatorId), route).toBe(validatorId);
+    }
+    expect(routes['POST /orgs/{orgId}/token']?.RequestParameters).toEqual({
+      'method.request.path.orgId': true,
+    });
+    expect(routes['GET /oauth/authorize']?.RequestParameters).toEqual({
+      'method.request.querystring.org': true,
+    });
+    expect(routes['GET /oauth/callback']?.RequestParameters).toEqual({
+      'method.request.querystring.state': true,
+    });
+  });
+
+  it('proxies token routes to the token function and OAuth routes to the OAuth function', () => {
+    const token = functionByEntry(512).id;
+    const oauth = functionByEntry(256).id;
+    for (const [route, method] of Object.entries(methodsByRoute())) {
+      const integration = method.Integration as Json;
+      expect(integration.Type).toBe('AWS_PROXY');
+      expect(JSON.stringify(integration.Uri), route).toContain(
+        route.includes('/oauth/') ? oauth : token,
+      );
+    }
+  });
+
+  it('throttles the stage, tighter on the public routes, and never logs bodies', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'prod',
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+          MetricsEnabled: true,
+          ThrottlingRateLimit: 50,
+          ThrottlingBurstLimit: 100,
+        }),
+        Match.objectLike({
+          HttpMethod: 'GET',
+          ResourcePath: '/~1oauth~1callback',
+          ThrottlingRateLimit: 5,
+          ThrottlingBurstLimit: 10,
+        }),
+      ]),
+    });
+  });
+
+  it('writes JSON access logs without query strings', () => {
+    const format = new Capture();
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: format },
+    });
+    const fields = JSON.parse(format.asString()) as Record<string, string>;
+    expect(fields).toMatchObject({
+      requestId: '$context.requestId',
+      status: '$context.status',
+      userArn: '$context.identity.userArn',
+    });
+    expect(format.asString()).not.toMatch(/querystring|header/i);
+  });
+
+  it('answers gateway-side auth failures with the broker error body', () => {
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'ACCESS_DENIED',
+      ResponseTemplates: {
+        'application/json': Match.stringLikeRegexp('"error":"caller_not_authorized"'),
+      },
+    });
+  });
+
+  it('has the API Gateway account role (retained) so the stage can log', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Account', {
+      CloudWatchRoleArn: Match.anyValue(),
+    });
+    template.hasResource('AWS::IAM::Role', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        AssumeRolePolicyDocument: Match.objectLike({
+          Statement: [Match.objectLike({ Principal: { Service: 'apigateway.amazonaws.com' } })],
+        }),
+      }),
+    });
+  });
+
+  it("owns the stage's execution log group, so it has a retention", () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: {
+        'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: Match.anyValue() }, '/prod']],
+      },
+    });
+  });
+});
+
+describe('functions', () => {
+  it.each([
+    [512, 'SIGNING_KEY_MAX_AGE_SECONDS', 'OAUTH_STATE_TTL_SECONDS'],
+    [256, 'OAUTH_STATE_TTL_SECONDS', 'SIGNING_KEY_MAX_AGE_SECONDS'],
+  ])('%i MB function: Node 24 arm64, JSON logs, its env', (memory, own, other) => {
+    const { props } = functionByEntry(memory);
+    expect(props).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      Timeout: 20,
+      LoggingConfig: {
+        LogFormat: 'JSON',
+        ApplicationLogLevel: 'INFO',
+        LogGroup: { Ref: expect.stringMatching(/FunctionLogGroup/) },
+      },
+    });
+    const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env).toMatchObject({
+      TABLE_NAME: { Ref: expect.stringMatching(/^BrokerTable/) },
+      EVENTS_TOPIC_ARN: { Ref: expect.stringMatching(/^BrokerEventsTopic/) },
+      POWERTOOLS_SERVICE_NAME: 'salesforce-token-broker',
+      POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      SALESFORCE_TIMEOUT_MS: '5000',
+      INCIDENT_REMINDER_INTERVAL_SECONDS: '3600',
+    });
+    expect(env[own]).toMatch(/^\d+$/);
+    expect(env).not.toHaveProperty(other);
+    expect(env).not.toHaveProperty('NODE_OPTIONS');
+  });
+
+  it('derives PUBLIC_BASE_URL from the RestApi id alone (no Stage/Deployment dependency)', () => {
+    const { props } = functionByEntry(512);
+    const url = (props.Environment as { Variables: Record<string, unknown> }).Variables
+      .PUBLIC_BASE_URL;
+    expect(url).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          'https://',
+          { Ref: expect.stringMatching(/^BrokerApiRestApi[0-9A-F]{8}$/) },
+          '.execute-api.',
+          { Ref: 'AWS::Region' },
+          '.',
+          { Ref: 'AWS::URLSuffix' },
+          '/prod',
+        ],
+      ],
+    });
+  });
+
+  it('gives each function its own role', () => {
+    expect(functionByEntry(512).props.Role).not.toEqual(functionByEntry(256).props.Role);
+  });
+
+  it('keeps function, access and execution logs for the configured retention', () => {
+    const groups = template.findResources('AWS::Logs::LogGroup');
+    expect(Object.keys(groups)).toHaveLength(4);
+    for (const group of Object.values(groups)) {
+      expect(group.Properties.RetentionInDays).toBe(90);
+      expect(group.DeletionPolicy).toBe('Retain');
+    }
+  });
+});
+
+describe('IAM', () => {
+  it('uses no wildcard action, no "*" resource and no managed policy in any role', () => {
+    const roles = template.findResources('AWS::IAM::Role');
+    expect(Object.keys(roles)).toHaveLength(3);
+    for (const [id, statements] of Object.entries(roleStatements(template))) {
+      expect(roles[id]?.Properties.ManagedPolicyArns, id).toBeUndefined();
+      for (const statement of statements) {
+        for (const action of asList(statement.Action)) {
+          expect(action, `${id} ${statement.Sid}`).not.toContain('*');
+        }
+        for (const resource of asList(statement.Resource)) {
+          expect(resource, `${id} ${statement.Sid}`).not.toBe('*');
+        }
+        expect(statement.NotAction ?? statement.NotResource).toBeUndefined();
+      }
+    }
+  });
+
+  it('grants the token function exactly its statements', () => {
+    expect(roleStatements(template)[roleOf(512)]).toEqual([
+      {
+        Sid: 'WriteOwnLogGroup',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BrokerTokenFunctionLogGroup/), 'Arn'] },
+      },
+      {
+        Sid: 'TableItems',
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+        ],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BrokerTable/), 'Arn'] },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ORG#*'] } },
+      },
+      {
+        Sid: 'ReadBrokerSecrets',
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: {
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':secretsmanager:',
+              { Ref: 'AWS::Region' },
+              ':',
+              { Ref: 'AWS::AccountId' },
+              ':secret:salesforce-token-broker/*',
+            ],
+          ],
+        },
+      },
+      {
+        Sid: 'PublishEvents',
+        Effect: 'Allow',
+        Action: 'sns:Publish',
+        Resource: { Ref: expect.stringMatching(/^BrokerEventsTopic/) },
+      },
+      {
+        Sid: 'EncryptEventsForSns',
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BrokerTopicKey/), 'Arn'] },
+        Condition: { StringEquals: { 'kms:ViaService': expect.anything() } },
+      },
+    ]);
+  });
+
+  it('lets only the OAuth function touch OAuth state items', () => {
+    const byRole = roleStatements(template);
+    const leadingKeys = (memory: number) =>
+      byRole[roleOf(memory)]?.find((s) => s.Sid === 'TableItems')?.Condition;
+    expect(leadingKeys(256)).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ORG#*', 'STATE#*'] },
+    });
+    expect(JSON.stringify(leadingKeys(512))).not.toContain('STATE#');
+    const actions = (memory: number) =>
+      byRole[roleOf(memory)]?.find((s) => s.Sid === 'TableItems')?.Action;
+    expect(actions(256)).toContain('dynamodb:PutItem');
+    expect(actions(512)).not.toContain('dynamodb:PutItem');
+    const sids = byRole[roleOf(256)]?.map((s) => s.Sid);
+    expect(sids).toEqual([
+      'WriteOwnLogGroup',
+      'TableItems',
+      'ReadBrokerSecrets',
+      'PublishEvents',
+      'EncryptEventsForSns',
+    ]);
+  });
+});
+
+describe('data and events', () => {
+  it('builds the table from the shared schema: on-demand, PITR, encrypted, TTL, retained', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KeySchema: [
+          { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
+          { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+        DeletionProtectionEnabled: true,
+        GlobalSecondaryIndexes: [
+          Match.objectLike({
+            IndexName: 'gsi1',
+            KeySchema: [
+              { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+              { AttributeName: 'pk', KeyType: 'RANGE' },
+            ],
+          }),
+        ],
+      },
+    });
+  });
+
+  it('encrypts both topics with a rotating KMS key and refuses non-TLS publishing', () => {
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    const key = Object.keys(template.findResources('AWS::KMS::Key'))[0];
+    const topics = template.findResources('AWS::SNS::Topic');
+    expect(Object.keys(topics)).toHaveLength(2);
+    for (const topic of Object.values(topics)) {
+      expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [key, 'Arn'] });
+    }
+    const policies = template.findResources('AWS::SNS::TopicPolicy');
+    expect(Object.keys(policies)).toHaveLength(2);
+    for (const policy of Object.values(policies)) {
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
+    }
+  });
+});
+
+describe('ops pack', () => {
+  const alarmTopicRef = () => ({
+    Ref: Object.keys(template.findResources('AWS::SNS::Topic')).find((id) =>
+      id.startsWith('BrokerAlarmTopic'),
+    ),
+  });
+
+  it.each(SALESFORCE_CATEGORIES)('alarms on ExchangeFailures for %s', (category) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRIC_NAMESPACE,
+      MetricName: METRIC.exchangeFailures,
+      Dimensions: Match.arrayWith([
+        { Name: 'Category', Value: category },
+        { Name: 'service', Value: 'salesforce-token-broker' },
+      ]),
+      AlarmActions: [alarmTopicRef()],
+      OKActions: [alarmTopicRef()],
+    });
+  });
+
+  it.each([METRIC.eventDeliveryFailed, METRIC.incidentLedgerErrors])('alarms on %s', (metric) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRIC_NAMESPACE,
+      MetricName: metric,
+      Threshold: 1,
+      AlarmActions: [alarmTopicRef()],
+    });
+  });
+
+  it('alarms on the API 5XX rate (metric math) and p99 latency', () => {
+    const expression = new Capture();
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: expression })]),
+      Threshold: 0.05,
+      AlarmActions: [alarmTopicRef()],
+    });
+    expect(expression.asString()).toBe('IF(requests >= 10, errors / requests, 0)');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/ApiGateway',
+      MetricName: 'Latency',
+      ExtendedStatistic: 'p99',
+      Threshold: 3000,
+    });
+  });
+
+  it.each(['Errors', 'Throttles'])('alarms on Lambda %s for both functions', (metric) => {
+    const alarms = template.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { Namespace: 'AWS/Lambda', MetricName: metric },
+    });
+    expect(Object.keys(alarms)).toHaveLength(2);
+  });
+
+  it('has a dashboard that graphs the broker metrics', () => {
+    const body = new Capture();
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardBody: body });
+    const text = JSON.stringify(body.asObject());
+    for (const metric of Object.values(METRIC)) expect(text).toContain(metric);
+  });
+
+  it('saves the four Logs Insights queries over both function log groups', () => {
+    const queries = template.findResources('AWS::Logs::QueryDefinition');
+    const names = Object.values(queries).map((q) => q.Properties.Name);
+    expect(names.sort()).toEqual(
+      ['approvals', 'by-request-id', 'failures-by-org-and-category', 'slowest-exchanges'].map(
+        (n) => `salesforce-token-broker/prod/${n}`,
+      ),
+    );
+    for (const query of Object.values(queries)) {
+      const groups = JSON.stringify(query.Properties.LogGroupNames);
+      expect(groups).toMatch(/BrokerTokenFunctionLogGroup/);
+      expect(groups).toMatch(/BrokerOAuthFunctionLogGroup/);
+    }
+    template.hasResourceProperties('AWS::Logs::QueryDefinition', {
+      Name: 'salesforce-token-broker/prod/failures-by-org-and-category',
+      QueryString: Match.stringLikeRegexp(
+        'stats count_distinct\\(function_request_id\\) as failures, .* by org, category',
+      ),
+    });
+  });
+});
+
+describe('stack', () => {
+  it('outputs the API URL, redirect URI, topic ARNs and table name', () => {
+    template.hasOutput('RedirectUri', {
+      Value: {
+        'Fn::Join': ['', Match.arrayWith(['/prod/oauth/callback'])],
+      },
+    });
+    for (const output of ['ApiUrl', 'EventsTopicArn', 'AlarmTopicArn', 'TableName']) {
+      template.hasOutput(output, { Value: Match.anyValue() });
+    }
+  });
+
+  it('has no unacknowledged cdk-nag AwsSolutions finding', () => {
+    const report = new AwsSolutionsChecks(stack).validateScope(stack);
+    expect(report.violations).toEqual([]);
+  });
+});
