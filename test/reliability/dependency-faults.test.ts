@@ -206,7 +206,7 @@ describe('DynamoDB', () => {
       stack.proxy.clear();
       expectFailure(response, 'consumer_not_approved');
       // The incident could not be stored: logged with a marker and counted, not silently dropped.
-      expect(logs.find((entry) => entry.incidentLedgerError === true)).toMatchObject({
+      expect(logs.find((entry) => entry.incident_ledger_error === true)).toMatchObject({
         category: 'consumer_not_approved',
       });
       expect(emfWith(output.entries(), 'IncidentLedgerErrors').length).toBeGreaterThan(0);
@@ -297,13 +297,13 @@ describe('SNS', () => {
             .entries()
             .find(
               (entry) =>
-                entry.eventDeliveryFailed === true &&
+                entry.event_delivery_failed === true &&
                 (entry.event as { data?: { requestId?: string } }).data?.requestId === requestId,
             ),
         );
         expect(fallback).toMatchObject({
           level: 'ERROR',
-          eventType: 'token_broker.incident.opened',
+          event_type: 'token_broker.incident.opened',
         });
         expectValidEvent(fallback.event);
         expect(emfWith(output.entries(), 'EventDeliveryFailed').length).toBeGreaterThan(0);

@@ -9,7 +9,6 @@
  * The SDK reads its endpoints from the environment when a client is built, so a process runs one
  * stack at a time (vitest runs each file in its own process).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { EmulatorClient } from '../../../emulator/client';
@@ -158,26 +157,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     SIGNING_KEY_MAX_AGE_SECONDS: String(options.signingKeyMaxAgeSeconds ?? 300),
   });
   const clients: { close(): void }[] = [];
+  const trackingConfig = {
+    topicArn,
+    tableName,
+    reminderIntervalSeconds: 3600,
+    source: 'urn:salesforce-token-broker:reliability',
+  };
 
   function createHandler(): TokenHandler {
     return createTokenHandler({
       logger,
       metrics,
       createService: async (hooks) => {
-        const dynamoClient = new DynamoDBClient({});
-        const snsClient = createSnsClient({
+        const snsClient = await createSnsClient({
           ...(options.snsAttemptTimeoutMs ? { attemptTimeoutMs: options.snsAttemptTimeoutMs } : {}),
         });
-        clients.push({ close: () => dynamoClient.destroy() }, { close: () => snsClient.destroy() });
-        const tracking: IncidentTracking = createIncidentTracking(
-          {
-            topicArn,
-            tableName,
-            reminderIntervalSeconds: 3600,
-            source: 'urn:salesforce-token-broker:reliability',
-          },
-          { dynamo: dynamoClient, sns: snsClient },
-        );
+        clients.push({ close: () => snsClient.destroy() });
+        const tracking = await createIncidentTracking(trackingConfig, { sns: snsClient });
         return createAwsTokenService(config, hooks, { incidents: tracking.tracker });
       },
     });
