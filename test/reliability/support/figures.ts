@@ -25,6 +25,8 @@ export interface SuiteFigures {
   fuzzCases: number;
   authorizationCases: number;
   attacks: number;
+  /** Names of the attacks run, in order. */
+  readonly attackNames: string[];
   loadRequests: number;
   errors: number;
   secretsFound: number;
@@ -61,6 +63,7 @@ export function recordFigures(suite: string): FiguresRecorder {
     fuzzCases: 0,
     authorizationCases: 0,
     attacks: 0,
+    attackNames: [],
     loadRequests: 0,
     errors: 0,
     secretsFound: 0,

@@ -21,10 +21,10 @@ import {
 import { createSnsClient } from '../../../lambda/adapters/sns-publisher';
 import { validateOrgRecord } from '../../../lambda/core/org-record';
 import type { OrgRecord } from '../../../lambda/core/types';
-import {
-  createIncidentTracking,
-  type IncidentTracking,
-} from '../../../lambda/handlers/incident-tracking';
+import { createIncidentTracking } from '../../../lambda/handlers/incident-tracking';
+import { readOAuthConfig } from '../../../lambda/handlers/oauth-config';
+import type { RestHandler } from '../../../lambda/handlers/oauth-handler';
+import { createAwsOAuthHandler } from '../../../lambda/handlers/oauth-wiring';
 import { logger, metrics } from '../../../lambda/handlers/observability';
 import { readTokenConfig } from '../../../lambda/handlers/token-config';
 import { createTokenHandler } from '../../../lambda/handlers/token-handler';
@@ -52,6 +52,13 @@ export const ROUTES = {
   invalidate: { method: 'DELETE', resource: '/orgs/{orgId}/token' },
   status: { method: 'GET', resource: '/orgs/{orgId}/status' },
 } as const;
+
+export const OAUTH_ROUTES = {
+  authorize: { method: 'GET', resource: '/oauth/authorize' },
+  callback: { method: 'GET', resource: '/oauth/callback' },
+} as const;
+
+export const REDIRECT_URI = `${PUBLIC_BASE_URL}/oauth/callback`;
 
 export interface StackOptions {
   /** `SALESFORCE_TIMEOUT_MS`, the per-attempt limit. @default 1000 */
@@ -101,6 +108,8 @@ export interface Stack {
   readonly topicArn: string;
   /** A fresh function instance: its own caches, SDK clients and cold start. */
   createHandler(): TokenHandler;
+  /** A fresh OAuth function instance, composed by the production wiring (oauth-wiring.ts). */
+  createOAuthHandler(): Promise<RestHandler>;
   /** Invokes `handler` (default: the stack's first instance) with a REST proxy event. */
   invoke(request: InvokeRequest, handler?: TokenHandler): Promise<Invocation>;
   /**
@@ -145,7 +154,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   await secrets.putSecret(SECRET_ID, material.secretString);
   const { control } = emulator;
   const emulatorOrg = await control.createOrg({ name: 'Reliability' });
-  const app = await control.createApp(emulatorOrg.id, { certificates: [material.certificatePem] });
+  const app = await control.createApp(emulatorOrg.id, {
+    certificates: [material.certificatePem],
+    callbackUrls: [REDIRECT_URI],
+  });
   const registry = createDynamoOrgRegistry({
     client: DynamoDBDocumentClient.from(dynamo.client),
     tableName,
@@ -196,6 +208,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     tableName,
     topicArn,
     createHandler,
+    createOAuthHandler: () =>
+      createAwsOAuthHandler(
+        readOAuthConfig({
+          TABLE_NAME: tableName,
+          PUBLIC_BASE_URL,
+          EVENTS_TOPIC_ARN: topicArn,
+          SALESFORCE_TIMEOUT_MS: String(options.salesforceTimeoutMs ?? 1000),
+        }),
+        trackingConfig,
+      ),
     async invoke(request, handler = first) {
       const { method, resource } = ROUTES[request.route];
       const orgId = request.orgId ?? 'acme';
