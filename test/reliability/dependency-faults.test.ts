@@ -6,11 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import { emfWith } from '../events/fixtures';
 import { expectValidEvent } from '../support/events';
 import { signingMaterial } from '../support/keys';
 import { type CapturedOutput, captureOutput, findSecrets } from '../support/logs';
-import { eventTrail, expectFailure } from './support/assertions';
+import { eventTrail, expectFailure, INTERNAL_DETAIL } from './support/assertions';
 import { DYNAMO_THROTTLED, snsError, type WireFault } from './support/fault-proxy';
 import { recordFigures } from './support/figures';
 import { LOGIN_HOST, type Stack, startStack } from './support/stack';
@@ -378,4 +379,30 @@ describe('the function time budget', () => {
       });
     },
   );
+
+  it('the OAuth routes answer 503 with Retry-After when DynamoDB hangs', async () => {
+    await stack.addOrg('budget-oauth', { approved: false });
+    const oauth = await stack.createOAuthHandler();
+    await figures.fault('time budget: DynamoDB hang on /oauth/authorize', async () => {
+      stack.proxy.inject({ kind: 'hang', mentioning: 'budget-oauth' });
+      const event = buildRestEvent({
+        method: 'GET',
+        resource: '/oauth/authorize',
+        path: '/oauth/authorize',
+        query: { org: 'budget-oauth' },
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const response = await Promise.race([
+        oauth(event, createLambdaContext({ timeoutMs: 1000 })),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('Lambda timeout')), 1000);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      stack.proxy.clear();
+      expect(response.statusCode).toBe(503);
+      expect(response.headers?.['Retry-After']).toMatch(/^\d+$/);
+      expect(response.headers?.['Cache-Control']).toBe('no-store');
+      expect(response.body).not.toMatch(INTERNAL_DETAIL);
+    });
+  });
 });
