@@ -17,10 +17,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { CATEGORY_TRAITS, SALESFORCE_CATEGORIES } from '../lambda/core/categories';
-import { DIMENSION, METRIC, METRIC_NAMESPACE } from '../lambda/core/metrics';
-
-/** Powertools adds `service` as a default dimension to every metric the functions emit. */
-export const SERVICE_NAME = 'salesforce-token-broker';
+import { DIMENSION, METRIC, METRIC_NAMESPACE, SERVICE_NAME } from '../lambda/core/metrics';
 
 const PERIOD = Duration.minutes(5);
 /** Retryable categories alarm only when they persist; one occurrence is routine. */

@@ -178,7 +178,14 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       else response.destroy();
     });
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    // A taken port must reject (and be reported by the caller), not crash the process.
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   return {

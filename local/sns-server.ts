@@ -167,7 +167,14 @@ export async function startLocalSns(options: { region?: string } = {}): Promise<
     }
     publish(form, response);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    // A taken port must reject (and be reported by the caller), not crash the process.
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
 
   return {

@@ -7,6 +7,7 @@
  * - closing is a DeleteItem returning the old item, so only one caller gets to resolve it.
  * Closed incidents are deleted, not kept: the events and logs are their history.
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Category, isCategory } from '../core/categories';
 import type { FailureRecord, IncidentLedger, StoredIncident } from '../core/incidents';
@@ -22,7 +23,7 @@ function loadSdk() {
   return documentModule;
 }
 
-/** Plain JSON data without its `undefined` members, which the document client refuses to marshal. */
+/** Plain JSON data without its `undefined` members, which a document client refuses by default. */
 function toStorable<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
@@ -48,17 +49,40 @@ function parseIncident(item: Record<string, unknown>): StoredIncident | undefine
   };
 }
 
-export class DynamoIncidentLedger implements IncidentLedger {
-  readonly #documents: DynamoDBDocumentClient;
-  readonly #tableName: string;
+export interface DynamoIncidentLedgerOptions {
+  /** A document client to share (e.g. with the org registry); takes precedence over `client`. */
+  readonly documents?: DynamoDBDocumentClient;
+  /** @default a new client built on first use (endpoint from AWS_ENDPOINT_URL_DYNAMODB if set) */
+  readonly client?: DynamoDBClient;
+  readonly tableName: string;
+}
 
-  constructor(options: { readonly client: DynamoDBDocumentClient; readonly tableName: string }) {
-    this.#documents = options.client;
+export class DynamoIncidentLedger implements IncidentLedger {
+  readonly #client: DynamoDBClient | undefined;
+  readonly #tableName: string;
+  #documents: Promise<DynamoDBDocumentClient> | undefined;
+
+  constructor(options: DynamoIncidentLedgerOptions) {
+    this.#client = options.client;
+    this.#documents = options.documents && Promise.resolve(options.documents);
     this.#tableName = options.tableName;
   }
 
+  /** Built on first use so that constructing the ledger loads no SDK code. */
+  #getDocuments(): Promise<DynamoDBDocumentClient> {
+    this.#documents ??= this.#createDocuments();
+    return this.#documents;
+  }
+
+  async #createDocuments(): Promise<DynamoDBDocumentClient> {
+    const { DynamoDBDocumentClient } = await loadSdk();
+    const client =
+      this.#client ?? new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient({});
+    return DynamoDBDocumentClient.from(client);
+  }
+
   async recordFailure(failure: FailureRecord): Promise<StoredIncident> {
-    const { UpdateCommand } = await loadSdk();
+    const [{ UpdateCommand }, documents] = await Promise.all([loadSdk(), this.#getDocuments()]);
     const set = [
       '#orgId = :orgId',
       '#category = :category',
@@ -91,7 +115,7 @@ export class DynamoIncidentLedger implements IncidentLedger {
       names['#remediation'] = 'remediation';
       values[':remediation'] = toStorable(failure.remediation);
     }
-    const output = await this.#documents.send(
+    const output = await documents.send(
       new UpdateCommand({
         TableName: this.#tableName,
         Key: incidentKey(failure.orgId, failure.category),
@@ -107,9 +131,9 @@ export class DynamoIncidentLedger implements IncidentLedger {
   }
 
   async claimReminder(incident: StoredIncident, at: number): Promise<boolean> {
-    const { UpdateCommand } = await loadSdk();
+    const [{ UpdateCommand }, documents] = await Promise.all([loadSdk(), this.#getDocuments()]);
     try {
-      await this.#documents.send(
+      await documents.send(
         new UpdateCommand({
           TableName: this.#tableName,
           Key: incidentKey(incident.orgId, incident.category),
@@ -127,12 +151,12 @@ export class DynamoIncidentLedger implements IncidentLedger {
   }
 
   async listOpen(orgId: string): Promise<StoredIncident[]> {
-    const { QueryCommand } = await loadSdk();
+    const [{ QueryCommand }, documents] = await Promise.all([loadSdk(), this.#getDocuments()]);
     const { partitionKey, sortKey } = TABLE_SCHEMA;
     const incidents: StoredIncident[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const output = await this.#documents.send(
+      const output = await documents.send(
         new QueryCommand({
           TableName: this.#tableName,
           KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
@@ -156,8 +180,8 @@ export class DynamoIncidentLedger implements IncidentLedger {
   }
 
   async close(orgId: string, category: Category): Promise<StoredIncident | undefined> {
-    const { DeleteCommand } = await loadSdk();
-    const output = await this.#documents.send(
+    const [{ DeleteCommand }, documents] = await Promise.all([loadSdk(), this.#getDocuments()]);
+    const output = await documents.send(
       new DeleteCommand({
         TableName: this.#tableName,
         Key: incidentKey(orgId, category),

@@ -49,7 +49,8 @@ export async function createSnsClient(options: SnsClientOptions = {}): Promise<S
 }
 
 export interface SnsEventPublisherOptions {
-  readonly client: SNSClient;
+  /** @default a client from {@link createSnsClient} with its defaults, built on first publish */
+  readonly client?: SNSClient;
   readonly topicArn: string;
   /** @default the function's shared Powertools logger */
   readonly logger?: Logger;
@@ -74,13 +75,13 @@ function buildMessageAttributes(event: BrokerEvent): Record<string, MessageAttri
 }
 
 export class SnsEventPublisher implements EventPublisher {
-  readonly #client: SNSClient;
+  #client: Promise<SNSClient> | undefined;
   readonly #topicArn: string;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
 
   constructor(options: SnsEventPublisherOptions) {
-    this.#client = options.client;
+    this.#client = options.client && Promise.resolve(options.client);
     this.#topicArn = options.topicArn;
     this.#logger = options.logger ?? defaultLogger;
     this.#metrics = options.metrics ?? defaultMetrics;
@@ -88,8 +89,9 @@ export class SnsEventPublisher implements EventPublisher {
 
   async publish(event: BrokerEvent): Promise<void> {
     try {
-      const { PublishCommand } = await loadSdk();
-      const output = await this.#client.send(
+      this.#client ??= createSnsClient();
+      const [{ PublishCommand }, client] = await Promise.all([loadSdk(), this.#client]);
+      const output = await client.send(
         new PublishCommand({
           TopicArn: this.#topicArn,
           Message: JSON.stringify(event),

@@ -9,8 +9,8 @@
  * | OAuth state    | `STATE#{sha256}`    | `STATE`               |
  *
  * `gsi1pk` = `ORG` on org records only, so the registry can be listed without a scan.
- * `ttl` (epoch seconds) lets DynamoDB delete expired state and closed incidents eventually; code
- * never relies on it for correctness.
+ * `ttl` (epoch seconds) lets DynamoDB delete expired OAuth state eventually (closed incidents are
+ * deleted when they resolve); code never relies on it for correctness.
  */
 export const TABLE_SCHEMA = {
   partitionKey: 'pk',

@@ -4,6 +4,9 @@
  */
 export const METRIC_NAMESPACE = 'SalesforceTokenBroker';
 
+/** Powertools `service`: a dimension of every metric and a field of every log line. */
+export const SERVICE_NAME = 'salesforce-token-broker';
+
 export const METRIC = {
   /** Count of fresh JWT exchanges attempted (each one is a Salesforce login). */
   tokenExchanges: 'TokenExchanges',

@@ -1,14 +1,18 @@
 /**
  * Wiring of events and incidents for a function: the SNS publisher, the DynamoDB incident ledger
- * and the tracker over them. The configuration is read at cold start; the adapters and SDK clients
- * are loaded and built on first use, off the cold-start import path. Shared by the token and OAuth
+ * and the tracker over them. The configuration is read at cold start; the SDK is loaded and its
+ * clients built on first use, off the cold-start import path. Shared by the token and OAuth
  * functions so both publish identical envelopes from the same settings.
  */
 import { randomUUID } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoIncidentLedger } from '../adapters/incident-ledger';
+import { SnsEventPublisher } from '../adapters/sns-publisher';
 import type { EventContext } from '../core/events';
 import type { EventPublisher, IncidentTracker } from '../core/ports';
+import { createIncidentTracker } from '../services/incident-tracker';
 import { readInteger, readString } from './env';
 import { logger, metrics } from './observability';
 
@@ -55,32 +59,31 @@ export interface IncidentTracking {
 }
 
 /**
- * @param clients SDK clients to share; by default new ones, whose endpoints follow the standard
- * `AWS_ENDPOINT_URL_*` variables
+ * Builds no SDK client and loads no SDK code until the first ledger call or publish.
+ * @param clients SDK clients to share (`documents` wins over `dynamo`); by default new ones, whose
+ * endpoints follow the standard `AWS_ENDPOINT_URL_*` variables
  */
-export async function createIncidentTracking(
+export function createIncidentTracking(
   config: IncidentTrackingConfig,
-  clients: { readonly documents?: DynamoDBDocumentClient; readonly sns?: SNSClient } = {},
-): Promise<IncidentTracking> {
-  const [
-    { DynamoIncidentLedger },
-    { createSnsClient, SnsEventPublisher },
-    { createIncidentTracker },
-  ] = await Promise.all([
-    import('../adapters/incident-ledger'),
-    import('../adapters/sns-publisher'),
-    import('../services/incident-tracker'),
-  ]);
-  const documents = clients.documents ?? (await createDocumentClient());
+  clients: {
+    readonly documents?: DynamoDBDocumentClient;
+    readonly dynamo?: DynamoDBClient;
+    readonly sns?: SNSClient;
+  } = {},
+): IncidentTracking {
   const events: EventContext = { source: config.source, clock: Date.now, newId: randomUUID };
   const publisher = new SnsEventPublisher({
-    client: clients.sns ?? (await createSnsClient()),
+    ...(clients.sns && { client: clients.sns }),
     topicArn: config.topicArn,
     logger,
     metrics,
   });
   const tracker = createIncidentTracker({
-    ledger: new DynamoIncidentLedger({ client: documents, tableName: config.tableName }),
+    ledger: new DynamoIncidentLedger({
+      ...(clients.documents && { documents: clients.documents }),
+      ...(clients.dynamo && { client: clients.dynamo }),
+      tableName: config.tableName,
+    }),
     publisher,
     events,
     reminderIntervalMs: config.reminderIntervalSeconds * 1000,
@@ -88,13 +91,4 @@ export async function createIncidentTracking(
     metrics,
   });
   return { publisher, tracker, events };
-}
-
-async function createDocumentClient(): Promise<DynamoDBDocumentClient> {
-  // Dynamic imports: esbuild would hoist static imports of the (external) SDK to the bundle's top.
-  const [{ DynamoDBClient }, { DynamoDBDocumentClient }] = await Promise.all([
-    import('@aws-sdk/client-dynamodb'),
-    import('@aws-sdk/lib-dynamodb'),
-  ]);
-  return DynamoDBDocumentClient.from(new DynamoDBClient({}));
 }

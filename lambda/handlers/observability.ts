@@ -4,9 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRIC_NAMESPACE } from '../core/metrics';
-
-const serviceName = 'salesforce-token-broker';
+import { METRIC_NAMESPACE, SERVICE_NAME as serviceName } from '../core/metrics';
 
 export const logger = new Logger({ serviceName });
 export const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName });

@@ -68,17 +68,17 @@ export function parseTokenRequestBody(
   if (event.body === null || event.body === undefined || event.body === '') {
     return { forceRefresh: false };
   }
-  if (
-    Buffer.byteLength(event.body) >
-    (event.isBase64Encoded ? (MAX_BODY_BYTES * 4) / 3 + 4 : MAX_BODY_BYTES)
-  ) {
+  // Checked before decoding too, so an oversized base64 body is never decoded.
+  const encodedLimit = event.isBase64Encoded ? Math.ceil(MAX_BODY_BYTES / 3) * 4 : MAX_BODY_BYTES;
+  const text =
+    Buffer.byteLength(event.body) > encodedLimit
+      ? undefined
+      : event.isBase64Encoded
+        ? Buffer.from(event.body, 'base64').toString('utf8')
+        : event.body;
+  if (text === undefined || Buffer.byteLength(text) > MAX_BODY_BYTES) {
     throw invalid(`Request body exceeds ${MAX_BODY_BYTES} bytes`);
   }
-  const text = event.isBase64Encoded
-    ? Buffer.from(event.body, 'base64').toString('utf8')
-    : event.body;
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES)
-    throw invalid(`Request body exceeds ${MAX_BODY_BYTES} bytes`);
   if (text.trim() === '') return { forceRefresh: false };
   let parsed: unknown;
   try {

@@ -16,7 +16,7 @@ export const handler = createTokenHandler({
   metrics,
   createService: async (hooks) => {
     const { createAwsTokenService } = await import('./token-wiring');
-    const { tracker } = await createIncidentTracking(incidentConfig);
+    const { tracker } = createIncidentTracking(incidentConfig);
     return createAwsTokenService(config, hooks, { incidents: tracker });
   },
 });

@@ -14,6 +14,7 @@ import { normalizeCallerArn } from '../core/caller';
 import type { Category } from '../core/categories';
 import { classifyTokenAnswer, type SalesforceToken } from '../core/classify';
 import { BrokerError, isBrokerError } from '../core/errors';
+import { isIncidentCategory } from '../core/incidents';
 import type {
   CertificateInfo,
   ExchangeOutcome,
@@ -191,16 +192,25 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     }
   }
 
-  async function safely(what: string, orgId: string, action: () => Promise<void>): Promise<void> {
+  async function recover<T, F>(
+    what: string,
+    orgId: string,
+    fallback: F,
+    action: () => Promise<T> | undefined,
+  ): Promise<T | F> {
     try {
-      await action();
+      return (await action()) ?? fallback;
     } catch (error) {
-      deps.logger?.warn(`${what} failed; the token response is unaffected`, {
-        orgId,
+      deps.logger?.warn(`${what} failed; the response is unaffected`, {
+        org_id: orgId,
         error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
       });
+      return fallback;
     }
   }
+
+  const safely = (what: string, orgId: string, action: () => Promise<void>) =>
+    recover(what, orgId, undefined, action);
 
   function post(org: OrgRecord, key: SigningKey, deadline: number): Promise<TokenEndpointResult> {
     return deps.tokenEndpoint.postForm(
@@ -249,11 +259,12 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       requestId: context.requestId,
       latencyMs: report.latencyMs,
     };
-    // The tracker decides which categories open incidents (Salesforce-side and signing keys).
     const tracked = error
-      ? safely('Incident tracking', org.orgId, () =>
-          incidents.recordFailure({ org, error, requestId: context.requestId }),
-        )
+      ? isIncidentCategory(error.category)
+        ? safely('Incident tracking', org.orgId, () =>
+            incidents.recordFailure({ org, error, requestId: context.requestId }),
+          )
+        : undefined
       : safely('Incident tracking', org.orgId, () =>
           incidents.recordSuccess({ org, requestId: context.requestId, cause: 'token_exchange' }),
         );
@@ -374,8 +385,11 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       const { org } = known;
       const redirectUri = buildRedirectUri(deps.publicBaseUrl);
       const [lastExchange, openIncidents, signingKey] = await Promise.all([
-        deps.registry.getExchangeOutcome?.(orgId),
-        incidents.listOpen(orgId).catch(() => []),
+        // The status route degrades rather than fails: each part that cannot be read is logged.
+        recover('Reading the last exchange outcome', orgId, undefined, () =>
+          deps.registry.getExchangeOutcome?.(orgId),
+        ),
+        recover('Listing open incidents', orgId, [], () => incidents.listOpen(orgId)),
         deps.signingKeys.getSigningKey(org.signingKeySecretId).then(
           (key) => ({ available: true, certificate: key.certificate ?? null }) as const,
           (error: unknown) =>

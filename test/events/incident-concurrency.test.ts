@@ -1,6 +1,5 @@
 import { createServer } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoIncidentLedger } from '../../lambda/adapters/incident-ledger';
 import { METRIC } from '../../lambda/core/metrics';
@@ -35,7 +34,7 @@ async function instances(count: number, clock: ManualClock) {
   const trackers = Array.from({ length: count }, () =>
     createIncidentTracker({
       ledger: new DynamoIncidentLedger({
-        client: DynamoDBDocumentClient.from(dynamo.client),
+        client: dynamo.client,
         tableName,
       }),
       publisher,
@@ -124,7 +123,7 @@ describe('DynamoDB unavailable', () => {
     const publisher = new RecordingPublisher();
     const tracker = createIncidentTracker({
       ledger: new DynamoIncidentLedger({
-        client: DynamoDBDocumentClient.from(client),
+        client: client,
         tableName: 'broker',
       }),
       publisher,

@@ -1,4 +1,3 @@
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoIncidentLedger } from '../../lambda/adapters/incident-ledger';
 import { BrokerError } from '../../lambda/core/errors';
@@ -37,7 +36,7 @@ beforeEach(async () => {
   clock = new ManualClock();
   publisher = new RecordingPublisher({ knownSecrets: () => [FAKE_ACCESS_TOKEN, FAKE_ASSERTION] });
   ledger = new DynamoIncidentLedger({
-    client: DynamoDBDocumentClient.from(dynamo.client),
+    client: dynamo.client,
     tableName: await dynamo.createTable(),
   });
   tracker = createIncidentTracker({

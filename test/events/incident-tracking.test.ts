@@ -1,6 +1,8 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSnsClient } from '../../lambda/adapters/sns-publisher';
+import { BrokerError } from '../../lambda/core/errors';
+import type { Remediation } from '../../lambda/core/types';
 import { ConfigError } from '../../lambda/handlers/env';
 import {
   createIncidentTracking,
@@ -66,18 +68,25 @@ describe('incident tracking wired to SNS and DynamoDB', () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
     const snsClient = await createSnsClient({ endpoint: sns.endpoint, region: 'eu-west-1' });
-    const { tracker } = await createIncidentTracking(
+    const { tracker } = createIncidentTracking(
       {
         topicArn,
         tableName,
         reminderIntervalSeconds: 3600,
         source: 'urn:salesforce-token-broker:token',
       },
+      // A shared document client without removeUndefinedValues, as the OAuth wiring passes it.
       { documents: DynamoDBDocumentClient.from(dynamo.client), sns: snsClient },
     );
     const output = captureOutput();
     try {
-      await tracker.recordFailure({ org: ORG, error: notApprovedError(), requestId: 'req-1' });
+      const first = notApprovedError();
+      const withUndefined = { ...first.remediation, runbook: undefined } as Remediation;
+      const error = new BrokerError(first.category, first.message, {
+        salesforce: first.salesforce,
+        remediation: withUndefined,
+      });
+      await tracker.recordFailure({ org: ORG, error, requestId: 'req-1' });
       await tracker.recordFailure({ org: ORG, error: notApprovedError(), requestId: 'req-2' });
       await tracker.recordSuccess({ org: ORG, requestId: 'req-3', cause: 'token_exchange' });
     } finally {

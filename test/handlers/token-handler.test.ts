@@ -190,6 +190,11 @@ describe('token API handler (REST proxy events, real adapters)', () => {
       { body: `{"forceRefresh":true,"pad":"${'x'.repeat(2000)}"}` },
       'Request body exceeds 1024 bytes',
     ],
+    [
+      'an oversized base64 body',
+      { body: Buffer.from(' '.repeat(1025)).toString('base64'), isBase64Encoded: true },
+      'Request body exceeds 1024 bytes',
+    ],
     ['a bad org id', { orgId: 'ACME;drop' }, 'orgId must be a lowercase slug'],
   ])('400 for %s', async (_, request, message) => {
     const response = await call(makeHandler(), { method: 'POST', resource: TOKEN, ...request });

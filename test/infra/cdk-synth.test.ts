@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -96,6 +96,12 @@ describe('cdk synth (CLI, offline, no credentials, CloudFormation validation on)
       (resource) => resource.Type === 'AWS::Lambda::Function',
     );
     expect(functions).toHaveLength(2);
+    // The nodejs24.x runtime provides AWS SDK v3 and nothing else, so only @aws-sdk is resolvable.
+    await mkdir(join(scratch, 'node_modules'), { recursive: true });
+    await symlink(
+      join(PROJECT_ROOT, 'node_modules/@aws-sdk'),
+      join(scratch, 'node_modules/@aws-sdk'),
+    );
     for (const fn of functions) {
       const variables = fn.Properties.Environment.Variables;
       const env = Object.fromEntries(

@@ -107,10 +107,13 @@ async function codeExchanges(orgId: string): Promise<number> {
   return logins.length;
 }
 
+/** Approval events for the org, deduplicated on `id` (SNS delivers at least once). */
 function approvalEvents(orgId: string): string[] {
+  const seen = new Set<string>();
   return stack
     .events()
     .filter((event) => event.subject === `orgs/${orgId}` && event.type.includes('approval'))
+    .filter((event) => !seen.has(event.id) && Boolean(seen.add(event.id)))
     .map(
       (event) => `${event.type.replace('token_broker.', '')}:${String(event.data.category ?? '')}`,
     );

@@ -55,6 +55,7 @@ beforeEach(() => {
 function build(
   options: { tracker?: ReturnType<typeof createRecordingTracker>; now?: () => number } = {},
 ) {
+  const warnings: string[] = [];
   const registry = createMemoryRegistry([org]);
   const keys = createMemoryKeys({ 'keys/acme': material.secretString });
   const reports: ExchangeReport[] = [];
@@ -66,9 +67,10 @@ function build(
     publicBaseUrl: PUBLIC_BASE_URL,
     incidents: tracker,
     onExchange: (report) => reports.push(report),
+    logger: { warn: (message, extra) => warnings.push(`${message} ${JSON.stringify(extra)}`) },
     ...(options.now ? { clock: options.now } : {}),
   });
-  return { service, registry, keys, reports, tracker };
+  return { service, registry, keys, reports, tracker, warnings };
 }
 
 const ctx = (extra: Record<string, unknown> = {}) => ({
@@ -266,7 +268,7 @@ describe('token service against a loopback token endpoint with real RS256 keys',
     expect(rotated.reports[0]).toMatchObject({ ok: true, keyReread: true, attempts: 2 });
   });
 
-  it('reports an unreadable key as signing_key_unavailable, with an incident (docs/events.md)', async () => {
+  it('reports an unreadable key as signing_key_unavailable and opens an incident for it', async () => {
     const { service, tracker, registry } = build();
     await registry.putOrg({ ...org, signingKeySecretId: 'keys/missing' });
     const error = await failureOf(service.getToken('acme', ctx()));
@@ -301,7 +303,7 @@ describe('token service against a loopback token endpoint with real RS256 keys',
       sfError('invalid_grant', "user hasn't approved this consumer"),
       json(200, SUCCESS_BODY),
     );
-    const { service, tracker } = build({
+    const { service, tracker, warnings } = build({
       tracker: createRecordingTracker({ failWith: new Error('ledger down') }),
     });
     expect((await failureOf(service.getToken('acme', ctx()))).category).toBe(
@@ -311,6 +313,13 @@ describe('token service against a loopback token endpoint with real RS256 keys',
     expect(tracker.calls).toHaveLength(2);
     const status = await service.status('acme', { caller: CALLER });
     expect(status.openIncidents).toEqual([]);
+    const warning = (what: string) =>
+      `${what} failed; the response is unaffected {"org_id":"acme","error":"Error: ledger down"}`;
+    expect(warnings).toEqual([
+      warning('Incident tracking'),
+      warning('Incident tracking'),
+      warning('Listing open incidents'),
+    ]);
   });
 
   it('exchangeFresh bypasses the cache, refreshes it, and records the success', async () => {

@@ -4,15 +4,10 @@
  * schema and documented headers must be present.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-
-// aws-cdk-lib bundles the `yaml` parser; used here until `yaml` is a devDependency of its own.
-const { parse } = createRequire(createRequire(import.meta.url).resolve('aws-cdk-lib'))('yaml') as {
-  parse(text: string): unknown;
-};
+import { parse } from 'yaml';
 
 type Doc = Record<string, unknown>;
 

@@ -30,10 +30,16 @@ export function expectFailure(
   expect(response.body).not.toMatch(INTERNAL_DETAIL);
 }
 
-/** The event types published for `orgId`, in order, with their category. */
+/**
+ * The event types published for `orgId`, in order, with their category. Deduplicated on `id`, as
+ * docs/events.md tells subscribers to do: an SNS attempt that times out after SNS accepted the
+ * message is retried, so a slow machine sees the same event twice.
+ */
 export function eventTrail(stack: Stack, orgId: string): string[] {
+  const seen = new Set<string>();
   return stack
     .events()
     .filter((event) => event.subject === `orgs/${orgId}`)
+    .filter((event) => !seen.has(event.id) && Boolean(seen.add(event.id)))
     .map((event) => `${event.type.replace('token_broker.', '')}:${String(event.data.category)}`);
 }

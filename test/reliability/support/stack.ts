@@ -121,7 +121,7 @@ export interface Stack {
     options?: { approved?: boolean; loginUrl?: string; signingKeySecretId?: string },
   ): Promise<OrgRecord>;
   /** Events the local SNS accepted, parsed. */
-  events(): { type: string; subject: string; data: Record<string, unknown> }[];
+  events(): { id: string; type: string; subject: string; data: Record<string, unknown> }[];
   close(): Promise<void>;
 }
 
@@ -279,6 +279,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return sns.messages.map(
         (message) =>
           JSON.parse(message.message) as {
+            id: string;
             type: string;
             subject: string;
             data: Record<string, unknown>;

@@ -1,0 +1,319 @@
+/**
+ * The whole benchmark in one run: bundles, cold start (broker, floor, jsforce), warm path, cache
+ * miss, concurrency and gateway throughput, all against one loopback world on this machine.
+ * Returns the figures; report.ts turns them into the table.
+ */
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { buildRestEvent } from '../local/rest-event';
+import { buildFunctionBundle, type FunctionBundle, presentFunctions } from './bundling';
+import { runChild, startServerChild } from './child';
+import { generateLoad } from './load';
+import type { BenchScale } from './scale';
+import { percentile, type Summary, summarize } from './stats';
+import { type BenchWorld, CALLER_ARN, startWorld } from './world';
+
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export type ColdVariant = 'broker' | 'brokerSdkBundled' | 'floor' | 'jsforce';
+
+export interface ColdFigures {
+  readonly importMs: Summary;
+  readonly requestMs: Summary;
+  readonly totalMs: Summary;
+  readonly maxRssMb: Summary;
+}
+
+export interface BenchmarkResults {
+  readonly scale: BenchScale;
+  readonly machine: string;
+  /** The stack's builds, then the what-if token build with the SDK bundled. */
+  readonly bundles: readonly FunctionBundle[];
+  readonly cold: Readonly<Record<ColdVariant, ColdFigures>>;
+  /** Per-request latency percentiles, µs; each summary is across warm instances. */
+  readonly warm: {
+    readonly brokerP50: Summary;
+    readonly brokerP99: Summary;
+    readonly bareP50: Summary;
+    readonly bareP99: Summary;
+  };
+  /** Medians per warm instance, ms. */
+  readonly miss: {
+    readonly broker: Summary;
+    readonly floor: Summary;
+    readonly overhead: Summary;
+    /** One outcome write (the DynamoDB UpdateItem every fresh exchange makes), per batch. */
+    readonly outcomeWrite: Summary;
+  };
+  readonly concurrency: {
+    readonly singleMs: Summary;
+    /** Exchanges Salesforce saw for the one org, per run. */
+    readonly singleExchanges: readonly number[];
+    readonly manyMs: Summary;
+    /** Exchanges per org, every org of every run. */
+    readonly manyExchanges: readonly number[];
+  };
+  readonly gateway: {
+    readonly target: string;
+    readonly perSecond: Summary;
+    readonly p50Ms: Summary;
+    readonly p99Ms: Summary;
+    readonly requests: number;
+  };
+}
+
+interface ColdSample {
+  readonly importMs: number;
+  readonly requestMs: number;
+  readonly totalMs: number;
+  readonly maxRssKb: number;
+}
+
+const COLD_SCRIPTS: Readonly<Record<ColdVariant, string>> = {
+  broker: 'cold-token.mjs',
+  brokerSdkBundled: 'cold-token.mjs',
+  floor: 'cold-floor.mjs',
+  jsforce: 'cold-jsforce.mjs',
+};
+
+function tokenEvent(orgId: string) {
+  return buildRestEvent({
+    method: 'POST',
+    path: `/orgs/${orgId}/token`,
+    resource: '/orgs/{orgId}/token',
+    pathParameters: { orgId },
+    callerArn: CALLER_ARN,
+  });
+}
+
+function childEnv(world: BenchWorld, bundle: FunctionBundle): Record<string, string> {
+  const org = world.orgs[0];
+  if (!org) throw new Error('the world has no org');
+  return {
+    ...world.functionEnv,
+    BENCH_BUNDLE: bundle.file,
+    BENCH_EVENT: JSON.stringify(tokenEvent(org.orgId)),
+    BENCH_SECRETS_ENDPOINT: world.secretsEndpoint,
+    BENCH_SECRET_ID: world.secretId,
+    BENCH_LOGIN_URL: world.loginUrl,
+    BENCH_AUDIENCE: world.audience,
+    BENCH_CONSUMER_KEY: world.consumerKey,
+    BENCH_USERNAME: org.username,
+  };
+}
+
+async function measureCold(
+  scale: BenchScale,
+  env: Record<string, string>,
+  sdkBundled: FunctionBundle,
+  cpuProfileDir: string | undefined,
+): Promise<Record<ColdVariant, ColdFigures>> {
+  const profile = cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [];
+  const envs: Partial<Record<ColdVariant, Record<string, string>>> = {
+    brokerSdkBundled: { ...env, BENCH_BUNDLE: sdkBundled.file },
+  };
+  const variants = Object.keys(COLD_SCRIPTS) as ColdVariant[];
+  const samples = new Map<ColdVariant, ColdSample[]>(variants.map((v) => [v, []]));
+  const warmups = scale.coldRuns > 1 ? 1 : 0;
+  // Interleaved, so drift on the machine spreads evenly over the variants.
+  for (let run = -warmups; run < scale.coldRuns; run += 1) {
+    for (const variant of variants) {
+      const sample = await runChild<ColdSample>({
+        script: COLD_SCRIPTS[variant],
+        env: envs[variant] ?? env,
+        nodeArgs: variant.startsWith('broker') ? profile : [],
+      });
+      if (run >= 0) samples.get(variant)?.push(sample);
+    }
+  }
+  const figures = (list: ColdSample[]): ColdFigures => ({
+    importMs: summarize(list.map((s) => s.importMs)),
+    requestMs: summarize(list.map((s) => s.requestMs)),
+    totalMs: summarize(list.map((s) => s.totalMs)),
+    maxRssMb: summarize(list.map((s) => s.maxRssKb / 1024)),
+  });
+  return {
+    broker: figures(samples.get('broker') ?? []),
+    brokerSdkBundled: figures(samples.get('brokerSdkBundled') ?? []),
+    floor: figures(samples.get('floor') ?? []),
+    jsforce: figures(samples.get('jsforce') ?? []),
+  };
+}
+
+interface WarmSample {
+  readonly warm: number[];
+  readonly bare: number[];
+  readonly brokerMiss: number[];
+  readonly floorMiss: number[];
+}
+
+async function measureWarm(scale: BenchScale, world: BenchWorld, env: Record<string, string>) {
+  const runs: WarmSample[] = [];
+  const outcomeWrites: number[] = [];
+  for (let run = 0; run < scale.warmRuns; run += 1) {
+    outcomeWrites.push(await world.timeOutcomeWrite(scale.missRequests));
+    runs.push(
+      await runChild<WarmSample>({
+        script: 'warm.mjs',
+        env: {
+          ...env,
+          BENCH_WARM_REQUESTS: String(scale.warmRequests),
+          BENCH_MISS_REQUESTS: String(scale.missRequests),
+        },
+      }),
+    );
+  }
+  const us = (values: number[], p: number) => percentile(values, p) * 1000;
+  const across = (pick: (run: WarmSample) => number) => summarize(runs.map(pick));
+  return {
+    warm: {
+      brokerP50: across((r) => us(r.warm, 50)),
+      brokerP99: across((r) => us(r.warm, 99)),
+      bareP50: across((r) => us(r.bare, 50)),
+      bareP99: across((r) => us(r.bare, 99)),
+    },
+    miss: {
+      broker: across((r) => percentile(r.brokerMiss, 50)),
+      floor: across((r) => percentile(r.floorMiss, 50)),
+      overhead: across((r) => percentile(r.brokerMiss, 50) - percentile(r.floorMiss, 50)),
+      outcomeWrite: summarize(outcomeWrites),
+    },
+  };
+}
+
+async function measureConcurrency(
+  scale: BenchScale,
+  world: BenchWorld,
+  env: Record<string, string>,
+): Promise<BenchmarkResults['concurrency']> {
+  const [first, ...others] = world.orgs;
+  if (!first) throw new Error('the world has no org');
+  const countAll = () => Promise.all(world.orgs.map((org) => world.exchanges(org.username)));
+  const single: number[] = [];
+  const many: number[] = [];
+  const singleExchanges: number[] = [];
+  const manyExchanges: number[] = [];
+  for (let run = 0; run < scale.concurrencyRuns; run += 1) {
+    const before = await countAll();
+    const figures = await runChild<{ singleMs: number; manyMs: number }>({
+      script: 'concurrency.mjs',
+      env: {
+        ...env,
+        BENCH_ORG_IDS: [first, ...others].map((org) => org.orgId).join(','),
+        BENCH_CONCURRENT: String(scale.concurrent),
+        BENCH_PER_ORG: String(scale.perOrg),
+      },
+    });
+    const after = await countAll();
+    single.push(figures.singleMs);
+    many.push(figures.manyMs);
+    after.forEach((count, index) => {
+      const made = count - (before[index] ?? 0);
+      if (index === 0) singleExchanges.push(made);
+      else manyExchanges.push(made);
+    });
+  }
+  return {
+    singleMs: summarize(single),
+    singleExchanges,
+    manyMs: summarize(many),
+    manyExchanges,
+  };
+}
+
+async function measureGateway(
+  scale: BenchScale,
+  world: BenchWorld,
+  env: Record<string, string>,
+): Promise<BenchmarkResults['gateway']> {
+  const org = world.orgs[0];
+  if (!org) throw new Error('the world has no org');
+  const perSecond: number[] = [];
+  const p50: number[] = [];
+  const p99: number[] = [];
+  let requests = 0;
+  for (let run = 0; run < scale.gatewayRuns; run += 1) {
+    const server = await startServerChild<{ url: string }>({
+      script: 'gateway-server.ts',
+      nodeArgs: ['--import', 'tsx'],
+      env: { ...env, BENCH_CALLER_ARN: CALLER_ARN },
+    });
+    try {
+      const load = {
+        url: `${server.ready.url}/orgs/${org.orgId}/token`,
+        method: 'POST',
+        connections: scale.gatewayConnections,
+      };
+      // The first request exchanges; a short warm-up fills the cache and the JIT.
+      await generateLoad({ ...load, maxRequests: 200, maxSeconds: 2 });
+      const result = await generateLoad({
+        ...load,
+        maxRequests: scale.gatewayRequests,
+        maxSeconds: scale.gatewaySeconds,
+      });
+      perSecond.push(result.perSecond);
+      p50.push(percentile(result.latencies, 50));
+      p99.push(percentile(result.latencies, 99));
+      requests += result.requests;
+    } finally {
+      await server.stop();
+    }
+  }
+  return {
+    target: 'local/gateway.ts in its own process, token bundle behind it',
+    perSecond: summarize(perSecond),
+    p50Ms: summarize(p50),
+    p99Ms: summarize(p99),
+    requests,
+  };
+}
+
+export interface BenchmarkOptions {
+  readonly scale: BenchScale;
+  /** Where the bundles are written: inside the project (the bundles resolve the SDK there). */
+  readonly outDir: string;
+  /** Writes a `--cpu-prof` profile of every cold broker process here (where the time goes). */
+  readonly cpuProfileDir?: string;
+  /** Progress lines, e.g. to stderr. */
+  readonly progress?: (message: string) => void;
+}
+
+export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkResults> {
+  const { scale } = options;
+  const progress = options.progress ?? (() => undefined);
+  progress('bundling');
+  const bundles = await Promise.all([
+    ...presentFunctions(PROJECT_ROOT).map((name) =>
+      buildFunctionBundle(name, PROJECT_ROOT, options.outDir),
+    ),
+    buildFunctionBundle('token', PROJECT_ROOT, options.outDir, 'sdkBundled'),
+  ]);
+  const [token, sdkBundled] = bundles.filter((bundle) => bundle.name === 'token');
+  if (!token || !sdkBundled) throw new Error('no token function bundle');
+  progress('starting the loopback world');
+  const world = await startWorld({ orgCount: 1 + scale.manyOrgs });
+  try {
+    const env = childEnv(world, token);
+    progress('cold start');
+    const cold = await measureCold(scale, env, sdkBundled, options.cpuProfileDir);
+    progress('warm path and cache miss');
+    const { warm, miss } = await measureWarm(scale, world, env);
+    progress('concurrency');
+    const concurrency = await measureConcurrency(scale, world, env);
+    progress('gateway throughput');
+    const gateway = await measureGateway(scale, world, env);
+    const cpu = cpus()[0]?.model ?? 'unknown CPU';
+    return {
+      scale,
+      machine: `node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} x ${cpu}`,
+      bundles,
+      cold,
+      warm,
+      miss,
+      concurrency,
+      gateway,
+    };
+  } finally {
+    await world.close();
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Production bundles of the Lambda functions, built exactly as the CDK stack builds them
+ * (lib/broker-function.ts: NodejsFunction with ESM output, minified, source maps without
+ * sources content, target node24, main fields module/main, the createRequire banner, and the
+ * AWS SDK external: the nodejs24.x runtime provides it). The options live here once; if the
+ * stack's change, change them here (test/bench checks they agree).
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
+
+/**
+ * Same text as the stack's ESM_REQUIRE_BANNER (lib/broker-function.ts); a copy, because importing
+ * the stack module loads aws-cdk-lib (seconds). test/bench checks the two agree.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
+
+/** The esbuild options NodejsFunction derives from the stack's `bundling` props. */
+export const CDK_BUNDLING: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  banner: { js: ESM_REQUIRE_BANNER },
+  minify: true,
+  sourcemap: true,
+  sourcesContent: false,
+  external: ['@aws-sdk/*'],
+  logLevel: 'warning',
+};
+
+/** The functions the stack deploys, by name; an entry that does not exist yet is skipped. */
+export const FUNCTION_ENTRIES = {
+  token: 'lambda/handlers/token.ts',
+  oauth: 'lambda/handlers/oauth.ts',
+} as const;
+
+export type FunctionName = keyof typeof FUNCTION_ENTRIES;
+
+/**
+ * The builds measured: the stack's, and a what-if with the AWS SDK bundled too (what the stack
+ * did before it made the SDK external), to show what that choice trades.
+ */
+export type BundleVariant = 'stack' | 'sdkBundled';
+
+export interface Contributor {
+  /** A package (`@smithy/core`) or a source folder (`lambda/core`). */
+  readonly name: string;
+  readonly bytes: number;
+}
+
+export interface FunctionBundle {
+  readonly name: FunctionName;
+  readonly variant: BundleVariant;
+  /** Absolute path of `index.mjs`. */
+  readonly file: string;
+  readonly bytes: number;
+  readonly gzipBytes: number;
+  /** Largest first. */
+  readonly contributors: readonly Contributor[];
+}
+
+/** Groups a metafile input path by package, or by its first two folders for our own code. */
+function contributorOf(input: string): string {
+  const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+  if (match?.[1]) return match[1];
+  return input.split('/').slice(0, 2).join('/');
+}
+
+function contributors(metafile: Metafile): Contributor[] {
+  const output = Object.values(metafile.outputs).find((candidate) => candidate.entryPoint);
+  if (!output) throw new Error('esbuild metafile has no entry point output');
+  const sizes = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+    const name = contributorOf(input);
+    sizes.set(name, (sizes.get(name) ?? 0) + bytesInOutput);
+  }
+  return [...sizes].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
+}
+
+/**
+ * Builds one function's bundle into `{outDir}/{name}/index.mjs` as the stack does, or the
+ * what-if into `{outDir}/{name}-sdk-bundled/`. `outDir` must be inside the project so Node finds
+ * the external SDK in `node_modules` (the Lambda runtime's copy plays that part in AWS).
+ */
+export async function buildFunctionBundle(
+  name: FunctionName,
+  projectRoot: string,
+  outDir: string,
+  variant: BundleVariant = 'stack',
+): Promise<FunctionBundle> {
+  const file = join(outDir, variant === 'stack' ? name : `${name}-sdk-bundled`, 'index.mjs');
+  const result = await build({
+    ...CDK_BUNDLING,
+    ...(variant === 'sdkBundled' ? { external: [] } : {}),
+    absWorkingDir: projectRoot,
+    entryPoints: [join(projectRoot, FUNCTION_ENTRIES[name])],
+    outfile: file,
+    metafile: true,
+  });
+  const code = await readFile(file);
+  return {
+    name,
+    variant,
+    file,
+    bytes: code.byteLength,
+    gzipBytes: (await promisify(gzip)(code, { level: 9 })).byteLength,
+    contributors: contributors(result.metafile),
+  };
+}
+
+/** Every function whose entry exists in `projectRoot`. */
+export function presentFunctions(projectRoot: string): FunctionName[] {
+  return (Object.keys(FUNCTION_ENTRIES) as FunctionName[]).filter((name) =>
+    existsSync(join(projectRoot, FUNCTION_ENTRIES[name])),
+  );
+}

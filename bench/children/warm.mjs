@@ -1,0 +1,100 @@
+/**
+ * One warm function instance (the production bundle): cached-token requests through the real
+ * handler, the same number through a bare handler returning a constant, then fresh exchanges
+ * (forceRefresh) interleaved with the floor's sign + POST on the same key. Durations in ms.
+ */
+import { createPrivateKey, createSign, randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { expectToken, lambdaContext, report } from './protocol.mjs';
+
+const env = process.env;
+const cached = Number(env.BENCH_WARM_REQUESTS);
+const misses = Number(env.BENCH_MISS_REQUESTS);
+const warmup = Math.max(10, Math.floor(cached / 10));
+const { handler } = await import(pathToFileURL(env.BENCH_BUNDLE).href);
+const event = JSON.parse(env.BENCH_EVENT);
+const refreshEvent = { ...event, body: '{"forceRefresh":true}' };
+
+async function time(run, count, prepare) {
+  const durations = new Array(count);
+  for (let i = 0; i < count; i += 1) {
+    const context = prepare(i);
+    const started = performance.now();
+    await run(context);
+    durations[i] = performance.now() - started;
+  }
+  return durations;
+}
+
+/** A fresh request id and context per invocation, as API Gateway and the runtime give them. */
+function prepare(source) {
+  return (i) => {
+    source.requestContext.requestId = `bench-${i}`;
+    return lambdaContext(`invoke-${i}`);
+  };
+}
+
+expectToken(await handler(event, lambdaContext('first')));
+
+const bare = async () => ({
+  statusCode: 200,
+  headers: { 'Content-Type': 'application/json' },
+  body: '{"ok":true}',
+});
+await time((context) => handler(event, context), warmup, prepare(event));
+await time((context) => bare(event, context), warmup, prepare(event));
+const warm = await time((context) => handler(event, context), cached, prepare(event));
+const bareDurations = await time((context) => bare(event, context), cached, prepare(event));
+
+const secret = await fetch(env.BENCH_SECRETS_ENDPOINT, {
+  method: 'POST',
+  headers: {
+    'content-type': 'application/x-amz-json-1.1',
+    'x-amz-target': 'secretsmanager.GetSecretValue',
+  },
+  body: JSON.stringify({ SecretId: env.BENCH_SECRET_ID }),
+}).then((response) => response.json());
+const privateKey = createPrivateKey(JSON.parse(secret.SecretString).privateKey);
+const encode = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+async function floorExchange() {
+  const iat = Math.floor(Date.now() / 1000);
+  const input = `${encode({ alg: 'RS256', typ: 'JWT' })}.${encode({
+    iss: env.BENCH_CONSUMER_KEY,
+    sub: env.BENCH_USERNAME,
+    aud: env.BENCH_AUDIENCE,
+    exp: iat + 150,
+    iat,
+    jti: randomUUID(),
+  })}`;
+  const assertion = `${input}.${createSign('RSA-SHA256').update(input).sign(privateKey, 'base64url')}`;
+  const token = await fetch(`${env.BENCH_LOGIN_URL}/services/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      assertion,
+    }),
+  }).then((response) => response.json());
+  if (typeof token.access_token !== 'string') throw new Error('floor exchange failed');
+}
+
+const brokerMiss = [];
+const floorMiss = [];
+const missWarmup = Math.max(3, Math.floor(misses / 10));
+for (let i = -missWarmup; i < misses; i += 1) {
+  refreshEvent.requestContext = { ...event.requestContext, requestId: `miss-${i}` };
+  let started = performance.now();
+  const response = await handler(refreshEvent, lambdaContext(`miss-${i}`));
+  const broker = performance.now() - started;
+  expectToken(response);
+  started = performance.now();
+  await floorExchange();
+  const floor = performance.now() - started;
+  if (i >= 0) {
+    brokerMiss.push(broker);
+    floorMiss.push(floor);
+  }
+}
+
+report({ warm, bare: bareDurations, brokerMiss, floorMiss });
+process.exit(0);

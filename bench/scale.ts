@@ -1,0 +1,65 @@
+/** How much work each measurement does: `full` for `npm run bench`, `smoke` for the test suite. */
+export interface BenchScale {
+  readonly name: 'full' | 'smoke';
+  /** Fresh processes per cold-start variant (after one discarded warm-up run when > 1). */
+  readonly coldRuns: number;
+  /** Warm function instances (processes), each measuring the requests below. */
+  readonly warmRuns: number;
+  /** Cached-token requests per warm instance (and as many through the bare handler). */
+  readonly warmRequests: number;
+  /** Fresh exchanges (forceRefresh) per warm instance, each paired with a floor exchange. */
+  readonly missRequests: number;
+  /** Fresh instances hit by the concurrency bursts. */
+  readonly concurrencyRuns: number;
+  /** Concurrent requests for one org on a cold cache. */
+  readonly concurrent: number;
+  /** Other orgs requested at once, and concurrent requests for each. */
+  readonly manyOrgs: number;
+  readonly perOrg: number;
+  readonly gatewayRuns: number;
+  readonly gatewayConnections: number;
+  readonly gatewayRequests: number;
+  readonly gatewaySeconds: number;
+}
+
+export const SCALES: Readonly<Record<BenchScale['name'], BenchScale>> = {
+  full: {
+    name: 'full',
+    coldRuns: 9,
+    warmRuns: 3,
+    warmRequests: 20_000,
+    missRequests: 200,
+    concurrencyRuns: 3,
+    concurrent: 1000,
+    manyOrgs: 50,
+    perOrg: 20,
+    gatewayRuns: 3,
+    gatewayConnections: 16,
+    gatewayRequests: 30_000,
+    gatewaySeconds: 5,
+  },
+  smoke: {
+    name: 'smoke',
+    coldRuns: 1,
+    warmRuns: 1,
+    warmRequests: 200,
+    missRequests: 5,
+    concurrencyRuns: 1,
+    concurrent: 100,
+    manyOrgs: 3,
+    perOrg: 5,
+    gatewayRuns: 1,
+    gatewayConnections: 4,
+    gatewayRequests: 200,
+    gatewaySeconds: 2,
+  },
+};
+
+/** `BENCH_SCALE=smoke` or the full scale. */
+export function scaleFromEnv(env: Readonly<Record<string, string | undefined>>): BenchScale {
+  const name = env.BENCH_SCALE ?? 'full';
+  if (name !== 'full' && name !== 'smoke') {
+    throw new Error(`BENCH_SCALE must be "full" or "smoke", got "${name}"`);
+  }
+  return SCALES[name];
+}

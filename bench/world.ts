@@ -1,0 +1,150 @@
+/**
+ * The loopback world every measurement runs against: the Salesforce emulator (one org, one app
+ * holding the broker's certificate, one approved integration user per broker org), the local
+ * Secrets Manager endpoint holding the signing key, dynalite with the broker's table and the org
+ * registry, and the local SNS endpoint. Children get it through Lambda-like environment variables.
+ */
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type RunningEmulator, startEmulator } from '../emulator/server';
+import { createDynamoOrgRegistry } from '../lambda/adapters/org-registry';
+import { validateOrgRecord } from '../lambda/core/org-record';
+import {
+  type LocalSecretsManager,
+  startSecretsManagerServer,
+} from '../local/secrets-manager-server';
+import { type LocalSns, startLocalSns } from '../local/sns-server';
+import { type LocalDynamo, startDynalite } from '../test/support/dynalite';
+import { signingMaterial } from '../test/support/keys';
+import { percentile } from './stats';
+
+export const CALLER_ARN = 'arn:aws:sts::123456789012:assumed-role/Fulfilment/bench';
+const SECRET_ID = 'salesforce-token-broker/bench';
+const REGION = 'eu-west-1';
+
+export interface BenchOrg {
+  readonly orgId: string;
+  readonly username: string;
+}
+
+export interface BenchWorld {
+  readonly emulator: RunningEmulator;
+  /** The emulated login host URL every broker org uses. */
+  readonly loginUrl: string;
+  readonly audience: string;
+  readonly consumerKey: string;
+  readonly secretId: string;
+  readonly secretsEndpoint: string;
+  /** `orgs[0]` is the org the single-org measurements use. */
+  readonly orgs: readonly BenchOrg[];
+  /** Environment of a token function instance on this world (Lambda-like, loopback endpoints). */
+  readonly functionEnv: Readonly<Record<string, string>>;
+  /** Median ms of `count` outcome writes (the registry's UpdateItem after each fresh exchange). */
+  timeOutcomeWrite(count: number): Promise<number>;
+  /** Successful token exchanges the emulator has recorded for `username`. */
+  exchanges(username: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startWorld(options: { orgCount: number }): Promise<BenchWorld> {
+  const [emulator, secrets, dynamo, sns, material]: [
+    RunningEmulator,
+    LocalSecretsManager,
+    LocalDynamo,
+    LocalSns,
+    Awaited<ReturnType<typeof signingMaterial>>,
+  ] = await Promise.all([
+    startEmulator(),
+    startSecretsManagerServer({ region: REGION }),
+    startDynalite(),
+    startLocalSns({ region: REGION }),
+    signingMaterial('bench'),
+  ]);
+  const { control } = emulator;
+  // The benchmark makes thousands of exchanges per user; Salesforce's hourly cap is not measured here.
+  await control.updateSettings({ loginsPerHour: 1_000_000 });
+  const org = await control.createOrg({ name: 'Bench' });
+  const app = await control.createApp(org.id, {
+    name: 'Token broker (bench)',
+    certificates: [material.certificatePem],
+  });
+  const tableName = await dynamo.createTable('token-broker-bench');
+  const registry = createDynamoOrgRegistry({
+    client: DynamoDBDocumentClient.from(dynamo.client),
+    tableName,
+  });
+  await secrets.putSecret(SECRET_ID, material.secretString);
+  const loginUrl = org.loginUrls.shared;
+  const orgs: BenchOrg[] = Array.from({ length: options.orgCount }, (_, index) => ({
+    orgId: `bench-${index}`,
+    username: `integration${index}@bench.example`,
+  }));
+  for (const { orgId, username } of orgs) {
+    await control.createUser(org.id, { username, profile: 'Integration User' });
+    await control.approve(username, app.consumerKey);
+    await registry.putOrg(
+      validateOrgRecord({
+        orgId,
+        loginUrl,
+        consumerKey: app.consumerKey,
+        username,
+        signingKeySecretId: SECRET_ID,
+        callers: [CALLER_ARN],
+      }),
+    );
+  }
+  const topicArn = sns.createTopic('token-broker-bench-events');
+
+  return {
+    emulator,
+    loginUrl,
+    audience: 'https://login.salesforce.com',
+    consumerKey: app.consumerKey,
+    secretId: SECRET_ID,
+    secretsEndpoint: secrets.endpoint,
+    orgs,
+    functionEnv: {
+      TABLE_NAME: tableName,
+      EVENTS_TOPIC_ARN: topicArn,
+      PUBLIC_BASE_URL: 'https://broker.example.com/prod',
+      POWERTOOLS_SERVICE_NAME: 'salesforce-token-broker',
+      POWERTOOLS_METRICS_NAMESPACE: 'SalesforceTokenBroker',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_DEV: 'false',
+      SALESFORCE_TIMEOUT_MS: '5000',
+      AWS_REGION: REGION,
+      AWS_DEFAULT_REGION: REGION,
+      AWS_ACCESS_KEY_ID: 'bench',
+      AWS_SECRET_ACCESS_KEY: 'bench',
+      AWS_SESSION_TOKEN: 'bench',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+      AWS_ENDPOINT_URL_SNS: sns.endpoint,
+      AWS_LAMBDA_FUNCTION_NAME: 'token-broker-bench-TokenFunction',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+    },
+    async timeOutcomeWrite(count) {
+      const orgId = orgs[0]?.orgId ?? 'bench-0';
+      const durations: number[] = [];
+      for (let i = 0; i < count; i += 1) {
+        const started = performance.now();
+        await registry.recordExchangeOutcome(orgId, {
+          at: new Date().toISOString(),
+          ok: true,
+          category: undefined,
+          salesforce: undefined,
+          requestId: `outcome-${i}`,
+          latencyMs: 1,
+        });
+        durations.push(performance.now() - started);
+      }
+      return percentile(durations, 50);
+    },
+    exchanges: (username) => control.countTokenExchanges(username),
+    async close() {
+      await Promise.all([emulator.close(), secrets.close(), dynamo.close(), sns.close()]);
+    },
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * `token-broker doctor --org ID`: the preflight checks (doctor-checks.ts) over the org record, its
+ * signing key secret and the broker's base URL, then a live exchange; one verdict per line.
+ */
+import { createSecretsManagerSigningKeys } from '../../lambda/adapters/signing-keys';
+import { isBrokerError } from '../../lambda/core/errors';
+import type { SigningKey } from '../../lambda/core/ports';
+import {
+  type CheckResult,
+  checkAudience,
+  checkCertificateExpiry,
+  checkCertificateMatchesKey,
+  checkConsumerKey,
+  checkRedirectUri,
+} from '../doctor-checks';
+import { loadOrg, runExchange } from '../exchange';
+import { exchangeFailureJson, formatRemediation } from '../format';
+import { type CliIo, EXIT, writeJson } from '../io';
+import { GLOBAL_HELP, integerOption, parseCommand, requireOption } from '../options';
+import { resolveTarget } from '../target';
+
+export const DOCTOR_HELP = `Usage: token-broker doctor --org ID [options]
+
+Preflight checks for one org, one verdict per line (PASS, WARN, FAIL, SKIP):
+  audience            login URL vs JWT audience (sandbox vs production; a My Domain as aud is wrong)
+  signing-key         the Secrets Manager secret is readable and holds an RSA key >= 2048 bits
+  certificate-key     the certificate in the secret matches its private key
+  certificate-expiry  expired fails, less than 30 days left warns
+  consumer-key        the consumer key has Salesforce's shape (not the consumer secret)
+  redirect-uri        the Callback URL to register, byte for byte (no trailing slash)
+  exchange            a live JWT Bearer exchange (counts as one Salesforce login)
+Exit code 1 when any check fails.
+
+  --org ID                      the org's registry id
+  --registered-callback URL     the Callback URL registered on the app, to compare exactly
+  --skip-exchange               no live exchange
+  --timeout SECONDS             budget for the live exchange (default 20)
+
+${GLOBAL_HELP}`;
+
+const LABEL: Record<CheckResult['verdict'], string> = {
+  pass: 'PASS',
+  warn: 'WARN',
+  fail: 'FAIL',
+  skip: 'SKIP',
+};
+
+export async function runDoctor(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseCommand(args, {
+    org: { type: 'string' },
+    'registered-callback': { type: 'string' },
+    'skip-exchange': { type: 'boolean' },
+    timeout: { type: 'string' },
+  });
+  if (values.help) {
+    io.out(`${DOCTOR_HELP}\n`);
+    return EXIT.ok;
+  }
+  const orgId = requireOption(values.org, 'org');
+  const timeoutSeconds = integerOption(values.timeout, 'timeout', {
+    min: 1,
+    max: 120,
+    default: 20,
+  });
+  const target = await resolveTarget(values, io);
+  try {
+    const org = await loadOrg(target, orgId);
+    const checks: CheckResult[] = [checkAudience(org)];
+
+    let key: SigningKey | undefined;
+    try {
+      key = await createSecretsManagerSigningKeys({ client: target.secrets }).getSigningKey(
+        org.signingKeySecretId,
+      );
+      checks.push({
+        check: 'signing-key',
+        verdict: 'pass',
+        detail: `secret ${org.signingKeySecretId} holds a usable RSA key`,
+      });
+    } catch (error) {
+      if (!isBrokerError(error)) throw error;
+      checks.push({ check: 'signing-key', verdict: 'fail', detail: error.message });
+    }
+    if (key) {
+      checks.push(checkCertificateMatchesKey(key.certificate));
+      checks.push(checkCertificateExpiry(key.certificate, Date.now()));
+    } else {
+      for (const check of ['certificate-key', 'certificate-expiry']) {
+        checks.push({ check, verdict: 'skip', detail: 'the signing key could not be read' });
+      }
+    }
+    checks.push(checkConsumerKey(org.consumerKey));
+    checks.push(checkRedirectUri(target.publicBaseUrl, values['registered-callback']));
+
+    let failure: ReturnType<typeof exchangeFailureJson> | undefined;
+    let remediationText: string | undefined;
+    if (values['skip-exchange']) {
+      checks.push({ check: 'exchange', verdict: 'skip', detail: '--skip-exchange' });
+    } else if (!key) {
+      checks.push({ check: 'exchange', verdict: 'skip', detail: 'no usable signing key' });
+    } else {
+      const result = await runExchange(target, org, timeoutSeconds * 1000);
+      if (result.ok) {
+        checks.push({
+          check: 'exchange',
+          verdict: 'pass',
+          detail: `JWT exchange as ${org.username} succeeded (instance ${result.instanceUrl})`,
+        });
+      } else {
+        failure = exchangeFailureJson(orgId, result.error);
+        remediationText = result.error.remediation
+          ? formatRemediation(result.error.remediation)
+          : undefined;
+        checks.push({
+          check: 'exchange',
+          verdict: 'fail',
+          detail: `${result.error.category}: ${result.error.message}`,
+        });
+      }
+    }
+
+    const failed = checks.filter((check) => check.verdict === 'fail').length;
+    const warned = checks.filter((check) => check.verdict === 'warn').length;
+    if (values.json) {
+      writeJson(io, { orgId, ok: failed === 0, checks, ...(failure ? { exchange: failure } : {}) });
+    } else {
+      const width = Math.max(...checks.map((check) => check.check.length));
+      const lines = checks.map(
+        (check) => `${LABEL[check.verdict]}  ${check.check.padEnd(width)}  ${check.detail}`,
+      );
+      io.out(
+        `Doctor for org ${orgId} (${org.loginUrl})\n${lines.join('\n')}\n` +
+          (remediationText ? `\n${remediationText}\n` : '') +
+          `\n${failed === 0 ? 'OK' : 'FAILED'}: ${failed} failed, ${warned} warning${warned === 1 ? '' : 's'}\n`,
+      );
+    }
+    return failed === 0 ? EXIT.ok : EXIT.failed;
+  } finally {
+    target.close();
+  }
+}

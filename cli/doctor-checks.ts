@@ -1,0 +1,209 @@
+/**
+ * The preflight checks of `token-broker doctor`, as pure decisions over an org record, what the
+ * signing key secret's certificate says, and the broker's base URL. Each yields one verdict line.
+ */
+import { buildRedirectUri } from '../lambda/core/approval-links';
+import { defaultAudience, detectEnvironment, isLoopbackHost } from '../lambda/core/org-record';
+import type { CertificateInfo } from '../lambda/core/ports';
+import type { OrgRecord } from '../lambda/core/types';
+
+export type Verdict = 'pass' | 'warn' | 'fail' | 'skip';
+
+export interface CheckResult {
+  /** Stable id, e.g. `audience`. */
+  readonly check: string;
+  readonly verdict: Verdict;
+  readonly detail: string;
+}
+
+/** Certificates expiring sooner than this are flagged. @default 30 */
+export const CERTIFICATE_WARN_DAYS = 30;
+
+const DAY_MS = 24 * 3600 * 1000;
+const MY_DOMAIN = /\.my\.salesforce\.com$/;
+
+/** The Salesforce host a login URL stands for (the emulator names it in `/hosts/{host}`). */
+function loginHostOf(loginUrl: string): string {
+  const url = new URL(loginUrl);
+  if (isLoopbackHost(url.hostname)) {
+    const named = /^\/hosts\/([^/]+)/.exec(url.pathname)?.[1];
+    if (named) return named.toLowerCase();
+  }
+  return url.hostname;
+}
+
+/**
+ * Login URL vs JWT audience: production logins (login.salesforce.com or a production My Domain)
+ * need `https://login.salesforce.com`, sandboxes `https://test.salesforce.com`, sites their own
+ * URL; a My Domain is never a valid audience.
+ */
+export function checkAudience(org: OrgRecord): CheckResult {
+  const check = 'audience';
+  const host = loginHostOf(org.loginUrl);
+  const detected = detectEnvironment(org.loginUrl);
+  const expected = defaultAudience(detected, org.loginUrl);
+  let audienceHost: string;
+  try {
+    audienceHost = new URL(org.audience).hostname;
+  } catch {
+    return { check, verdict: 'fail', detail: `audience ${org.audience} is not a URL` };
+  }
+  if (MY_DOMAIN.test(audienceHost)) {
+    return {
+      check,
+      verdict: 'fail',
+      detail: `audience ${org.audience} is a My Domain, which Salesforce rejects as aud ("audience is invalid"); use ${detected === 'sandbox' ? 'https://test.salesforce.com' : 'https://login.salesforce.com'} (orgs put --update --audience ...)`,
+    };
+  }
+  if (org.audience === expected) {
+    return {
+      check,
+      verdict: 'pass',
+      detail: `login host ${host} is ${detected}; audience ${org.audience} fits`,
+    };
+  }
+  if (detected === 'site') {
+    return {
+      check,
+      verdict: 'warn',
+      detail: `login URL ${org.loginUrl} looks like an Experience Cloud site, whose audience is usually the site URL ${expected}; the record says ${org.audience}`,
+    };
+  }
+  return {
+    check,
+    verdict: 'fail',
+    detail: `login host ${host} is a ${detected} host but the audience is ${org.audience}; a ${detected} org needs ${expected} (a sandbox user sent to production, or the reverse, fails)`,
+  };
+}
+
+/** The certificate in the secret carries the public half of the private key. */
+export function checkCertificateMatchesKey(certificate: CertificateInfo | undefined): CheckResult {
+  const check = 'certificate-key';
+  if (!certificate) {
+    return {
+      check,
+      verdict: 'warn',
+      detail:
+        'the secret holds a bare private key without its certificate: the broker cannot show which certificate the app must hold (store {"privateKey", "certificate"})',
+    };
+  }
+  return certificate.matchesPrivateKey
+    ? {
+        check,
+        verdict: 'pass',
+        detail: `certificate ${certificate.fingerprintSha256} matches the private key`,
+      }
+    : {
+        check,
+        verdict: 'fail',
+        detail: `certificate ${certificate.fingerprintSha256} does NOT match the private key: Salesforce will answer "invalid assertion"; store the key and certificate generated together (keys create)`,
+      };
+}
+
+/** Expired fails; expiring within {@link CERTIFICATE_WARN_DAYS} warns. */
+export function checkCertificateExpiry(
+  certificate: CertificateInfo | undefined,
+  now: number,
+): CheckResult {
+  const check = 'certificate-expiry';
+  if (!certificate) return { check, verdict: 'skip', detail: 'no certificate in the secret' };
+  const remainingMs = Date.parse(certificate.notAfter) - now;
+  const days = Math.floor(remainingMs / DAY_MS);
+  if (remainingMs <= 0) {
+    return {
+      check,
+      verdict: 'fail',
+      detail: `certificate expired on ${certificate.notAfter}: create a new key (keys create --overwrite) and upload its certificate`,
+    };
+  }
+  if (days < CERTIFICATE_WARN_DAYS) {
+    return {
+      check,
+      verdict: 'warn',
+      detail: `certificate expires on ${certificate.notAfter} (in ${days} days): rotate it soon`,
+    };
+  }
+  return {
+    check,
+    verdict: 'pass',
+    detail: `certificate valid until ${certificate.notAfter} (${days} days)`,
+  };
+}
+
+/**
+ * Consumer keys look like `3MVG9...` (around 85 characters of letters, digits, `.` and `_`); a
+ * value of hex or decimal digits is the consumer secret pasted by mistake.
+ */
+export function checkConsumerKey(consumerKey: string): CheckResult {
+  const check = 'consumer-key';
+  if (/^[0-9A-F]{64}$/i.test(consumerKey) || /^\d{15,25}$/.test(consumerKey)) {
+    return {
+      check,
+      verdict: 'fail',
+      detail:
+        'the consumer key looks like a consumer SECRET (only digits/hex): copy the Consumer Key from Manage Consumer Details instead, and rotate the secret',
+    };
+  }
+  if (/^3MVG[A-Za-z0-9._]{20,}$/.test(consumerKey)) {
+    return {
+      check,
+      verdict: 'pass',
+      detail: `consumer key has the Salesforce shape (3MVG..., ${consumerKey.length} characters)`,
+    };
+  }
+  return {
+    check,
+    verdict: 'warn',
+    detail: `consumer key ${consumerKey.slice(0, 8)}... does not look like a Salesforce consumer key (3MVG..., letters, digits, "." and "_"): check for a truncated or mangled copy`,
+  };
+}
+
+/**
+ * The redirect URI the broker sends, and, when the operator says what is registered on the app,
+ * whether it is byte-identical (a trailing slash, the scheme or the case all break it).
+ */
+export function checkRedirectUri(
+  publicBaseUrl: string | undefined,
+  registered: string | undefined,
+): CheckResult {
+  const check = 'redirect-uri';
+  if (!publicBaseUrl) {
+    return {
+      check,
+      verdict: 'skip',
+      detail: "the broker's base URL is unknown (--public-base-url or PUBLIC_BASE_URL)",
+    };
+  }
+  const expected = buildRedirectUri(publicBaseUrl);
+  const url = new URL(expected);
+  if (url.protocol !== 'https:' && !isLoopbackHost(url.hostname)) {
+    return {
+      check,
+      verdict: 'fail',
+      detail: `${expected} is not https: Salesforce only redirects to https callbacks (http only on localhost)`,
+    };
+  }
+  if (registered === undefined) {
+    return {
+      check,
+      verdict: 'pass',
+      detail: `register exactly ${expected} as the app's Callback URL (no trailing slash); pass --registered-callback URL to compare`,
+    };
+  }
+  if (registered === expected) {
+    return { check, verdict: 'pass', detail: `registered Callback URL is exactly ${expected}` };
+  }
+  const hint =
+    registered === `${expected}/`
+      ? 'it has a trailing slash'
+      : registered.toLowerCase() === expected.toLowerCase()
+        ? 'only the letter case differs, and it matters'
+        : registered.replace(/^https?:/, '') === expected.replace(/^https?:/, '')
+          ? 'the scheme differs'
+          : 'it is a different URL';
+  return {
+    check,
+    verdict: 'fail',
+    detail: `registered Callback URL ${registered} differs from the broker's ${expected} (${hint}); Salesforce will answer redirect_uri_mismatch`,
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * Command-line parsing shared by every command: node:util parseArgs in strict mode with the
+ * global options (target selection, output format, help) added to each command's own.
+ */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { usageError } from './io';
+
+type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
+
+/** Options every command accepts: where the broker lives and how to print. */
+export const GLOBAL_OPTIONS = {
+  local: { type: 'boolean' },
+  'stack-file': { type: 'string' },
+  table: { type: 'string' },
+  region: { type: 'string' },
+  'public-base-url': { type: 'string' },
+  'dynamodb-endpoint': { type: 'string' },
+  'secrets-endpoint': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies OptionSpecs;
+
+export const GLOBAL_HELP = `Target (every command):
+  --local                   use the running local stack (npm start); reads .local/stack.json
+  --stack-file PATH         the local stack's endpoint file (env TOKEN_BROKER_STACK_FILE)
+  --table NAME              DynamoDB table (env TOKEN_BROKER_TABLE or TABLE_NAME)
+  --region REGION           AWS region (env AWS_REGION; standard credential chain)
+  --public-base-url URL     the broker API's base URL, for links (env PUBLIC_BASE_URL)
+  --dynamodb-endpoint URL   DynamoDB endpoint override (or AWS_ENDPOINT_URL_DYNAMODB)
+  --secrets-endpoint URL    Secrets Manager endpoint override (or AWS_ENDPOINT_URL_SECRETS_MANAGER)
+Output:
+  --json                    machine-readable output on stdout
+  -h, --help                this help`;
+
+export type GlobalValues = {
+  readonly local?: boolean | undefined;
+  readonly 'stack-file'?: string | undefined;
+  readonly table?: string | undefined;
+  readonly region?: string | undefined;
+  readonly 'public-base-url'?: string | undefined;
+  readonly 'dynamodb-endpoint'?: string | undefined;
+  readonly 'secrets-endpoint'?: string | undefined;
+  readonly json?: boolean | undefined;
+  readonly help?: boolean | undefined;
+};
+
+/**
+ * Parses `args` against the command's options plus {@link GLOBAL_OPTIONS}.
+ * @throws CliError (usage) naming the unknown option or missing value
+ */
+export function parseCommand<T extends OptionSpecs>(args: readonly string[], options: T) {
+  try {
+    return parseArgs({
+      args: [...args],
+      options: { ...GLOBAL_OPTIONS, ...options },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw usageError(`${(error as Error).message}. See --help.`);
+  }
+}
+
+/** The value of a required string option. @throws CliError (usage) */
+export function requireOption(value: string | undefined, name: string): string {
+  if (value === undefined || value.trim() === '') throw usageError(`--${name} is required`);
+  return value.trim();
+}
+
+/** A positive integer option. @throws CliError (usage) */
+export function integerOption(
+  value: string | undefined,
+  name: string,
+  bounds: { readonly min: number; readonly max: number; readonly default: number },
+): number {
+  if (value === undefined) return bounds.default;
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || parsed < bounds.min || parsed > bounds.max) {
+    throw usageError(`--${name} must be an integer from ${bounds.min} to ${bounds.max}`);
+  }
+  return parsed;
+}

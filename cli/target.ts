@@ -1,0 +1,109 @@
+/**
+ * Where the CLI's commands act: AWS (standard credential chain and region, table and base URL from
+ * flags or environment) or the local stack (`--local`: endpoints from the stack file or flags).
+ * Clients are the real AWS SDK ones in both cases; only their endpoints differ.
+ */
+import { resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDynamoOrgRegistry, type DynamoOrgRegistry } from '../lambda/adapters/org-registry';
+import { DEFAULT_STACK_FILE, readStackFile, type StackFile } from '../local/stack-file';
+import { CliError, type CliIo, usageError } from './io';
+import type { GlobalValues } from './options';
+
+export interface Target {
+  /** `aws` or `local`, for messages. */
+  readonly kind: 'aws' | 'local';
+  readonly secrets: SecretsManagerClient;
+  /** The broker API's base URL, when known (needed for approval links and the redirect URI). */
+  readonly publicBaseUrl: string | undefined;
+  /** @throws CliError when no table name is known */
+  registry(): DynamoOrgRegistry;
+  close(): void;
+}
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function loadStack(values: GlobalValues, io: CliIo): Promise<StackFile | undefined> {
+  const explicit = values['dynamodb-endpoint'] && values['secrets-endpoint'];
+  const path = resolve(
+    io.cwd,
+    values['stack-file'] ?? io.env.TOKEN_BROKER_STACK_FILE ?? DEFAULT_STACK_FILE,
+  );
+  const stack = await readStackFile(path).catch((error: Error) => {
+    throw new CliError(`Cannot read the local stack file: ${error.message}`);
+  });
+  if (!stack && !explicit) {
+    throw new CliError(
+      `No local stack found (${path} does not exist). Start it with \`npm start\`, or pass --dynamodb-endpoint and --secrets-endpoint.`,
+    );
+  }
+  if (stack && !explicit && !isAlive(stack.pid)) {
+    throw new CliError(
+      `The local stack recorded in ${path} (pid ${stack.pid}) is not running. Start it with \`npm start\`.`,
+    );
+  }
+  return stack;
+}
+
+/** Builds the target the global options describe. */
+export async function resolveTarget(values: GlobalValues, io: CliIo): Promise<Target> {
+  const env = io.env;
+  const local = values.local === true;
+  const stack = local ? await loadStack(values, io) : undefined;
+  const region =
+    values.region ?? stack?.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? undefined;
+  const tableName =
+    values.table ?? stack?.tableName ?? env.TOKEN_BROKER_TABLE ?? env.TABLE_NAME ?? undefined;
+  const publicBaseUrl =
+    values['public-base-url'] ??
+    stack?.publicBaseUrl ??
+    env.TOKEN_BROKER_PUBLIC_BASE_URL ??
+    env.PUBLIC_BASE_URL ??
+    undefined;
+  const dynamodbEndpoint = values['dynamodb-endpoint'] ?? stack?.dynamodbEndpoint;
+  const secretsEndpoint = values['secrets-endpoint'] ?? stack?.secretsManagerEndpoint;
+  const common = {
+    ...(region ? { region } : local ? { region: 'eu-west-1' } : {}),
+    ...(local ? { credentials: LOCAL_CREDENTIALS } : {}),
+  };
+  const secrets = new SecretsManagerClient({
+    ...common,
+    ...(secretsEndpoint ? { endpoint: secretsEndpoint } : {}),
+  });
+  let dynamo: DynamoDBClient | undefined;
+  return {
+    kind: local ? 'local' : 'aws',
+    secrets,
+    publicBaseUrl: publicBaseUrl?.replace(/\/+$/, ''),
+    registry() {
+      if (!tableName) {
+        throw usageError(
+          'No table name: pass --table NAME, set TOKEN_BROKER_TABLE, or use --local.',
+        );
+      }
+      dynamo ??= new DynamoDBClient({
+        ...common,
+        ...(dynamodbEndpoint ? { endpoint: dynamodbEndpoint } : {}),
+      });
+      return createDynamoOrgRegistry({
+        client: DynamoDBDocumentClient.from(dynamo),
+        tableName,
+      });
+    },
+    close() {
+      secrets.destroy();
+      dynamo?.destroy();
+    },
+  };
+}

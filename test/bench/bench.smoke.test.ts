@@ -1,0 +1,80 @@
+/**
+ * Runs the whole benchmark at smoke scale so it cannot rot: every phase must complete against the
+ * real bundle and loopback world, single-flight must hold, and the table must name every section.
+ * Nothing here is timed: budgets are reported by `npm run bench`, not asserted.
+ */
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT, runBenchmark } from '../../bench/benchmark';
+import { CDK_BUNDLING, ESM_REQUIRE_BANNER } from '../../bench/bundling';
+import { formatTable, judgeBudgets } from '../../bench/report';
+import { SCALES, scaleFromEnv } from '../../bench/scale';
+
+const dirs: string[] = [];
+afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+describe('npm run bench at smoke scale', () => {
+  it('measures every section on the production bundle and keeps single-flight exact', async () => {
+    // Inside the project (git-ignored): the bundles resolve the external SDK from node_modules.
+    await mkdir(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
+    const outDir = await mkdtemp(join(PROJECT_ROOT, 'bench', 'results', 'smoke-'));
+    dirs.push(outDir);
+    const results = await runBenchmark({ scale: SCALES.smoke, outDir });
+
+    const token = results.bundles.find((b) => b.name === 'token' && b.variant === 'stack');
+    expect(token?.bytes).toBeGreaterThan(0);
+    expect(token?.contributors.map((part) => part.name)).toContain('lambda/core');
+    expect(results.concurrency.singleExchanges).toEqual([1]);
+    expect(results.concurrency.manyExchanges).toEqual(
+      Array.from({ length: SCALES.smoke.manyOrgs }, () => 1),
+    );
+    expect(results.gateway.requests).toBeGreaterThan(0);
+    expect(judgeBudgets(results).find((v) => v.name === 'single-flight exact')?.pass).toBe(true);
+
+    const table = formatTable(results);
+    for (const section of [
+      '1 bundle',
+      '2 cold',
+      '3 warm',
+      '4 miss',
+      '5 concurrency',
+      '5 gateway',
+    ]) {
+      expect(table).toContain(`| ${section}`);
+    }
+    expect(table).not.toMatch(/NaN|Infinity|undefined/);
+  }, 90_000);
+
+  it('builds with the bundling options of the CDK stack (lib/broker-function.ts)', async () => {
+    const stack = await readFile(join(PROJECT_ROOT, 'lib', 'broker-function.ts'), 'utf8');
+    const bundling = /bundling: \{([^}]*)\}/.exec(stack)?.[1] ?? '';
+    // The stack's options, as NodejsFunction turns them into esbuild options.
+    expect(bundling).toContain('format: OutputFormat.ESM');
+    expect(bundling).toContain(`target: '${CDK_BUNDLING.target}'`);
+    expect(bundling).toContain("mainFields: ['module', 'main']");
+    expect(bundling).toContain('banner: ESM_REQUIRE_BANNER');
+    expect(bundling).toContain('minify: true');
+    expect(bundling).toContain('sourceMap: true');
+    expect(bundling).toContain('sourcesContent: false');
+    expect(bundling).toContain("externalModules: ['@aws-sdk/*']");
+    expect(bundling.match(/^\s+\w+:/gm)).toHaveLength(9);
+    expect(stack).toContain(
+      `export const ESM_REQUIRE_BANNER =\n  ${JSON.stringify(ESM_REQUIRE_BANNER)}`,
+    );
+    expect(CDK_BUNDLING).toMatchObject({
+      format: 'esm',
+      mainFields: ['module', 'main'],
+      minify: true,
+      sourcemap: true,
+      sourcesContent: false,
+      external: ['@aws-sdk/*'],
+    });
+  });
+
+  it('reads the scale from BENCH_SCALE and refuses an unknown one', () => {
+    expect(scaleFromEnv({}).name).toBe('full');
+    expect(scaleFromEnv({ BENCH_SCALE: 'smoke' })).toBe(SCALES.smoke);
+    expect(() => scaleFromEnv({ BENCH_SCALE: 'huge' })).toThrow('BENCH_SCALE');
+  });
+});
