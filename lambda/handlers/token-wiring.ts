@@ -4,24 +4,34 @@
  * nor the adapters are evaluated during the cold-start import. SDK endpoints follow the standard
  * AWS_ENDPOINT_URL_* variables, which is how the local stack points them at loopback servers.
  */
+
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { buildBoundedClientConfig } from '../adapters/aws-client-config';
 import { createDynamoOrgRegistry } from '../adapters/org-registry';
 import { createSalesforceTokenClient } from '../adapters/salesforce-token-client';
 import { createSecretsManagerSigningKeys } from '../adapters/signing-keys';
+import type { IncidentTracker } from '../core/ports';
 import { createTokenService, type TokenService } from '../services/token-service';
-import { createIncidentTracking, type IncidentTrackingConfig } from './incident-tracking';
 import type { TokenConfig } from './token-config';
 import type { ServiceHooks } from './token-handler';
 
+export interface AwsTokenServiceExtras {
+  /**
+   * The incident tracker, or how to build it on the service's own DynamoDB document client (so
+   * the function runs one DynamoDB client, not two).
+   * @default a tracker that does nothing
+   */
+  readonly incidents?: IncidentTracker | ((documents: DynamoDBDocumentClient) => IncidentTracker);
+}
+
 /**
- * One DynamoDB client serves the org registry and the incident ledger; every SDK client is
- * bounded by {@link buildBoundedClientConfig}, so a stalled AWS call ends in the broker's own
- * error response rather than in the Lambda timeout.
+ * Every SDK client is bounded by {@link buildBoundedClientConfig}, so a stalled AWS call ends in
+ * the broker's own error response rather than in the Lambda timeout.
  */
 export async function createAwsTokenService(
   config: TokenConfig,
-  tracking: IncidentTrackingConfig,
   hooks: ServiceHooks,
+  extras: AwsTokenServiceExtras = {},
 ): Promise<TokenService> {
   // Dynamic imports: esbuild would hoist static imports of the (external) SDK to the bundle's top.
   const [{ DynamoDBClient }, { SecretsManagerClient }, { DynamoDBDocumentClient }] =
@@ -31,7 +41,8 @@ export async function createAwsTokenService(
       import('@aws-sdk/lib-dynamodb'),
     ]);
   const documents = DynamoDBDocumentClient.from(new DynamoDBClient(buildBoundedClientConfig()));
-  const { tracker } = createIncidentTracking(tracking, { documents });
+  const incidents =
+    typeof extras.incidents === 'function' ? extras.incidents(documents) : extras.incidents;
   const signingKeys = createSecretsManagerSigningKeys({
     client: new SecretsManagerClient(buildBoundedClientConfig()),
     maxAgeMs: config.signingKeyMaxAgeSeconds * 1000,
@@ -46,7 +57,7 @@ export async function createAwsTokenService(
     signingKeys,
     tokenEndpoint: createSalesforceTokenClient({ timeoutMs: config.salesforceTimeoutMs }),
     publicBaseUrl: config.publicBaseUrl,
-    incidents: tracker,
+    ...(incidents ? { incidents } : {}),
     ...hooks,
   });
 }

@@ -3,7 +3,7 @@
  * the AWS clients and adapters are built on the first request (see token-wiring.ts), so the import
  * itself stays small and fast.
  */
-import { readIncidentTrackingConfig } from './incident-tracking';
+import { createIncidentTracking, readIncidentTrackingConfig } from './incident-tracking';
 import { logger, metrics } from './observability';
 import { readTokenConfig } from './token-config';
 import { createTokenHandler } from './token-handler';
@@ -16,6 +16,8 @@ export const handler = createTokenHandler({
   metrics,
   createService: async (hooks) => {
     const { createAwsTokenService } = await import('./token-wiring');
-    return createAwsTokenService(config, tracking, hooks);
+    return createAwsTokenService(config, hooks, {
+      incidents: (documents) => createIncidentTracking(tracking, { documents }).tracker,
+    });
   },
 });

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoIncidentLedger } from '../../lambda/adapters/incident-ledger';
 import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
 import { validateOrgRecord } from '../../lambda/core/org-record';
+import { createIncidentTracking } from '../../lambda/handlers/incident-tracking';
 import { logger, metrics } from '../../lambda/handlers/observability';
 import { createTokenHandler } from '../../lambda/handlers/token-handler';
 import { createAwsTokenService } from '../../lambda/handlers/token-wiring';
@@ -90,13 +91,19 @@ function makeHandler() {
           salesforceTimeoutMs: 1000,
           signingKeyMaxAgeSeconds: 300,
         },
-        {
-          topicArn: 'arn:aws:sns:eu-west-1:000000000000:events',
-          tableName,
-          reminderIntervalSeconds: 3600,
-          source: 'urn:salesforce-token-broker:token',
-        },
         hooks,
+        {
+          incidents: (documents) =>
+            createIncidentTracking(
+              {
+                topicArn: 'arn:aws:sns:eu-west-1:000000000000:events',
+                tableName,
+                reminderIntervalSeconds: 3600,
+                source: 'urn:salesforce-token-broker:token',
+              },
+              { documents },
+            ).tracker,
+        },
       ),
   });
 }
