@@ -235,7 +235,11 @@ export class OpsPack extends Construct {
       }),
       new GraphWidget({
         title: 'Survived faults',
-        left: [brokerMetric(METRIC.eventDeliveryFailed), brokerMetric(METRIC.incidentLedgerErrors)],
+        left: [
+          brokerMetric(METRIC.eventDeliveryFailed),
+          brokerMetric(METRIC.incidentLedgerErrors),
+          brokerMetric(METRIC.exchangeBookkeepingAbandoned),
+        ],
         width: 8,
       }),
       new GraphWidget({

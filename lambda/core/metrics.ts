@@ -20,6 +20,11 @@ export const METRIC = {
   eventDeliveryFailed: 'EventDeliveryFailed',
   /** Count of incident-ledger (DynamoDB) failures the token path survived. */
   incidentLedgerErrors: 'IncidentLedgerErrors',
+  /**
+   * Count of exchanges whose bookkeeping (incident tracking, events, outcome record) was
+   * abandoned so the response could still go out before the function's timeout.
+   */
+  exchangeBookkeepingAbandoned: 'ExchangeBookkeepingAbandoned',
   approvalsCompleted: 'ApprovalsCompleted',
   /** Dimension `Category`. */
   approvalsFailed: 'ApprovalsFailed',

@@ -18,11 +18,16 @@ import { errorResponse, jsonResponse, noContentResponse, outOfTimeResponse } fro
 /** Largest accepted request body, bytes. `{"forceRefresh": true}` is 22. */
 export const MAX_BODY_BYTES = 1024;
 
-/**
- * Time kept back from the function's remaining time so a response can still be sent after the
- * last Salesforce attempt, ms.
- */
+/** Time kept back from the function's remaining time to send the response, ms. */
 const RESPONSE_MARGIN_MS = 500;
+
+/**
+ * Time kept after the last Salesforce attempt for the exchange's bookkeeping (incident ledger,
+ * SNS event, outcome record), ms: this, or a quarter of the time left when that is less. Each is
+ * one AWS call of tens of milliseconds; whatever still runs when it is spent is abandoned (logged
+ * and counted), never the response.
+ */
+const BOOKKEEPING_RESERVE_MS = 1000;
 
 /**
  * When the request is still running this long before the function's timeout, the caller gets a
@@ -34,6 +39,7 @@ const OUT_OF_TIME_MARGIN_MS = 250;
 /** What the handler gives the service it builds: its observability hooks. */
 export interface ServiceHooks {
   readonly onExchange: (report: ExchangeReport) => void;
+  readonly onBookkeepingAbandoned: (report: ExchangeReport) => void;
   readonly logger: ServiceLogger;
 }
 
@@ -131,10 +137,15 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
     });
   };
 
+  const onBookkeepingAbandoned = () => {
+    metrics.addMetric(METRIC.exchangeBookkeepingAbandoned, MetricUnit.Count, 1);
+  };
+
   let service: TokenService | Promise<TokenService> | undefined;
   const getService = (): TokenService | Promise<TokenService> => {
     if (service) return service;
-    const pending = Promise.resolve(deps.createService({ onExchange, logger })).then(
+    const hooks: ServiceHooks = { onExchange, onBookkeepingAbandoned, logger };
+    const pending = Promise.resolve(deps.createService(hooks)).then(
       (built) => {
         service = built;
         return built;
@@ -170,8 +181,17 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
       const tokens = await getService();
       if (name === 'token') {
         const { forceRefresh } = parseTokenRequestBody(event);
-        const deadline = Date.now() + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS;
-        const result = await tokens.getToken(orgId, { caller, requestId, deadline, forceRefresh });
+        const budget = context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS;
+        const respondBy = Date.now() + budget;
+        // Whole ms: the Salesforce client turns what is left into an AbortSignal timeout.
+        const reserve = Math.min(BOOKKEEPING_RESERVE_MS, Math.floor(budget / 4));
+        const result = await tokens.getToken(orgId, {
+          caller,
+          requestId,
+          deadline: respondBy - reserve,
+          respondBy,
+          forceRefresh,
+        });
         cache = result.cacheHit ? 'hit' : 'miss';
         metrics.addMetric(
           result.cacheHit ? METRIC.cacheHits : METRIC.cacheMisses,

@@ -37,10 +37,10 @@ import type { Clock, OrgRecord, SalesforceErrorDetail, TokenGrant } from '../cor
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 /**
- * How long past the request deadline an exchange still waits for its side effects (incident
- * tracking, the outcome record), ms. The token handler keeps 500 ms after the deadline to answer.
+ * How long past the Salesforce deadline an exchange waits for its bookkeeping when the caller
+ * sets no `respondBy`, ms.
  */
-const SIDE_EFFECT_GRACE_MS = 200;
+const DEFAULT_BOOKKEEPING_GRACE_MS = 200;
 
 /** Reported once per fresh exchange, for metrics and logs. Holds no secret. */
 export interface ExchangeReport {
@@ -75,6 +75,8 @@ export interface TokenServiceDeps {
   /** @default a tracker that does nothing */
   readonly incidents?: IncidentTracker;
   readonly onExchange?: (report: ExchangeReport) => void;
+  /** Told when an exchange's bookkeeping was abandoned at `respondBy` (see {@link RequestContext}). */
+  readonly onBookkeepingAbandoned?: (report: ExchangeReport) => void;
   readonly logger?: ServiceLogger;
   readonly clock?: Clock;
   /**
@@ -93,6 +95,14 @@ export interface RequestContext {
   readonly requestId: string;
   /** Ms since the epoch after which no Salesforce attempt starts. */
   readonly deadline: number;
+  /**
+   * Ms since the epoch by which the service answers. An exchange's bookkeeping (incident
+   * tracking, events, the outcome record) still running then is abandoned, logged and reported
+   * through `onBookkeepingAbandoned`: the response is never held past it. Leave time between
+   * `deadline` and this for the bookkeeping to finish normally.
+   * @default deadline + 200 ms
+   */
+  readonly respondBy?: number;
 }
 
 export interface CallerContext {
@@ -154,6 +164,27 @@ function toGrant(token: SalesforceToken, org: OrgRecord, expiresAt: string): Tok
     expires_at: expiresAt,
     org_id: org.orgId,
   };
+}
+
+/**
+ * Whether `work` settles before `deadline` (ms since the epoch, real time: it arms a real timer).
+ */
+async function finishesBy(work: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expiry = new Promise<false>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadline - Date.now()), false);
+  });
+  try {
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      expiry,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function createTokenService(deps: TokenServiceDeps): TokenService {
@@ -269,6 +300,11 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     });
   }
 
+  /**
+   * Reports the exchange and records it (incidents, outcome), waiting for the records at most
+   * until `respondBy`. Abandoned work is not cancelled: it keeps running and, like all of this
+   * bookkeeping, reports its own failures instead of throwing.
+   */
   async function settle(
     org: OrgRecord,
     context: RequestContext,
@@ -276,6 +312,23 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     error: BrokerError | undefined,
   ): Promise<void> {
     deps.onExchange?.(report);
+    const respondBy = context.respondBy ?? context.deadline + DEFAULT_BOOKKEEPING_GRACE_MS;
+    if (await finishesBy(record(org, context, report, error), respondBy)) return;
+    deps.logger?.warn('Exchange bookkeeping abandoned to answer before the function times out', {
+      org_id: org.orgId,
+      request_id: context.requestId,
+      exchange_ok: report.ok,
+      category: report.category,
+    });
+    deps.onBookkeepingAbandoned?.(report);
+  }
+
+  async function record(
+    org: OrgRecord,
+    context: RequestContext,
+    report: ExchangeReport,
+    error: BrokerError | undefined,
+  ): Promise<void> {
     const outcome: ExchangeOutcome = {
       at: new Date(clock()).toISOString(),
       ok: report.ok,
@@ -294,28 +347,13 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
           incidents.recordSuccess({ org, requestId: context.requestId, cause: 'token_exchange' }),
         );
     const recordOutcome = deps.registry.recordExchangeOutcome?.bind(deps.registry);
-    const sideEffects = Promise.all([
+    await Promise.all([
       tracked,
       recordOutcome &&
         safely('Recording the exchange outcome', org.orgId, () =>
           recordOutcome(org.orgId, outcome),
         ),
     ]);
-    // A hanging DynamoDB or SNS must not hold the answer (a token, or the failure) past the
-    // deadline; the side effects keep running and report their own failures.
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'deadline'>((resolve) => {
-      const waitMs = context.deadline + SIDE_EFFECT_GRACE_MS - Date.now();
-      timer = setTimeout(() => resolve('deadline'), Math.max(0, waitMs));
-    });
-    const first = await Promise.race([sideEffects, deadline]);
-    clearTimeout(timer);
-    if (first === 'deadline') {
-      deps.logger?.warn('Incident tracking still running at the deadline; answering without it', {
-        orgId: org.orgId,
-        category: report.category,
-      });
-    }
   }
 
   async function exchange(org: OrgRecord, context: RequestContext): Promise<CachedGrant> {
