@@ -4,19 +4,33 @@
  * the org's own Salesforce login host, with the SPEC §5 headers. The entry point (`oauth.ts`)
  * wires the real adapters; tests and the local gateway wire their own.
  */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { ApprovalOutcome } from '../core/approval-outcome';
 import { renderApprovalPage } from '../core/approval-page';
-import { type BindingCookiePolicy, readCookie, serializeBindingCookie } from '../core/cookies';
+import {
+  type BindingCookiePolicy,
+  readCookie,
+  serializeBindingCookie,
+  serializeClearedBindingCookie,
+} from '../core/cookies';
 import { escapeHtml, PAGE_SECURITY_HEADERS, renderDocument } from '../core/html';
 import type { ApprovalService } from '../services/approval-service';
+import { publishStoredMetrics } from './exchange-reporting';
 
 export interface OAuthHandlerDeps {
   readonly service: ApprovalService;
   readonly cookiePolicy: BindingCookiePolicy;
-  readonly logger: {
-    error(message: string, extra: Record<string, unknown>): void;
-  };
+  /** Gets the Lambda context and the request id on every line of an invocation. */
+  readonly logger: Logger;
+  /**
+   * Metrics stored during an invocation (the JWT re-run's exchange metrics) are flushed after it.
+   * @default none: nothing is flushed
+   */
+  readonly metrics?: Metrics;
   /** Called once per finished callback (metrics). */
   readonly onOutcome?: (outcome: ApprovalOutcome) => void;
 }
@@ -59,11 +73,30 @@ function cookieHeaders(event: APIGatewayProxyEvent): string[] {
   return values;
 }
 
+/** The callback's attempt is consumed whatever the answer, so its binding cookie goes too. */
+function clearingBindingCookie(
+  result: APIGatewayProxyResult,
+  policy: BindingCookiePolicy,
+): APIGatewayProxyResult {
+  return {
+    ...result,
+    multiValueHeaders: { 'Set-Cookie': [serializeClearedBindingCookie(policy)] },
+  };
+}
+
 /** The Lambda handler of the OAuth function. */
 export function createOAuthHandler(deps: OAuthHandlerDeps): RestHandler {
+  const handler = middy(serveOAuthRoute(deps)).use(
+    injectLambdaContext(deps.logger, { resetKeys: true }),
+  );
+  return deps.metrics ? handler.use(publishStoredMetrics(deps.metrics)) : handler;
+}
+
+function serveOAuthRoute(deps: OAuthHandlerDeps): RestHandler {
   return async (event, context) => {
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
     const route = event.resource ?? event.path;
+    deps.logger.appendKeys({ request_id: requestId });
     try {
       if (route !== '/oauth/authorize' && route !== '/oauth/callback') {
         return simplePage(404, 'Not found', 'There is no such page on this broker.', requestId);
@@ -107,15 +140,21 @@ export function createOAuthHandler(deps: OAuthHandlerDeps): RestHandler {
         deadline: Date.now() + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS,
       });
       deps.onOutcome?.(outcome);
-      return page(outcome.httpStatus, renderApprovalPage(outcome, { requestId }));
+      return clearingBindingCookie(
+        page(outcome.httpStatus, renderApprovalPage(outcome, { requestId })),
+        deps.cookiePolicy,
+      );
     } catch (error) {
-      deps.logger.error('OAuth route failed', { error, route, requestId });
-      return simplePage(
+      deps.logger.error('OAuth route failed', { error, route, request_id: requestId });
+      const failed = simplePage(
         500,
         'Something went wrong in the broker',
         'The broker could not finish this request. Try the approval link again; if it keeps failing, give this request id to the operator.',
         requestId,
       );
+      return route === '/oauth/callback'
+        ? clearingBindingCookie(failed, deps.cookiePolicy)
+        : failed;
     }
   };
 }

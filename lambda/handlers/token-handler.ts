@@ -10,9 +10,10 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { BrokerError } from '../core/errors';
-import { DIMENSION, METRIC } from '../core/metrics';
+import { METRIC } from '../core/metrics';
 import { isValidOrgId } from '../core/org-record';
 import type { ExchangeReport, ServiceLogger, TokenService } from '../services/token-service';
+import { createExchangeReporter, publishStoredMetrics } from './exchange-reporting';
 import { errorResponse, jsonResponse, noContentResponse } from './http';
 
 /** Largest accepted request body, bytes. `{"forceRefresh": true}` is 22. */
@@ -93,36 +94,9 @@ export function parseTokenRequestBody(
   return { forceRefresh: forceRefresh === true };
 }
 
-/** Flushes EMF only when the invocation recorded a metric (no empty-metrics warning per request). */
-function publishMetrics(metrics: Metrics): middy.MiddlewareObj {
-  const flush = () => {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  };
-  return { after: flush, onError: flush };
-}
-
 export function createTokenHandler(deps: TokenHandlerDeps) {
   const { logger, metrics } = deps;
-  const onExchange = (report: ExchangeReport) => {
-    // Each attempt is a Salesforce login; none was made when the key could not be loaded.
-    if (report.attempts > 0) {
-      metrics.addMetric(METRIC.tokenExchanges, MetricUnit.Count, report.attempts);
-      metrics.addMetric(METRIC.exchangeLatency, MetricUnit.Milliseconds, report.latencyMs);
-    }
-    if (!report.ok && report.category) {
-      const single = metrics.singleMetric();
-      single.addDimension(DIMENSION.category, report.category);
-      single.addMetric(METRIC.exchangeFailures, MetricUnit.Count, 1);
-    }
-    logger.info(report.ok ? 'Token exchange succeeded' : 'Token exchange failed', {
-      org_id: report.orgId,
-      category: report.category,
-      salesforce: report.salesforce,
-      upstream_latency_ms: report.latencyMs,
-      attempts: report.attempts,
-      key_reread: report.keyReread,
-    });
-  };
+  const onExchange = createExchangeReporter(logger, metrics);
 
   let service: TokenService | Promise<TokenService> | undefined;
   const getService = (): TokenService | Promise<TokenService> => {
@@ -203,5 +177,5 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
 
   return middy(route)
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(publishMetrics(metrics));
+    .use(publishStoredMetrics(metrics));
 }
