@@ -84,15 +84,64 @@ function clearingBindingCookie(
   };
 }
 
+/**
+ * When a request is still running this long before the function's timeout, the browser gets a
+ * 503 page with Retry-After instead of a Lambda timeout (an opaque 502 from API Gateway), ms.
+ */
+const OUT_OF_TIME_MARGIN_MS = 250;
+
+/** Seconds the out-of-time page asks the browser to wait. */
+const OUT_OF_TIME_RETRY_AFTER_SECONDS = 5;
+
 /** The Lambda handler of the OAuth function. */
 export function createOAuthHandler(deps: OAuthHandlerDeps): RestHandler {
-  const handler = middy(serveOAuthRoute(deps)).use(
-    injectLambdaContext(deps.logger, { resetKeys: true }),
-  );
+  // middy's own early timeout throws, which Lambda reports as an invocation error: the guard answers instead.
+  const handler = middy(answerBeforeTimeout(deps, createOAuthRoutes(deps)), {
+    timeoutEarlyInMillis: 0,
+  }).use(injectLambdaContext(deps.logger, { resetKeys: true }));
   return deps.metrics ? handler.use(publishStoredMetrics(deps.metrics)) : handler;
 }
 
-function serveOAuthRoute(deps: OAuthHandlerDeps): RestHandler {
+/** Serves the request, or answers a 503 page when it would outlive the function's remaining time. */
+function answerBeforeTimeout(deps: OAuthHandlerDeps, serve: RestHandler): RestHandler {
+  return async (event, context) => {
+    const requestId = event.requestContext?.requestId ?? context.awsRequestId;
+    let timer: NodeJS.Timeout | undefined;
+    const outOfTime = new Promise<APIGatewayProxyResult>((resolve) => {
+      timer = setTimeout(
+        () => {
+          deps.logger.error('OAuth route ran out of time', {
+            route: event.resource,
+            request_id: requestId,
+          });
+          const result = simplePage(
+            503,
+            'The broker ran out of time',
+            'The broker could not finish this request in time. Start again from the approval link in a minute; if it keeps failing, give this request id to the operator.',
+            requestId,
+          );
+          const answer = {
+            ...result,
+            headers: { ...result.headers, 'Retry-After': String(OUT_OF_TIME_RETRY_AFTER_SECONDS) },
+          };
+          resolve(
+            event.resource === '/oauth/callback'
+              ? clearingBindingCookie(answer, deps.cookiePolicy)
+              : answer,
+          );
+        },
+        Math.max(0, context.getRemainingTimeInMillis() - OUT_OF_TIME_MARGIN_MS),
+      );
+    });
+    try {
+      return await Promise.race([serve(event, context), outOfTime]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+function createOAuthRoutes(deps: OAuthHandlerDeps): RestHandler {
   return async (event, context) => {
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
     const route = event.resource ?? event.path;

@@ -186,6 +186,28 @@ describe('OAuth handler', () => {
     ]);
   });
 
+  it('clears the binding cookie on the out-of-time page of a callback too', async () => {
+    const handler = createOAuthHandler({
+      service: {
+        start: () => new Promise(() => undefined),
+        complete: () => new Promise(() => undefined),
+      },
+      cookiePolicy: selectBindingCookiePolicy('https://broker.example.com/prod'),
+      logger: new Logger({ serviceName: 'salesforce-token-broker' }),
+    });
+    const call = (resource: string) =>
+      handler(
+        buildRestEvent({ method: 'GET', path: resource, resource, query: { org: 'acme' } }),
+        createLambdaContext({ timeoutMs: 300 }),
+      );
+    const callback = await call('/oauth/callback');
+    expect(callback.statusCode).toBe(503);
+    expect(callback.multiValueHeaders?.['Set-Cookie']).toEqual([CLEARED_COOKIE]);
+    const authorize = await call('/oauth/authorize');
+    expect(authorize.statusCode).toBe(503);
+    expect(authorize.multiValueHeaders).toBeUndefined();
+  });
+
   it('logs with the Lambda context and the request id, like the token function', async () => {
     const { handler } = createHandler();
     const context = createLambdaContext({ functionName: 'token-broker-oauth' });
