@@ -42,6 +42,24 @@ export function noContentResponse(): APIGatewayProxyResult {
   return { statusCode: 204, headers: { 'Cache-Control': 'no-store' }, body: '' };
 }
 
+/**
+ * The answer when the function's own time budget runs out before the request completes: a 503 the
+ * caller may retry, instead of a Lambda timeout (which API Gateway turns into an undocumented 502).
+ * What was still running is not known here, so the body says nothing about it; the logs do.
+ */
+export function outOfTimeResponse(
+  requestId: string,
+  retryAfterSeconds = DEFAULT_RETRY_AFTER_SECONDS,
+): APIGatewayProxyResult {
+  const body: ErrorBody = {
+    error: INTERNAL_ERROR,
+    message: 'The broker could not complete the request within its time budget; retry later.',
+    retryable: true,
+    request_id: requestId,
+  };
+  return jsonResponse(503, body, { 'Retry-After': String(retryAfterSeconds) });
+}
+
 /** The response for any thrown value, plus the `error` code for logs and metrics. */
 export function errorResponse(
   error: unknown,

@@ -59,8 +59,48 @@ function cookieHeaders(event: APIGatewayProxyEvent): string[] {
   return values;
 }
 
+/**
+ * When a request is still running this long before the function's timeout, the browser gets a
+ * 503 page with Retry-After instead of a Lambda timeout (an opaque 502 from API Gateway), ms.
+ */
+const OUT_OF_TIME_MARGIN_MS = 250;
+
+/** Seconds the out-of-time page asks the browser to wait. */
+const OUT_OF_TIME_RETRY_AFTER_SECONDS = 5;
+
 /** The Lambda handler of the OAuth function. */
 export function createOAuthHandler(deps: OAuthHandlerDeps): RestHandler {
+  const serve = createOAuthRoutes(deps);
+  return async (event, context) => {
+    const requestId = event.requestContext?.requestId ?? context.awsRequestId;
+    let timer: NodeJS.Timeout | undefined;
+    const outOfTime = new Promise<APIGatewayProxyResult>((resolve) => {
+      timer = setTimeout(
+        () => {
+          deps.logger.error('OAuth route ran out of time', { route: event.resource, requestId });
+          const result = simplePage(
+            503,
+            'The broker ran out of time',
+            'The broker could not finish this request in time. Start again from the approval link in a minute; if it keeps failing, give this request id to the operator.',
+            requestId,
+          );
+          resolve({
+            ...result,
+            headers: { ...result.headers, 'Retry-After': String(OUT_OF_TIME_RETRY_AFTER_SECONDS) },
+          });
+        },
+        Math.max(0, context.getRemainingTimeInMillis() - OUT_OF_TIME_MARGIN_MS),
+      );
+    });
+    try {
+      return await Promise.race([serve(event, context), outOfTime]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+function createOAuthRoutes(deps: OAuthHandlerDeps): RestHandler {
   return async (event, context) => {
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
     const route = event.resource ?? event.path;

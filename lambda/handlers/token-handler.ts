@@ -13,7 +13,7 @@ import { BrokerError } from '../core/errors';
 import { DIMENSION, METRIC } from '../core/metrics';
 import { isValidOrgId } from '../core/org-record';
 import type { ExchangeReport, ServiceLogger, TokenService } from '../services/token-service';
-import { errorResponse, jsonResponse, noContentResponse } from './http';
+import { errorResponse, jsonResponse, noContentResponse, outOfTimeResponse } from './http';
 
 /** Largest accepted request body, bytes. `{"forceRefresh": true}` is 22. */
 export const MAX_BODY_BYTES = 1024;
@@ -23,6 +23,13 @@ export const MAX_BODY_BYTES = 1024;
  * last Salesforce attempt, ms.
  */
 const RESPONSE_MARGIN_MS = 500;
+
+/**
+ * When the request is still running this long before the function's timeout, the caller gets a
+ * 503 with Retry-After instead of a Lambda timeout, ms. Smaller than {@link RESPONSE_MARGIN_MS},
+ * so a Salesforce failure found at the deadline is still answered as itself.
+ */
+const OUT_OF_TIME_MARGIN_MS = 250;
 
 /** What the handler gives the service it builds: its observability hooks. */
 export interface ServiceHooks {
@@ -142,11 +149,11 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
     return pending;
   };
 
-  async function route(
+  async function serve(
     event: APIGatewayProxyEvent,
     context: Context,
+    requestId: string,
   ): Promise<APIGatewayProxyResult> {
-    const requestId = event.requestContext?.requestId ?? context.awsRequestId;
     const caller = event.requestContext?.identity?.userArn ?? null;
     const orgId = event.pathParameters?.orgId;
     const started = performance.now();
@@ -201,7 +208,36 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
     }
   }
 
-  return middy(route)
+  /** Serves the request, or answers 503 when it would outlive the function's remaining time. */
+  async function route(
+    event: APIGatewayProxyEvent,
+    context: Context,
+  ): Promise<APIGatewayProxyResult> {
+    const requestId = event.requestContext?.requestId ?? context.awsRequestId;
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const outOfTime = new Promise<APIGatewayProxyResult>((resolve) => {
+      timer = setTimeout(
+        () => {
+          logger.error('Request ran out of time', {
+            category: 'internal_error',
+            status: 503,
+            duration_ms: performance.now() - started,
+          });
+          resolve(outOfTimeResponse(requestId));
+        },
+        Math.max(0, context.getRemainingTimeInMillis() - OUT_OF_TIME_MARGIN_MS),
+      );
+    });
+    try {
+      return await Promise.race([serve(event, context, requestId), outOfTime]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // middy's own early timeout throws, which Lambda reports as an invocation error: route answers instead.
+  return middy(route, { timeoutEarlyInMillis: 0 })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(publishMetrics(metrics));
 }

@@ -34,6 +34,12 @@ import type { Clock, OrgRecord, SalesforceErrorDetail, TokenGrant } from '../cor
 
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
+/**
+ * How long past the request deadline an exchange still waits for its side effects (incident
+ * tracking, the outcome record), ms. The token handler keeps 500 ms after the deadline to answer.
+ */
+const SIDE_EFFECT_GRACE_MS = 200;
+
 /** Reported once per fresh exchange, for metrics and logs. Holds no secret. */
 export interface ExchangeReport {
   readonly orgId: string;
@@ -263,13 +269,28 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
           incidents.recordSuccess({ org, requestId: context.requestId, cause: 'token_exchange' }),
         );
     const recordOutcome = deps.registry.recordExchangeOutcome?.bind(deps.registry);
-    await Promise.all([
+    const sideEffects = Promise.all([
       tracked,
       recordOutcome &&
         safely('Recording the exchange outcome', org.orgId, () =>
           recordOutcome(org.orgId, outcome),
         ),
     ]);
+    // A hanging DynamoDB or SNS must not hold the answer (a token, or the failure) past the
+    // deadline; the side effects keep running and report their own failures.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      const waitMs = context.deadline + SIDE_EFFECT_GRACE_MS - Date.now();
+      timer = setTimeout(() => resolve('deadline'), Math.max(0, waitMs));
+    });
+    const first = await Promise.race([sideEffects, deadline]);
+    clearTimeout(timer);
+    if (first === 'deadline') {
+      deps.logger?.warn('Incident tracking still running at the deadline; answering without it', {
+        orgId: org.orgId,
+        category: report.category,
+      });
+    }
   }
 
   async function exchange(org: OrgRecord, context: RequestContext): Promise<CachedGrant> {
