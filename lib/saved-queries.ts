@@ -11,8 +11,8 @@ export interface SavedQueriesProps {
 /** What the operator replaces in the "by request id" query before running it. */
 export const REQUEST_ID_PLACEHOLDER = 'PASTE-REQUEST-ID';
 
-/** The org: the token function logs `org_id`, the OAuth function still `orgId`. */
-const ORG = 'coalesce(org_id, orgId) as org';
+/** Both functions log the org as `org_id`. */
+const ORG = 'org_id as org';
 const LATENCY = 'upstream_latency_ms as latencyMs';
 
 /**
@@ -24,7 +24,7 @@ const NOT_INCIDENT_OR_EVENT = 'message not like /(?i)^(incident|event) /';
 
 /**
  * Saved Logs Insights queries over both functions' log groups, built on the structured log fields
- * of docs/observability.md (`org_id`, `category`, `upstream_latency_ms`, `requestId`) and the
+ * of docs/observability.md (`org_id`, `category`, `upstream_latency_ms`, `request_id`) and the
  * Powertools `function_request_id`, which is on every line of an invocation.
  */
 export class SavedQueries extends Construct {
@@ -71,8 +71,8 @@ export class SavedQueries extends Construct {
             'outcome',
             'category',
             'approver',
-            'grantedScopes',
-            'requestId',
+            'granted_scopes',
+            'request_id',
           ],
           filterStatements: ['message like /(?i)^approval /'],
           sort: '@timestamp desc',
@@ -86,6 +86,7 @@ export class SavedQueries extends Construct {
         new QueryString({
           fields: ['@timestamp', '@log', 'level', 'message', ORG, 'category', 'status'],
           filterStatements: [
+            // `requestId` is the access log's field (lib/broker-api.ts); the functions log `request_id`.
             ['requestId', 'request_id', 'function_request_id', '@requestId']
               .map((field) => `${field} = '${REQUEST_ID_PLACEHOLDER}'`)
               .join(' or '),

@@ -31,6 +31,7 @@ import { selectBindingCookiePolicy } from '../lambda/core/cookies';
 import { METRIC_NAMESPACE } from '../lambda/core/metrics';
 import { validateOrgRecord } from '../lambda/core/org-record';
 import type { IncidentTracker } from '../lambda/core/ports';
+import { createExchangeReporter } from '../lambda/handlers/exchange-reporting';
 import { createOAuthHandler } from '../lambda/handlers/oauth-handler';
 import { recordApprovalOutcome } from '../lambda/handlers/oauth-metrics';
 import { createTokenHandler, type ServiceHooks } from '../lambda/handlers/token-handler';
@@ -271,7 +272,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           timeoutMs: 5000,
           readConsumerSecret: createConsumerSecretReader(secretsClient),
         }),
-        tokens: newTokenService(deferSuccessToApproval(tracker)),
+        tokens: newTokenService(deferSuccessToApproval(tracker), {
+          logger,
+          onExchange: createExchangeReporter(logger, metrics),
+        }),
         incidents: tracker,
         events: sink,
         eventContext,
@@ -282,6 +286,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }),
       cookiePolicy: selectBindingCookiePolicy(publicBaseUrl),
       logger,
+      metrics,
       onOutcome: (outcome) => recordApprovalOutcome(metrics, outcome),
     });
 
