@@ -15,7 +15,7 @@ import { type BenchWorld, CALLER_ARN, startWorld } from './world';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-export type ColdVariant = 'broker' | 'brokerSdkBundled' | 'floor' | 'jsforce';
+export type ColdVariant = 'broker' | 'brokerSdkExternal' | 'floor' | 'jsforce';
 
 export interface ColdFigures {
   readonly importMs: Summary;
@@ -27,7 +27,7 @@ export interface ColdFigures {
 export interface BenchmarkResults {
   readonly scale: BenchScale;
   readonly machine: string;
-  /** The stack's builds, then the what-if token build with the SDK bundled. */
+  /** The stack's builds, then the what-if token build with the SDK external. */
   readonly bundles: readonly FunctionBundle[];
   readonly cold: Readonly<Record<ColdVariant, ColdFigures>>;
   /** Per-request latency percentiles, µs; each summary is across warm instances. */
@@ -71,7 +71,7 @@ interface ColdSample {
 
 const COLD_SCRIPTS: Readonly<Record<ColdVariant, string>> = {
   broker: 'cold-token.mjs',
-  brokerSdkBundled: 'cold-token.mjs',
+  brokerSdkExternal: 'cold-token.mjs',
   floor: 'cold-floor.mjs',
   jsforce: 'cold-jsforce.mjs',
 };
@@ -105,12 +105,12 @@ function childEnv(world: BenchWorld, bundle: FunctionBundle): Record<string, str
 async function measureCold(
   scale: BenchScale,
   env: Record<string, string>,
-  sdkBundled: FunctionBundle,
+  sdkExternal: FunctionBundle,
   cpuProfileDir: string | undefined,
 ): Promise<Record<ColdVariant, ColdFigures>> {
   const profile = cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [];
   const envs: Partial<Record<ColdVariant, Record<string, string>>> = {
-    brokerSdkBundled: { ...env, BENCH_BUNDLE: sdkBundled.file },
+    brokerSdkExternal: { ...env, BENCH_BUNDLE: sdkExternal.file },
   };
   const variants = Object.keys(COLD_SCRIPTS) as ColdVariant[];
   const samples = new Map<ColdVariant, ColdSample[]>(variants.map((v) => [v, []]));
@@ -134,7 +134,7 @@ async function measureCold(
   });
   return {
     broker: figures(samples.get('broker') ?? []),
-    brokerSdkBundled: figures(samples.get('brokerSdkBundled') ?? []),
+    brokerSdkExternal: figures(samples.get('brokerSdkExternal') ?? []),
     floor: figures(samples.get('floor') ?? []),
     jsforce: figures(samples.get('jsforce') ?? []),
   };
@@ -270,7 +270,7 @@ async function measureGateway(
 
 export interface BenchmarkOptions {
   readonly scale: BenchScale;
-  /** Where the bundles are written: inside the project (the bundles resolve the SDK there). */
+  /** Where the bundles are written: inside the project (the what-if resolves the SDK there). */
   readonly outDir: string;
   /** Writes a `--cpu-prof` profile of every cold broker process here (where the time goes). */
   readonly cpuProfileDir?: string;
@@ -286,16 +286,16 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     ...presentFunctions(PROJECT_ROOT).map((name) =>
       buildFunctionBundle(name, PROJECT_ROOT, options.outDir),
     ),
-    buildFunctionBundle('token', PROJECT_ROOT, options.outDir, 'sdkBundled'),
+    buildFunctionBundle('token', PROJECT_ROOT, options.outDir, 'sdkExternal'),
   ]);
-  const [token, sdkBundled] = bundles.filter((bundle) => bundle.name === 'token');
-  if (!token || !sdkBundled) throw new Error('no token function bundle');
+  const [token, sdkExternal] = bundles.filter((bundle) => bundle.name === 'token');
+  if (!token || !sdkExternal) throw new Error('no token function bundle');
   progress('starting the loopback world');
   const world = await startWorld({ orgCount: 1 + scale.manyOrgs });
   try {
     const env = childEnv(world, token);
     progress('cold start');
-    const cold = await measureCold(scale, env, sdkBundled, options.cpuProfileDir);
+    const cold = await measureCold(scale, env, sdkExternal, options.cpuProfileDir);
     progress('warm path and cache miss');
     const { warm, miss } = await measureWarm(scale, world, env);
     progress('concurrency');

@@ -2,8 +2,8 @@
  * Production bundles of the Lambda functions, built exactly as the CDK stack builds them
  * (lib/broker-function.ts: NodejsFunction with ESM output, minified, source maps without
  * sources content, target node24, main fields module/main, the createRequire banner, and the
- * AWS SDK external: the nodejs24.x runtime provides it). The options live here once; if the
- * stack's change, change them here (test/bench checks they agree).
+ * AWS SDK bundled like everything else). The options live here once; if the stack's change,
+ * change them here (test/bench checks they agree).
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -30,7 +30,7 @@ export const CDK_BUNDLING: BuildOptions = {
   minify: true,
   sourcemap: true,
   sourcesContent: false,
-  external: ['@aws-sdk/*'],
+  external: [],
   logLevel: 'warning',
 };
 
@@ -43,10 +43,10 @@ export const FUNCTION_ENTRIES = {
 export type FunctionName = keyof typeof FUNCTION_ENTRIES;
 
 /**
- * The builds measured: the stack's, and a what-if with the AWS SDK bundled too (what the stack
- * did before it made the SDK external), to show what that choice trades.
+ * The builds measured: the stack's, and a what-if with `@aws-sdk/*` external (taken from the
+ * Lambda runtime's copy), to show what bundling the SDK trades.
  */
-export type BundleVariant = 'stack' | 'sdkBundled';
+export type BundleVariant = 'stack' | 'sdkExternal';
 
 export interface Contributor {
   /** A package (`@smithy/core`) or a source folder (`lambda/core`). */
@@ -85,8 +85,8 @@ function contributors(metafile: Metafile): Contributor[] {
 
 /**
  * Builds one function's bundle into `{outDir}/{name}/index.mjs` as the stack does, or the
- * what-if into `{outDir}/{name}-sdk-bundled/`. `outDir` must be inside the project so Node finds
- * the external SDK in `node_modules` (the Lambda runtime's copy plays that part in AWS).
+ * what-if into `{outDir}/{name}-sdk-external/`. `outDir` must be inside the project so the
+ * what-if finds the external SDK in `node_modules` (the Lambda runtime's copy plays that part).
  */
 export async function buildFunctionBundle(
   name: FunctionName,
@@ -94,10 +94,10 @@ export async function buildFunctionBundle(
   outDir: string,
   variant: BundleVariant = 'stack',
 ): Promise<FunctionBundle> {
-  const file = join(outDir, variant === 'stack' ? name : `${name}-sdk-bundled`, 'index.mjs');
+  const file = join(outDir, variant === 'stack' ? name : `${name}-sdk-external`, 'index.mjs');
   const result = await build({
     ...CDK_BUNDLING,
-    ...(variant === 'sdkBundled' ? { external: [] } : {}),
+    ...(variant === 'sdkExternal' ? { external: ['@aws-sdk/*'] } : {}),
     absWorkingDir: projectRoot,
     entryPoints: [join(projectRoot, FUNCTION_ENTRIES[name])],
     outfile: file,

@@ -67,7 +67,7 @@ export function judgeBudgets(results: BenchmarkResults): BudgetVerdict[] {
 
 const COLD_LABELS: Readonly<Record<ColdVariant, string>> = {
   broker: 'broker (token bundle)',
-  brokerSdkBundled: 'what-if: broker, SDK bundled',
+  brokerSdkExternal: 'what-if: broker, SDK external',
   floor: 'floor (node:crypto + fetch)',
   jsforce: 'jsforce OAuth2.requestToken',
 };
@@ -75,7 +75,7 @@ const COLD_LABELS: Readonly<Record<ColdVariant, string>> = {
 function coldRows(results: BenchmarkResults, verdicts: Map<string, boolean>): Row[] {
   const { cold } = results;
   const rows: Row[] = [];
-  for (const variant of ['broker', 'brokerSdkBundled', 'floor', 'jsforce'] as const) {
+  for (const variant of ['broker', 'brokerSdkExternal', 'floor', 'jsforce'] as const) {
     const figures = cold[variant];
     const label = COLD_LABELS[variant];
     const ratio = `${(figures.totalMs.median / cold.floor.totalMs.median).toFixed(2)}x floor`;
@@ -110,7 +110,7 @@ export function formatTable(results: BenchmarkResults): string {
   for (const bundle of results.bundles) {
     const whatIf = bundle.variant !== 'stack';
     const isToken = bundle.name === 'token' && !whatIf;
-    const name = whatIf ? `what-if: ${bundle.name}, SDK bundled` : bundle.name;
+    const name = whatIf ? `what-if: ${bundle.name}, SDK external` : bundle.name;
     rows.push([
       `1 bundle: ${name}, minified (gzip ${kb(bundle.gzipBytes)})`,
       kb(bundle.bytes),

@@ -6,6 +6,7 @@ import { buildRedirectUri } from '../lambda/core/approval-links';
 import { defaultAudience, detectEnvironment, isLoopbackHost } from '../lambda/core/org-record';
 import type { CertificateInfo } from '../lambda/core/ports';
 import type { OrgRecord } from '../lambda/core/types';
+import { isUnderSecretPrefix } from '../lib/secret-prefix';
 
 export type Verdict = 'pass' | 'warn' | 'fail' | 'skip';
 
@@ -205,5 +206,32 @@ export function checkRedirectUri(
     check,
     verdict: 'fail',
     detail: `registered Callback URL ${registered} differs from the broker's ${expected} (${hint}); Salesforce will answer redirect_uri_mismatch`,
+  };
+}
+
+/**
+ * The deployed functions may read only secrets under the stack's prefix (their IAM policy grants
+ * `secret:{prefix}*`); a secret elsewhere works from the CLI, with the operator's credentials,
+ * and fails in Lambda with AccessDenied.
+ */
+export function checkSecretPrefix(
+  org: Pick<OrgRecord, 'signingKeySecretId' | 'consumerSecretId'>,
+  prefix: string,
+): CheckResult {
+  const check = 'secret-prefix';
+  const outside: string[] = [];
+  for (const [field, id] of Object.entries({
+    signingKeySecretId: org.signingKeySecretId,
+    consumerSecretId: org.consumerSecretId,
+  })) {
+    if (id !== undefined && !isUnderSecretPrefix(id, prefix)) outside.push(`${field} ${id}`);
+  }
+  if (outside.length === 0) {
+    return { check, verdict: 'pass', detail: `the org's secrets are under ${prefix}` };
+  }
+  return {
+    check,
+    verdict: 'warn',
+    detail: `${outside.join(' and ')} ${outside.length === 1 ? 'is' : 'are'} outside ${prefix}, which the deployed functions may read: they will get AccessDenied; store the secret under ${prefix} (keys create) or pass --secret-prefix with the stack's prefix`,
   };
 }

@@ -3,6 +3,7 @@
  * global options (target selection, output format, help) added to each command's own.
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { DEFAULT_SECRET_PREFIX, SECRET_PREFIX_PATTERN } from '../lib/secret-prefix';
 import { usageError } from './io';
 
 type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
@@ -79,4 +80,31 @@ export function integerOption(
     throw usageError(`--${name} must be an integer from ${bounds.min} to ${bounds.max}`);
   }
   return parsed;
+}
+
+/** `--secret-prefix`, for the commands that name or check secrets. */
+export const SECRET_PREFIX_OPTION = {
+  'secret-prefix': { type: 'string' },
+} as const satisfies OptionSpecs;
+
+export const SECRET_PREFIX_HELP = `  --secret-prefix PREFIX        the stack's signingKeySecretPrefix (stack output
+                                SigningKeySecretPrefix): deployed functions read only
+                                secrets under it (env TOKEN_BROKER_SECRET_PREFIX;
+                                default ${DEFAULT_SECRET_PREFIX})`;
+
+/**
+ * The secret-name prefix from `--secret-prefix`, `TOKEN_BROKER_SECRET_PREFIX` or the stack's
+ * default. @throws CliError (usage) for a value the stack would refuse
+ */
+export function resolveSecretPrefix(
+  value: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): string {
+  const prefix = value ?? env.TOKEN_BROKER_SECRET_PREFIX ?? DEFAULT_SECRET_PREFIX;
+  if (!SECRET_PREFIX_PATTERN.test(prefix)) {
+    throw usageError(
+      `secret prefix "${prefix}" must end in "/" and hold only letters, digits and /_+=.@- (e.g. ${DEFAULT_SECRET_PREFIX})`,
+    );
+  }
+  return prefix;
 }

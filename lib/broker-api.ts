@@ -21,6 +21,11 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ARecord, HostedZone, RecordTarget } from 'aws-cdk-lib/aws-route53';
 import { ApiGatewayDomain } from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
+import {
+  GATEWAY_RESPONSES,
+  gatewayResponseHeaders,
+  gatewayResponseTemplate,
+} from './gateway-responses';
 import type { CustomDomainProps, ThrottlingProps } from './token-broker-props';
 
 export interface BrokerApiProps {
@@ -34,8 +39,12 @@ export interface BrokerApiProps {
   readonly manageApiGatewayAccountRole: boolean;
 }
 
-/** Path of the OAuth callback below the public base URL; part of the redirect URI. */
-export const CALLBACK_PATH = '/oauth/callback';
+/** `ACCESS_DENIED` -> `AccessDenied`: the gateway response's construct id. */
+function constructIdOf(type: string): string {
+  return type
+    .toLowerCase()
+    .replace(/(?:^|_)([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
+}
 
 /**
  * Access log fields. No query string and no headers: the OAuth callback's query carries the
@@ -185,11 +194,10 @@ export class BrokerApi extends Construct {
       requestParameters: { 'method.request.querystring.org': true },
       requestValidator: this.validator,
     });
-    // Salesforce echoes `state` on success and on every redirected error, so only `state` is required.
+    // No required parameter: the function answers a callback without `state` with its own error
+    // page and the SPEC §5 headers, which API Gateway's JSON error would lack.
     const callback = oauthResource.addResource('callback').addMethod('GET', oauth, {
       authorizationType: AuthorizationType.NONE,
-      requestParameters: { 'method.request.querystring.state': true },
-      requestValidator: this.validator,
     });
     for (const method of [authorize, callback]) {
       Validations.of(method).acknowledge({
@@ -210,19 +218,15 @@ export class BrokerApi extends Construct {
 
   /** Errors API Gateway answers itself still use the broker's error body (SPEC §3.1). */
   private addErrorResponses(): void {
-    const body = (category: string) =>
-      `{"error":"${category}","message":$context.error.messageString,"retryable":false,"request_id":"$context.requestId"}`;
-    const responses = [
-      ['AccessDenied', ResponseType.ACCESS_DENIED, 'caller_not_authorized'],
-      ['InvalidSignature', ResponseType.INVALID_SIGNATURE, 'caller_not_authorized'],
-      ['ExpiredToken', ResponseType.EXPIRED_TOKEN, 'caller_not_authorized'],
-      ['BadRequestParameters', ResponseType.BAD_REQUEST_PARAMETERS, 'invalid_request'],
-    ] as const;
-    for (const [id, type, category] of responses) {
-      this.restApi.addGatewayResponse(id, {
-        type,
-        responseHeaders: { 'Cache-Control': "'no-store'" },
-        templates: { 'application/json': body(category) },
+    for (const spec of GATEWAY_RESPONSES) {
+      const headers = gatewayResponseHeaders(spec);
+      this.restApi.addGatewayResponse(constructIdOf(spec.type), {
+        type: ResponseType.of(spec.type),
+        // Header values are mapping expressions: static values are single-quoted.
+        responseHeaders: Object.fromEntries(
+          Object.entries(headers).map(([name, value]) => [name, `'${value}'`]),
+        ),
+        templates: { 'application/json': gatewayResponseTemplate(spec) },
       });
     }
   }

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { DEFAULT_SECRET_PREFIX, SECRET_PREFIX_PATTERN } from './secret-prefix';
 import type {
   BrokerLogLevel,
   CustomDomainProps,
@@ -29,8 +30,6 @@ export interface BrokerConfig {
   readonly serverErrorRateThreshold: number;
 }
 
-export const DEFAULT_SECRET_PREFIX = 'salesforce-token-broker/';
-
 /** Thrown at synth for a bad prop; the message names the prop and says how to fix it. */
 export class TokenBrokerConfigError extends Error {
   override readonly name = 'TokenBrokerConfigError';
@@ -39,7 +38,6 @@ export class TokenBrokerConfigError extends Error {
 const LOG_LEVELS: readonly BrokerLogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
 const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/;
-const SECRET_PREFIX = /^[A-Za-z0-9/_+=.@-]+\/$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 /** Applies the documented defaults and rejects values the stack cannot deploy or run with. */
@@ -131,7 +129,7 @@ function checkCustomDomain(domain: CustomDomainProps): void {
 }
 
 function checkSecretPrefix(prefix: string): void {
-  if (!SECRET_PREFIX.test(prefix)) {
+  if (!SECRET_PREFIX_PATTERN.test(prefix)) {
     fail(
       `signingKeySecretPrefix "${prefix}" must be a secret-name prefix ending in "/" (letters, digits and /_+=.@-), e.g. "salesforce-token-broker/"`,
     );

@@ -11,13 +11,20 @@ export interface SavedQueriesProps {
 /** What the operator replaces in the "by request id" query before running it. */
 export const REQUEST_ID_PLACEHOLDER = 'PASTE-REQUEST-ID';
 
-/** Log fields read with both spellings seen in the function code (camelCase and snake_case). */
-const ORG = 'coalesce(orgId, org_id) as org';
-const LATENCY = 'coalesce(upstreamLatencyMs, upstream_latency_ms) as latencyMs';
+/** Both functions log the org as `org_id`. */
+const ORG = 'org_id as org';
+const LATENCY = 'upstream_latency_ms as latencyMs';
+
+/**
+ * Lines about incidents and events repeat a failure's category without being a failed request
+ * ("Incident opened", "Incident resolved", "Event published"). Case-insensitive (`(?i)`): a
+ * case-sensitive match missed them and counted every resolution as a failure.
+ */
+const NOT_INCIDENT_OR_EVENT = 'message not like /(?i)^(incident|event) /';
 
 /**
  * Saved Logs Insights queries over both functions' log groups, built on the structured log fields
- * of docs/observability.md (`orgId`, `category`, `upstreamLatencyMs`, `requestId`) and the
+ * of docs/observability.md (`org_id`, `category`, `upstream_latency_ms`, `request_id`) and the
  * Powertools `function_request_id`, which is on every line of an invocation.
  */
 export class SavedQueries extends Construct {
@@ -38,7 +45,7 @@ export class SavedQueries extends Construct {
         'failures-by-org-and-category',
         new QueryString({
           fields: ['@timestamp', ORG, 'category', 'function_request_id'],
-          filterStatements: ['ispresent(category)', 'message not like /^(incident|event) /'],
+          filterStatements: ['ispresent(category)', NOT_INCIDENT_OR_EVENT],
           statsStatements: [
             'count_distinct(function_request_id) as failures, max(@timestamp) as lastSeen by org, category',
           ],
@@ -64,10 +71,10 @@ export class SavedQueries extends Construct {
             'outcome',
             'category',
             'approver',
-            'grantedScopes',
-            'requestId',
+            'granted_scopes',
+            'request_id',
           ],
-          filterStatements: ['message like /^approval /'],
+          filterStatements: ['message like /(?i)^approval /'],
           sort: '@timestamp desc',
           limit: 100,
         }),
@@ -79,6 +86,7 @@ export class SavedQueries extends Construct {
         new QueryString({
           fields: ['@timestamp', '@log', 'level', 'message', ORG, 'category', 'status'],
           filterStatements: [
+            // `requestId` is the access log's field (lib/broker-api.ts); the functions log `request_id`.
             ['requestId', 'request_id', 'function_request_id', '@requestId']
               .map((field) => `${field} = '${REQUEST_ID_PLACEHOLDER}'`)
               .join(' or '),

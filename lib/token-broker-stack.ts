@@ -1,5 +1,6 @@
 import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { buildRedirectUri } from '../lambda/core/approval-links';
 import { TokenBroker, type TokenBrokerProps } from './token-broker';
 
 export interface TokenBrokerStackProps extends StackProps {
@@ -66,7 +67,7 @@ function describeOutputs(broker: TokenBroker, names: readonly string[]): string 
     : `https://{restApiId}.execute-api.{region}.amazonaws.com/${stageName}`;
   const shapes: Record<string, string> = {
     ApiUrl: baseUrl,
-    RedirectUri: `${baseUrl}/oauth/callback`,
+    RedirectUri: buildRedirectUri(baseUrl),
     EventsTopicArn: 'arn:aws:sns:{region}:{account}:{stack}-BrokerEventsTopic...',
     AlarmTopicArn: 'arn:aws:sns:{region}:{account}:{stack}-BrokerAlarmTopic...',
     TableName: '{stack}-BrokerTable...',

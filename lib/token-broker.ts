@@ -4,8 +4,9 @@ import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { orgKey, stateKey } from '../lambda/adapters/table-schema';
+import { buildRedirectUri } from '../lambda/core/approval-links';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../lambda/core/metrics';
-import { BrokerApi, CALLBACK_PATH } from './broker-api';
+import { BrokerApi } from './broker-api';
 import { BrokerFunction } from './broker-function';
 import { publishStatements, readSecretsStatement, tableItemsStatement } from './broker-policies';
 import { createBrokerTable } from './broker-table';
@@ -82,7 +83,8 @@ export class TokenBroker extends Construct {
     const api = new BrokerApi(this, 'Api', config);
     this.api = api.restApi;
     this.publicBaseUrl = api.publicBaseUrl;
-    this.redirectUri = `${this.publicBaseUrl}${CALLBACK_PATH}`;
+    // The builder's string concatenation keeps the CDK token of an execute-api URL intact.
+    this.redirectUri = buildRedirectUri(this.publicBaseUrl);
 
     const common = {
       logRetention: config.logRetention,

@@ -4,9 +4,15 @@
  * for the matching resource template, and writes the proxy result back. Handlers are parameters,
  * so tests and `npm start` inject their own composition of the same function code.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import {
+  buildGatewayErrorBody,
+  findGatewayResponse,
+  gatewayResponseHeaders,
+} from '../lib/gateway-responses';
 import { buildRestEvent, createLambdaContext } from './rest-event';
 
 export type RestHandler = (
@@ -34,7 +40,12 @@ export interface GatewayOptions {
   readonly host?: string;
   /** Lambda timeout given to each invocation's context. @default 10000 */
   readonly timeoutMs?: number;
+  /** Larger request bodies get 413, as API Gateway's payload limit does. @default 10 MiB */
+  readonly maxBodyBytes?: number;
 }
+
+/** API Gateway's REST payload limit, 10 MB. */
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 export interface LocalGateway {
   /** `http://127.0.0.1:PORT`, no trailing slash: the local `PUBLIC_BASE_URL`. */
@@ -84,10 +95,43 @@ function match(method: string, path: string) {
   return undefined;
 }
 
-function readBody(request: IncomingMessage): Promise<Buffer> {
+function isDecodable(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A page in any browser tab may point a name it controls at 127.0.0.1 (DNS rebinding) and then
+ * call this gateway as same-origin; its requests still carry that name in `Host`, so only the
+ * loopback names with this server's port are served.
+ */
+function isOwnHost(host: string | undefined, port: number): boolean {
+  const found = host && /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(host);
+  if (!found) return false;
+  const name = (found[1] ?? found[2] ?? '').toLowerCase();
+  return LOOPBACK_HOSTS.has(name) && Number(found[3]) === port;
+}
+
+class BodyTooLarge extends Error {}
+
+/** @throws BodyTooLarge past `maxBytes`, without buffering the rest */
+function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        request.pause();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
     request.on('end', () => resolve(Buffer.concat(chunks)));
     request.on('error', reject);
   });
@@ -110,8 +154,22 @@ function headersOf(request: IncomingMessage): Record<string, string[]> {
   return headers;
 }
 
-function writeJson(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'Content-Type': 'application/json' });
+/**
+ * What API Gateway answers itself, in the body and headers of lib/gateway-responses.ts (the
+ * deployed stack's gateway responses).
+ */
+function writeGatewayError(
+  response: ServerResponse,
+  statusCode: number,
+  type: string,
+  message: string,
+): void {
+  const spec = findGatewayResponse(type, statusCode);
+  const body = buildGatewayErrorBody(spec, message, randomUUID());
+  response.writeHead(statusCode, {
+    'Content-Type': 'application/json',
+    ...gatewayResponseHeaders(spec),
+  });
   response.end(JSON.stringify(body));
 }
 
@@ -133,16 +191,52 @@ async function handle(
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
+  const port = request.socket.localPort ?? 0;
+  if (!isOwnHost(request.headers.host, port)) {
+    writeGatewayError(
+      response,
+      403,
+      'ACCESS_DENIED',
+      `Host ${JSON.stringify(request.headers.host ?? '')} is not this gateway (127.0.0.1:${port} or localhost:${port})`,
+    );
+    return;
+  }
   const url = new URL(request.url ?? '/', 'http://local');
+  if (!isDecodable(url.pathname)) {
+    writeGatewayError(response, 400, 'DEFAULT_4XX', 'Malformed percent-encoding in the path');
+    return;
+  }
   const method = request.method ?? 'GET';
   const found = match(method, url.pathname);
   const handler = found?.route.handler(options.handlers);
   if (!found || !handler) {
     // What API Gateway answers for a method/path with no integration.
-    writeJson(response, 403, { message: 'Missing Authentication Token' });
+    writeGatewayError(
+      response,
+      403,
+      'MISSING_AUTHENTICATION_TOKEN',
+      'Missing Authentication Token',
+    );
     return;
   }
-  const body = await readBody(request);
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  const tooLarge = () => {
+    // The rest of the body is not read: the connection cannot be reused.
+    response.setHeader('Connection', 'close');
+    writeGatewayError(response, 413, 'REQUEST_TOO_LARGE', 'Request Too Long');
+  };
+  if (Number(request.headers['content-length'] ?? 0) > maxBodyBytes) {
+    tooLarge();
+    return;
+  }
+  let body: Buffer;
+  try {
+    body = await readBody(request, maxBodyBytes);
+  } catch (error) {
+    if (!(error instanceof BodyTooLarge)) throw error;
+    tooLarge();
+    return;
+  }
   const event = buildRestEvent({
     method,
     path: url.pathname,
@@ -153,7 +247,7 @@ async function handle(
     body: body.length > 0 ? body.toString('utf8') : null,
     callerArn: found.route.iam ? options.callerArn : null,
     stage: 'local',
-    domainName: request.headers.host ?? '127.0.0.1',
+    domainName: request.headers.host,
     sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
   });
   let result: APIGatewayProxyResult;
@@ -161,7 +255,7 @@ async function handle(
     result = await handler(event, createLambdaContext({ timeoutMs: options.timeoutMs }));
   } catch {
     // A handler that throws is what API Gateway reports as a 502 from the integration.
-    writeJson(response, 502, { message: 'Internal server error' });
+    writeGatewayError(response, 502, 'DEFAULT_5XX', 'Internal server error');
     return;
   }
   writeResult(response, result);
@@ -174,8 +268,9 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
     throw new Error(`The local gateway binds to loopback only, not ${host}`);
   const server = createServer((request, response) => {
     handle(options, request, response).catch(() => {
-      if (!response.headersSent) writeJson(response, 500, { message: 'Internal server error' });
-      else response.destroy();
+      if (!response.headersSent) {
+        writeGatewayError(response, 500, 'DEFAULT_5XX', 'Internal server error');
+      } else response.destroy();
     });
   });
   await new Promise<void>((resolve, reject) => {

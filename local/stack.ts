@@ -26,16 +26,19 @@ import {
 } from '../lambda/adapters/salesforce-oauth-client';
 import { createSalesforceTokenClient } from '../lambda/adapters/salesforce-token-client';
 import { createSecretsManagerSigningKeys } from '../lambda/adapters/signing-keys';
+import { buildRedirectUri } from '../lambda/core/approval-links';
 import { selectBindingCookiePolicy } from '../lambda/core/cookies';
 import { METRIC_NAMESPACE } from '../lambda/core/metrics';
 import { validateOrgRecord } from '../lambda/core/org-record';
 import type { IncidentTracker } from '../lambda/core/ports';
+import { createExchangeReporter } from '../lambda/handlers/exchange-reporting';
 import { createOAuthHandler } from '../lambda/handlers/oauth-handler';
 import { recordApprovalOutcome } from '../lambda/handlers/oauth-metrics';
 import { createTokenHandler, type ServiceHooks } from '../lambda/handlers/token-handler';
 import { createApprovalService, deferSuccessToApproval } from '../lambda/services/approval-service';
 import { createIncidentTracker } from '../lambda/services/incident-tracker';
 import { createTokenService } from '../lambda/services/token-service';
+import { DEFAULT_SECRET_PREFIX } from '../lib/secret-prefix';
 import { createBrokerTable } from './create-table';
 import { loadOrCreateDemoKey } from './demo-key';
 import { JsonLinesEventSink } from './event-sink';
@@ -47,7 +50,7 @@ import { removeStackFile, type StackFile, writeStackFile } from './stack-file';
 export const LOCAL_TABLE = 'token-broker';
 export const LOCAL_REGION = 'eu-west-1';
 export const DEMO_ORG_ID = 'demo';
-export const DEMO_SECRET_ID = 'token-broker/demo';
+export const DEMO_SECRET_ID = `${DEFAULT_SECRET_PREFIX}demo`;
 /** What the local gateway reports as the SigV4 caller of the IAM routes. */
 export const LOCAL_CALLER_ARN = 'arn:aws:sts::123456789012:assumed-role/LocalDeveloper/npm-start';
 /** The role the demo org allows (the caller above, normalised). */
@@ -207,7 +210,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const demo = await seedDemoOrg(emulator.control, {
       certificatePem: demoKey.certificatePem,
-      callbackUrl: `${publicBaseUrl}/oauth/callback`,
+      callbackUrl: buildRedirectUri(publicBaseUrl),
     });
     const documents = DynamoDBDocumentClient.from(dynamoClient);
     const registry = createDynamoOrgRegistry({ client: documents, tableName: LOCAL_TABLE });
@@ -269,7 +272,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           timeoutMs: 5000,
           readConsumerSecret: createConsumerSecretReader(secretsClient),
         }),
-        tokens: newTokenService(deferSuccessToApproval(tracker)),
+        tokens: newTokenService(deferSuccessToApproval(tracker), {
+          logger,
+          onExchange: createExchangeReporter(logger, metrics),
+        }),
         incidents: tracker,
         events: sink,
         eventContext,
@@ -280,6 +286,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }),
       cookiePolicy: selectBindingCookiePolicy(publicBaseUrl),
       logger,
+      metrics,
       onOutcome: (outcome) => recordApprovalOutcome(metrics, outcome),
     });
 

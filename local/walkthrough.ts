@@ -1,6 +1,7 @@
 /** What `npm start` prints once the stack is up: where everything is, and the walkthrough. */
 import { isAbsolute, relative } from 'node:path';
-import type { LocalStack } from './stack';
+import { buildApprovalLink } from '../lambda/core/approval-links';
+import { DEMO_SECRET_ID, type LocalStack } from './stack';
 
 export function renderWalkthrough(stack: LocalStack, cwd: string = process.cwd()): string {
   const base = stack.publicBaseUrl;
@@ -18,7 +19,7 @@ export function renderWalkthrough(stack: LocalStack, cwd: string = process.cwd()
   API gateway          ${base}  (PUBLIC_BASE_URL; IAM routes see caller ${stack.callerArn})
   Salesforce emulator  ${stack.emulatorUrl}  (demo org: ${stack.demo.integrationUsername} has NOT approved the app)
   DynamoDB (dynalite)  ${stack.dynamodbEndpoint}  table ${stack.tableName}, ${stack.persisted ? `persisted in ${show(`${stack.dataDir}/dynamodb`)}` : 'in memory'}
-  Secrets Manager      ${stack.secretsManagerEndpoint}  secret token-broker/demo (${stack.demo.keyGenerated ? 'new demo key' : 'demo key'} in ${show(`${stack.dataDir}/keys`)})
+  Secrets Manager      ${stack.secretsManagerEndpoint}  secret ${DEMO_SECRET_ID} (${stack.demo.keyGenerated ? 'new demo key' : 'demo key'} in ${show(`${stack.dataDir}/keys`)})
   Events               this console + ${show(stack.eventsFile)}
   CLI                  npm run cli -- doctor --org ${stack.demoOrgId} ${cli}
 
@@ -26,7 +27,7 @@ Walkthrough
   1. Request a token. It fails with consumer_not_approved, and an incident.opened event appears below:
        ${tokenCurl}
   2. Open the approval link in a browser, sign in as ${stack.demo.integrationUsername} and click Allow:
-       ${base}/oauth/authorize?org=${stack.demoOrgId}
+       ${buildApprovalLink(base, stack.demoOrgId)}
      The callback page shows who approved, with which scopes, and that the JWT exchange now works;
      approval.completed and incident.resolved events appear below.
   3. Request a token again. It succeeds; run it once more and it is served from the cache:

@@ -12,17 +12,27 @@ import {
   checkCertificateMatchesKey,
   checkConsumerKey,
   checkRedirectUri,
+  checkSecretPrefix,
 } from '../doctor-checks';
 import { loadOrg, runExchange } from '../exchange';
 import { exchangeFailureJson, formatRemediation } from '../format';
 import { type CliIo, EXIT, writeJson } from '../io';
-import { GLOBAL_HELP, integerOption, parseCommand, requireOption } from '../options';
+import {
+  GLOBAL_HELP,
+  integerOption,
+  parseCommand,
+  requireOption,
+  resolveSecretPrefix,
+  SECRET_PREFIX_HELP,
+  SECRET_PREFIX_OPTION,
+} from '../options';
 import { resolveTarget } from '../target';
 
 export const DOCTOR_HELP = `Usage: token-broker doctor --org ID [options]
 
 Preflight checks for one org, one verdict per line (PASS, WARN, FAIL, SKIP):
   audience            login URL vs JWT audience (sandbox vs production; a My Domain as aud is wrong)
+  secret-prefix       the org's secrets are under the prefix the deployed functions may read
   signing-key         the Secrets Manager secret is readable and holds an RSA key >= 2048 bits
   certificate-key     the certificate in the secret matches its private key
   certificate-expiry  expired fails, less than 30 days left warns
@@ -35,6 +45,7 @@ Exit code 1 when any check fails.
   --registered-callback URL     the Callback URL registered on the app, to compare exactly
   --skip-exchange               no live exchange
   --timeout SECONDS             budget for the live exchange (default 20)
+${SECRET_PREFIX_HELP}
 
 ${GLOBAL_HELP}`;
 
@@ -51,6 +62,7 @@ export async function runDoctor(args: readonly string[], io: CliIo): Promise<num
     'registered-callback': { type: 'string' },
     'skip-exchange': { type: 'boolean' },
     timeout: { type: 'string' },
+    ...SECRET_PREFIX_OPTION,
   });
   if (values.help) {
     io.out(`${DOCTOR_HELP}\n`);
@@ -62,10 +74,11 @@ export async function runDoctor(args: readonly string[], io: CliIo): Promise<num
     max: 120,
     default: 20,
   });
+  const secretPrefix = resolveSecretPrefix(values['secret-prefix'], io.env);
   const target = await resolveTarget(values, io);
   try {
     const org = await loadOrg(target, orgId);
-    const checks: CheckResult[] = [checkAudience(org)];
+    const checks: CheckResult[] = [checkAudience(org), checkSecretPrefix(org, secretPrefix)];
 
     let key: SigningKey | undefined;
     try {

@@ -11,20 +11,33 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { importSigningKey } from '../../lambda/adapters/signing-keys';
+import { isValidOrgId } from '../../lambda/core/org-record';
+import { isUnderSecretPrefix } from '../../lib/secret-prefix';
 import { formatFields } from '../format';
 import { CliError, type CliIo, EXIT, usageError, writeJson } from '../io';
 import { generateKeyMaterial } from '../key-material';
-import { GLOBAL_HELP, integerOption, parseCommand, requireOption } from '../options';
+import {
+  GLOBAL_HELP,
+  integerOption,
+  parseCommand,
+  requireOption,
+  resolveSecretPrefix,
+  SECRET_PREFIX_HELP,
+  SECRET_PREFIX_OPTION,
+} from '../options';
 import { resolveTarget } from '../target';
 
-export const KEYS_HELP = `Usage: token-broker keys create --secret NAME [options]
+export const KEYS_HELP = `Usage: token-broker keys create [--org ID | --secret NAME] [options]
 
 Generate an RSA-2048 key and a self-signed X.509 certificate, store both in a Secrets Manager
 secret as {"privateKey": PEM, "certificate": PEM}, and print the certificate to upload to the
 Connected App ("Use digital signatures") with its SHA-256 fingerprint and expiry.
 The private key is never printed or written anywhere but the secret.
 
-  --secret NAME             secret name (then use it as the org's --signing-key-secret)
+  --org ID                  name the secret {prefix}{ID} (default name {prefix}signing-key)
+  --secret NAME             the whole secret name instead; deployed functions read only
+                            names under the prefix (then use it as the org's
+                            --signing-key-secret)
   --common-name CN          certificate subject CN (default salesforce-token-broker)
   --days N                  validity in days (default 730, max 3650)
   --overwrite               the secret exists: store the new key as its current version
@@ -32,17 +45,37 @@ The private key is never printed or written anywhere but the secret.
                             switches to the new key within its key cache age)
   --certificate-out FILE    also write the certificate PEM to FILE
   --description TEXT        secret description
+${SECRET_PREFIX_HELP}
 
 ${GLOBAL_HELP}`;
 
 const OPTIONS = {
+  org: { type: 'string' },
   secret: { type: 'string' },
   'common-name': { type: 'string' },
   days: { type: 'string' },
   overwrite: { type: 'boolean' },
   'certificate-out': { type: 'string' },
   description: { type: 'string' },
+  ...SECRET_PREFIX_OPTION,
 } as const;
+
+/**
+ * `--secret` as given, else a name under the prefix the deployed functions may read.
+ * @throws CliError (usage) for both options at once or an invalid org id
+ */
+function secretNameFor(values: { org?: string; secret?: string }, prefix: string): string {
+  if (values.secret !== undefined && values.org !== undefined) {
+    throw usageError('Pass --org ID or --secret NAME, not both');
+  }
+  if (values.secret !== undefined) return requireOption(values.secret, 'secret');
+  if (values.org === undefined) return `${prefix}signing-key`;
+  const orgId = values.org.trim();
+  if (!isValidOrgId(orgId)) {
+    throw usageError(`--org ${JSON.stringify(orgId)} is not a valid org id (lowercase slug)`);
+  }
+  return `${prefix}${orgId}`;
+}
 
 async function storeSecret(
   client: SecretsManagerClient,
@@ -74,7 +107,13 @@ async function storeSecret(
 async function create(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseCommand(args, OPTIONS);
   if (values.help) return help(io);
-  const name = requireOption(values.secret, 'secret');
+  const prefix = resolveSecretPrefix(values['secret-prefix'], io.env);
+  const name = secretNameFor(values, prefix);
+  if (!isUnderSecretPrefix(name, prefix)) {
+    io.err(
+      `warning: secret ${name} is outside ${prefix}: the deployed functions may read only secrets under it (--secret-prefix names the stack's prefix)\n`,
+    );
+  }
   const days = integerOption(values.days, 'days', { min: 1, max: 3650, default: 730 });
   const material = await generateKeyMaterial({
     commonName: values['common-name'] ?? 'salesforce-token-broker',

@@ -8,83 +8,109 @@
  * very approval the JWT flow now relies on, and the access token expires with its session.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { classifyTokenAnswer, type TokenEndpointAnswer } from '../core/classify';
+import { classifyTokenAnswer, type SalesforceToken } from '../core/classify';
 import { BrokerError } from '../core/errors';
 import type { ApprovalIdentity, AuthorizationCodeClient } from '../core/oauth-state';
+import { isLoopbackHost } from '../core/org-record';
+import { DEFAULT_MAX_BODY_BYTES, postTokenForm, readCapped } from './salesforce-token-client';
 
 export interface SalesforceOAuthClientOptions {
   /** Per-request timeout in milliseconds (`SALESFORCE_TIMEOUT_MS`). */
   readonly timeoutMs: number;
   /** Reads a consumer secret by its Secrets Manager id; used only for orgs with `consumerSecretId`. */
   readonly readConsumerSecret: (secretId: string) => Promise<string>;
+  /** Response bodies are read up to this size. @default DEFAULT_MAX_BODY_BYTES (65536) */
+  readonly maxBodyBytes?: number;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/**
+ * Registrable domains Salesforce serves orgs from (commercial, government and China clouds). A
+ * host under one of them may receive the approval's access token.
+ */
+const SALESFORCE_DOMAINS = [
+  'salesforce.com',
+  'force.com',
+  'site.com',
+  'cloudforce.com',
+  'salesforce.mil',
+  'force.mil',
+  'cloudforce.mil',
+  'sfcrmproducts.cn',
+];
 
 function failure(message: string, salesforce?: BrokerError['salesforce'], cause?: unknown) {
   return new BrokerError('code_exchange_failed', message, { salesforce, cause });
 }
 
+/** What is left of the per-request timeout before `deadline`; 0 when the deadline has passed. */
 function timeoutFor(options: SalesforceOAuthClientOptions, deadline: number): number {
-  return Math.max(1, Math.min(options.timeoutMs, deadline - Date.now()));
-}
-
-async function postForm(
-  url: string,
-  form: Record<string, string>,
-  timeoutMs: number,
-): Promise<TokenEndpointAnswer> {
-  try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/x-www-form-urlencoded',
-        Accept: 'application/json',
-      },
-      body: new URLSearchParams(form).toString(),
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    return {
-      kind: 'response',
-      status: response.status,
-      contentType: response.headers.get('content-type') ?? '',
-      body: await response.text(),
-    };
-  } catch (error) {
-    if (error instanceof Error && error.name === 'TimeoutError')
-      return { kind: 'timeout', timeoutMs };
-    return { kind: 'network', message: error instanceof Error ? error.message : String(error) };
-  }
-}
-
-/** Only Salesforce-issued https URLs (http on loopback for the emulator) get the token. */
-function isSafeIdentityUrl(raw: string): boolean {
-  try {
-    const url = new URL(raw);
-    return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
-  } catch {
-    return false;
-  }
+  return Math.max(0, Math.min(options.timeoutMs, deadline - Date.now()));
 }
 
 /**
- * The approver's username: from the identity URL (`username`), else from
- * `{instance_url}/services/oauth2/userinfo` (`preferred_username`).
+ * Whether the approval's access token may be sent to `raw`: the org's own login host, an https
+ * Salesforce host, or, when the org logs in on loopback (the emulator), loopback only. The token
+ * response names these URLs, so a tampered or misrouted response must not pull the token elsewhere.
  */
-async function readUsername(
-  token: { readonly access_token: string; readonly id: string; readonly instance_url: string },
-  timeoutMs: number,
-): Promise<string> {
-  const candidates = [
+export function mayReceiveToken(raw: string, loginUrl: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password) return false;
+  const login = new URL(loginUrl);
+  if (isLoopbackHost(login.hostname)) {
+    return isLoopbackHost(url.hostname) && (url.protocol === 'http:' || url.protocol === 'https:');
+  }
+  if (url.protocol !== 'https:') return false;
+  if (url.host === login.host) return true;
+  return SALESFORCE_DOMAINS.some((domain) => url.hostname.endsWith(`.${domain}`));
+}
+
+/** The identity URL, then userinfo: where the approver's username can be read, in that order. */
+function identitySources(token: SalesforceToken) {
+  return [
     { url: token.id, field: 'username' },
     {
       url: `${token.instance_url.replace(/\/+$/, '')}/services/oauth2/userinfo`,
       field: 'preferred_username',
     },
-  ].filter((candidate) => isSafeIdentityUrl(candidate.url));
+  ];
+}
+
+function hostOf(raw: string): string {
+  try {
+    return new URL(raw).host;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+/**
+ * The approver's username: from the identity URL (`username`), else from
+ * `{instance_url}/services/oauth2/userinfo` (`preferred_username`). Each request gets what is left
+ * of the timeout before `deadline`; none starts after it.
+ */
+async function readUsername(
+  token: SalesforceToken,
+  loginUrl: string,
+  options: SalesforceOAuthClientOptions,
+  deadline: number,
+): Promise<string> {
+  const sources = identitySources(token);
+  const refused = sources.find(({ url }) => !mayReceiveToken(url, loginUrl));
+  if (refused) {
+    throw failure(
+      `Salesforce's token response points at ${hostOf(refused.url)}, which is neither the org's login host nor a Salesforce host; the token was not sent there.`,
+    );
+  }
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   let lastStatus = 0;
-  for (const { url, field } of candidates) {
+  for (const { url, field } of sources) {
+    const timeoutMs = timeoutFor(options, deadline);
+    if (timeoutMs === 0) break;
     try {
       const response = await fetch(url, {
         headers: { Authorization: `Bearer ${token.access_token}`, Accept: 'application/json' },
@@ -92,9 +118,9 @@ async function readUsername(
         signal: AbortSignal.timeout(timeoutMs),
       });
       lastStatus = response.status;
+      const text = await readCapped(response, maxBodyBytes);
       if (!response.ok) continue;
-      const body = (await response.json()) as Record<string, unknown>;
-      const username = body[field];
+      const username = (JSON.parse(text) as Record<string, unknown> | null)?.[field];
       if (typeof username === 'string' && username !== '') return username;
     } catch {
       // Try the next source; the failure below reports that neither answered.
@@ -136,16 +162,15 @@ export function createSalesforceOAuthClient(
           );
         }
       }
-      const answer = await postForm(
-        `${org.loginUrl}/services/oauth2/token`,
-        form,
-        timeoutFor(options, deadline),
-      );
+      const answer = await postTokenForm(`${org.loginUrl}/services/oauth2/token`, form, {
+        timeoutMs: Math.max(1, timeoutFor(options, deadline)),
+        maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      });
       const result = classifyTokenAnswer(answer);
       if (!result.ok) {
         throw failure('Salesforce did not accept the authorization code.', result.salesforce);
       }
-      const username = await readUsername(result.token, timeoutFor(options, deadline));
+      const username = await readUsername(result.token, org.loginUrl, options, deadline);
       return {
         username,
         grantedScopes: (result.token.scope ?? '').split(/\s+/).filter(Boolean),
@@ -166,8 +191,16 @@ export function createConsumerSecretReader(
     const raw = SecretString?.trim();
     if (!raw) throw new Error(`Secret ${secretId} has no SecretString`);
     if (!raw.startsWith('{')) return raw;
-    const parsed = JSON.parse(raw) as Record<string, unknown>;
-    const value = parsed.consumerSecret ?? parsed.clientSecret;
+    let parsed: Record<string, unknown> | null;
+    try {
+      parsed = JSON.parse(raw) as Record<string, unknown> | null;
+    } catch {
+      // JSON.parse's message quotes the text around the fault, i.e. the secret: describe only the shape.
+      throw new Error(
+        `Secret ${secretId} starts with "{" but is not valid JSON; store the bare secret or {"consumerSecret": "..."}`,
+      );
+    }
+    const value = parsed?.consumerSecret ?? parsed?.clientSecret;
     if (typeof value !== 'string' || value === '') {
       throw new Error(`Secret ${secretId} has no consumerSecret field`);
     }

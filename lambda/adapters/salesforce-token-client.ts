@@ -31,7 +31,11 @@ export interface SalesforceTokenClientOptions {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function readCapped(response: Response, maxBytes: number): Promise<string> {
+/** Salesforce's answers are a few hundred bytes; nothing larger is read. */
+export const DEFAULT_MAX_BODY_BYTES = 65_536;
+
+/** The response body as UTF-8, read up to `maxBytes`; the rest is never downloaded. */
+export async function readCapped(response: Response, maxBytes: number): Promise<string> {
   if (!response.body) return '';
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -56,6 +60,46 @@ function describeNetworkError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * One form-encoded POST to a token endpoint, never following a redirect, with the body read up to
+ * `maxBodyBytes`. A timeout or network failure is returned as an answer, never thrown.
+ */
+export async function postTokenForm(
+  url: string,
+  form: Record<string, string>,
+  options: {
+    readonly timeoutMs: number;
+    readonly maxBodyBytes: number;
+    readonly fetch?: typeof fetch;
+  },
+): Promise<TokenEndpointAnswer> {
+  const doFetch = options.fetch ?? fetch;
+  try {
+    const response = await doFetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+      },
+      body: new URLSearchParams(form).toString(),
+      // A redirect would re-send the assertion (or the authorization code) to wherever it points.
+      redirect: 'manual',
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+    return {
+      kind: 'response',
+      status: response.status,
+      contentType: response.headers.get('content-type') ?? '',
+      body: await readCapped(response, options.maxBodyBytes),
+    };
+  } catch (error) {
+    if ((error as { name?: unknown }).name === 'TimeoutError') {
+      return { kind: 'timeout', timeoutMs: options.timeoutMs };
+    }
+    return { kind: 'network', message: describeNetworkError(error) };
+  }
+}
+
 /** A {@link TokenEndpointClient} over `fetch`. */
 export function createSalesforceTokenClient(
   options: SalesforceTokenClientOptions = {},
@@ -63,42 +107,18 @@ export function createSalesforceTokenClient(
   const timeoutMs = options.timeoutMs ?? 5000;
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
   const minAttemptMs = options.minAttemptMs ?? 250;
-  const maxBodyBytes = options.maxBodyBytes ?? 65_536;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const clock = options.clock ?? Date.now;
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? defaultSleep;
   const doFetch = options.fetch ?? fetch;
 
-  async function attempt(url: string, form: Record<string, string>, budgetMs: number) {
-    const attemptTimeout = Math.max(1, Math.min(timeoutMs, budgetMs));
-    try {
-      const response = await doFetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
-        },
-        body: new URLSearchParams(form).toString(),
-        // A redirect would re-send the assertion to wherever it points.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(attemptTimeout),
-      });
-      return {
-        kind: 'response',
-        status: response.status,
-        contentType: response.headers.get('content-type') ?? '',
-        body: await readCapped(response, maxBodyBytes),
-      } satisfies TokenEndpointAnswer;
-    } catch (error) {
-      if ((error as { name?: unknown }).name === 'TimeoutError') {
-        return { kind: 'timeout', timeoutMs: attemptTimeout } satisfies TokenEndpointAnswer;
-      }
-      return {
-        kind: 'network',
-        message: describeNetworkError(error),
-      } satisfies TokenEndpointAnswer;
-    }
-  }
+  const attempt = (url: string, form: Record<string, string>, budgetMs: number) =>
+    postTokenForm(url, form, {
+      timeoutMs: Math.max(1, Math.min(timeoutMs, budgetMs)),
+      maxBodyBytes,
+      fetch: doFetch,
+    });
 
   return {
     async postForm(url, buildForm, { deadline }): Promise<TokenEndpointResult> {

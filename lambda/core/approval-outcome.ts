@@ -134,8 +134,19 @@ const STATE_TEXT: Readonly<Record<StateFailure, string>> = {
   cookie_missing:
     'This browser did not start this approval attempt (its binding cookie is missing).',
   cookie_mismatch: 'This browser did not start this approval attempt (its binding cookie differs).',
+  org_not_found:
+    'The org this approval attempt was for is no longer registered with this broker: it was removed after the attempt started.',
   org_changed: "The org's login URL changed after this approval attempt started.",
 };
+
+function stateFailureStep(reason: StateFailure, approvalLink: string | undefined): string {
+  if (reason === 'org_not_found') {
+    return 'Register the org again (or check which org the approval was meant for), then open its approval link.';
+  }
+  return approvalLink
+    ? 'Open the approval link again and finish the approval in the same browser, within a few minutes.'
+    : 'Open the approval link the broker printed or sent, and finish the approval in the same browser, within a few minutes.';
+}
 
 /** The callback's state was refused; nothing was exchanged. */
 export function decideStateFailure(reason: StateFailure, context: Base = {}): ApprovalOutcome {
@@ -144,11 +155,7 @@ export function decideStateFailure(reason: StateFailure, context: Base = {}): Ap
     title: 'Approval link expired or not valid here',
     summary: STATE_TEXT[reason],
     facts: [{ label: 'Reason', value: reason }],
-    steps: [
-      context.approvalLink
-        ? 'Open the approval link again and finish the approval in the same browser, within a few minutes.'
-        : 'Open the approval link the broker printed or sent, and finish the approval in the same browser, within a few minutes.',
-    ],
+    steps: [stateFailureStep(reason, context.approvalLink)],
   });
 }
 

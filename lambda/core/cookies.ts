@@ -37,6 +37,14 @@ export function serializeBindingCookie(
 }
 
 /**
+ * A `Set-Cookie` value that deletes the binding cookie: same name and attributes, `Max-Age=0`.
+ * Sent with every callback answer, since the attempt it bound is consumed by then.
+ */
+export function serializeClearedBindingCookie(policy: BindingCookiePolicy): string {
+  return serializeBindingCookie(policy, '', 0);
+}
+
+/**
  * The first value of cookie `name` in the request's `Cookie` headers (API Gateway may deliver
  * several header values). Values are returned as sent; callers validate their shape.
  */

@@ -127,6 +127,7 @@ export type StateFailure =
   | 'expired'
   | 'cookie_missing'
   | 'cookie_mismatch'
+  | 'org_not_found'
   | 'org_changed';
 
 export type StateCheck =
@@ -152,6 +153,7 @@ export function checkConsumedState(input: {
   if (!constantTimeEqualHex(hashValue(input.cookieValue), record.cookieHash)) {
     return { ok: false, reason: 'cookie_mismatch', orgId };
   }
+  if (input.currentLoginUrl === undefined) return { ok: false, reason: 'org_not_found', orgId };
   if (input.currentLoginUrl !== record.loginUrl) return { ok: false, reason: 'org_changed', orgId };
   return { ok: true, record };
 }

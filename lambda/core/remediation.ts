@@ -164,7 +164,9 @@ function textsFor(category: Category, n: Names): Texts {
     case 'org_not_found':
       return {
         summary: 'No org with this id is registered with the broker.',
-        steps: ['Check the org id, or register the org with the CLI (token-broker orgs add).'],
+        steps: [
+          'Check the org id, or register the org with the CLI (token-broker orgs put --org ID ...).',
+        ],
       };
     case 'caller_not_authorized':
       return {

@@ -4,19 +4,33 @@
  * the org's own Salesforce login host, with the SPEC §5 headers. The entry point (`oauth.ts`)
  * wires the real adapters; tests and the local gateway wire their own.
  */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { ApprovalOutcome } from '../core/approval-outcome';
 import { renderApprovalPage } from '../core/approval-page';
-import { type BindingCookiePolicy, readCookie, serializeBindingCookie } from '../core/cookies';
+import {
+  type BindingCookiePolicy,
+  readCookie,
+  serializeBindingCookie,
+  serializeClearedBindingCookie,
+} from '../core/cookies';
 import { escapeHtml, PAGE_SECURITY_HEADERS, renderDocument } from '../core/html';
 import type { ApprovalService } from '../services/approval-service';
+import { publishStoredMetrics } from './exchange-reporting';
 
 export interface OAuthHandlerDeps {
   readonly service: ApprovalService;
   readonly cookiePolicy: BindingCookiePolicy;
-  readonly logger: {
-    error(message: string, extra: Record<string, unknown>): void;
-  };
+  /** Gets the Lambda context and the request id on every line of an invocation. */
+  readonly logger: Logger;
+  /**
+   * Metrics stored during an invocation (the JWT re-run's exchange metrics) are flushed after it.
+   * @default none: nothing is flushed
+   */
+  readonly metrics?: Metrics;
   /** Called once per finished callback (metrics). */
   readonly onOutcome?: (outcome: ApprovalOutcome) => void;
 }
@@ -59,6 +73,17 @@ function cookieHeaders(event: APIGatewayProxyEvent): string[] {
   return values;
 }
 
+/** The callback's attempt is consumed whatever the answer, so its binding cookie goes too. */
+function clearingBindingCookie(
+  result: APIGatewayProxyResult,
+  policy: BindingCookiePolicy,
+): APIGatewayProxyResult {
+  return {
+    ...result,
+    multiValueHeaders: { 'Set-Cookie': [serializeClearedBindingCookie(policy)] },
+  };
+}
+
 /**
  * When a request is still running this long before the function's timeout, the browser gets a
  * 503 page with Retry-After instead of a Lambda timeout (an opaque 502 from API Gateway), ms.
@@ -70,24 +95,40 @@ const OUT_OF_TIME_RETRY_AFTER_SECONDS = 5;
 
 /** The Lambda handler of the OAuth function. */
 export function createOAuthHandler(deps: OAuthHandlerDeps): RestHandler {
-  const serve = createOAuthRoutes(deps);
+  // middy's own early timeout throws, which Lambda reports as an invocation error: the guard answers instead.
+  const handler = middy(answerBeforeTimeout(deps, createOAuthRoutes(deps)), {
+    timeoutEarlyInMillis: 0,
+  }).use(injectLambdaContext(deps.logger, { resetKeys: true }));
+  return deps.metrics ? handler.use(publishStoredMetrics(deps.metrics)) : handler;
+}
+
+/** Serves the request, or answers a 503 page when it would outlive the function's remaining time. */
+function answerBeforeTimeout(deps: OAuthHandlerDeps, serve: RestHandler): RestHandler {
   return async (event, context) => {
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
     let timer: NodeJS.Timeout | undefined;
     const outOfTime = new Promise<APIGatewayProxyResult>((resolve) => {
       timer = setTimeout(
         () => {
-          deps.logger.error('OAuth route ran out of time', { route: event.resource, requestId });
+          deps.logger.error('OAuth route ran out of time', {
+            route: event.resource,
+            request_id: requestId,
+          });
           const result = simplePage(
             503,
             'The broker ran out of time',
             'The broker could not finish this request in time. Start again from the approval link in a minute; if it keeps failing, give this request id to the operator.',
             requestId,
           );
-          resolve({
+          const answer = {
             ...result,
             headers: { ...result.headers, 'Retry-After': String(OUT_OF_TIME_RETRY_AFTER_SECONDS) },
-          });
+          };
+          resolve(
+            event.resource === '/oauth/callback'
+              ? clearingBindingCookie(answer, deps.cookiePolicy)
+              : answer,
+          );
         },
         Math.max(0, context.getRemainingTimeInMillis() - OUT_OF_TIME_MARGIN_MS),
       );
@@ -104,6 +145,7 @@ function createOAuthRoutes(deps: OAuthHandlerDeps): RestHandler {
   return async (event, context) => {
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
     const route = event.resource ?? event.path;
+    deps.logger.appendKeys({ request_id: requestId });
     try {
       if (route !== '/oauth/authorize' && route !== '/oauth/callback') {
         return simplePage(404, 'Not found', 'There is no such page on this broker.', requestId);
@@ -147,15 +189,21 @@ function createOAuthRoutes(deps: OAuthHandlerDeps): RestHandler {
         deadline: Date.now() + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS,
       });
       deps.onOutcome?.(outcome);
-      return page(outcome.httpStatus, renderApprovalPage(outcome, { requestId }));
+      return clearingBindingCookie(
+        page(outcome.httpStatus, renderApprovalPage(outcome, { requestId })),
+        deps.cookiePolicy,
+      );
     } catch (error) {
-      deps.logger.error('OAuth route failed', { error, route, requestId });
-      return simplePage(
+      deps.logger.error('OAuth route failed', { error, route, request_id: requestId });
+      const failed = simplePage(
         500,
         'Something went wrong in the broker',
         'The broker could not finish this request. Try the approval link again; if it keeps failing, give this request id to the operator.',
         requestId,
       );
+      return route === '/oauth/callback'
+        ? clearingBindingCookie(failed, deps.cookiePolicy)
+        : failed;
     }
   };
 }

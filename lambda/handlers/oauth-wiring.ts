@@ -17,6 +17,7 @@ import { createSecretsManagerSigningKeys } from '../adapters/signing-keys';
 import { selectBindingCookiePolicy } from '../core/cookies';
 import { createApprovalService, deferSuccessToApproval } from '../services/approval-service';
 import { createTokenService } from '../services/token-service';
+import { createExchangeReporter } from './exchange-reporting';
 import { createIncidentTracking, type IncidentTrackingConfig } from './incident-tracking';
 import type { OAuthConfig } from './oauth-config';
 import { createOAuthHandler, type RestHandler } from './oauth-handler';
@@ -44,6 +45,8 @@ export async function createAwsOAuthHandler(
     tokenEndpoint: createSalesforceTokenClient({ timeoutMs: config.salesforceTimeoutMs }),
     publicBaseUrl: config.publicBaseUrl,
     incidents: deferSuccessToApproval(tracker),
+    // The callback's JWT re-run is a Salesforce login like any other: counted and logged the same.
+    onExchange: createExchangeReporter(logger, metrics),
     logger,
   });
   const service = createApprovalService({
@@ -66,6 +69,7 @@ export async function createAwsOAuthHandler(
     service,
     cookiePolicy: selectBindingCookiePolicy(config.publicBaseUrl),
     logger,
+    metrics,
     onOutcome: (outcome) => recordApprovalOutcome(metrics, outcome),
   });
 }

@@ -10,9 +10,10 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { BrokerError } from '../core/errors';
-import { DIMENSION, METRIC } from '../core/metrics';
+import { METRIC } from '../core/metrics';
 import { isValidOrgId } from '../core/org-record';
 import type { ExchangeReport, ServiceLogger, TokenService } from '../services/token-service';
+import { createExchangeReporter, publishStoredMetrics } from './exchange-reporting';
 import { errorResponse, jsonResponse, noContentResponse, outOfTimeResponse } from './http';
 
 /** Largest accepted request body, bytes. `{"forceRefresh": true}` is 22. */
@@ -39,7 +40,8 @@ const OUT_OF_TIME_MARGIN_MS = 250;
 /** What the handler gives the service it builds: its observability hooks. */
 export interface ServiceHooks {
   readonly onExchange: (report: ExchangeReport) => void;
-  readonly onBookkeepingAbandoned: (report: ExchangeReport) => void;
+  /** Always set by the handler; optional for other users of these hooks (the local OAuth service). */
+  readonly onBookkeepingAbandoned?: (report: ExchangeReport) => void;
   readonly logger: ServiceLogger;
 }
 
@@ -106,36 +108,9 @@ export function parseTokenRequestBody(
   return { forceRefresh: forceRefresh === true };
 }
 
-/** Flushes EMF only when the invocation recorded a metric (no empty-metrics warning per request). */
-function publishMetrics(metrics: Metrics): middy.MiddlewareObj {
-  const flush = () => {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  };
-  return { after: flush, onError: flush };
-}
-
 export function createTokenHandler(deps: TokenHandlerDeps) {
   const { logger, metrics } = deps;
-  const onExchange = (report: ExchangeReport) => {
-    // Each attempt is a Salesforce login; none was made when the key could not be loaded.
-    if (report.attempts > 0) {
-      metrics.addMetric(METRIC.tokenExchanges, MetricUnit.Count, report.attempts);
-      metrics.addMetric(METRIC.exchangeLatency, MetricUnit.Milliseconds, report.latencyMs);
-    }
-    if (!report.ok && report.category) {
-      const single = metrics.singleMetric();
-      single.addDimension(DIMENSION.category, report.category);
-      single.addMetric(METRIC.exchangeFailures, MetricUnit.Count, 1);
-    }
-    logger.info(report.ok ? 'Token exchange succeeded' : 'Token exchange failed', {
-      org_id: report.orgId,
-      category: report.category,
-      salesforce: report.salesforce,
-      upstream_latency_ms: report.latencyMs,
-      attempts: report.attempts,
-      key_reread: report.keyReread,
-    });
-  };
+  const onExchange = createExchangeReporter(logger, metrics);
 
   const onBookkeepingAbandoned = () => {
     metrics.addMetric(METRIC.exchangeBookkeepingAbandoned, MetricUnit.Count, 1);
@@ -259,5 +234,5 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
   // middy's own early timeout throws, which Lambda reports as an invocation error: route answers instead.
   return middy(route, { timeoutEarlyInMillis: 0 })
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(publishMetrics(metrics));
+    .use(publishStoredMetrics(metrics));
 }

@@ -33,7 +33,7 @@ export async function createAwsTokenService(
   hooks: ServiceHooks,
   extras: AwsTokenServiceExtras = {},
 ): Promise<TokenService> {
-  // Dynamic imports: esbuild would hoist static imports of the (external) SDK to the bundle's top.
+  // Dynamic imports keep the SDK's module initialisation off the cold-start import path.
   const [{ DynamoDBClient }, { SecretsManagerClient }, { DynamoDBDocumentClient }] =
     await Promise.all([
       import('@aws-sdk/client-dynamodb'),

@@ -106,10 +106,10 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     deps.logger.info('approval outcome', {
       outcome: outcome.kind,
       category: outcome.category,
-      orgId: outcome.orgId,
+      org_id: outcome.orgId,
       approver: outcome.approver,
-      grantedScopes: outcome.grantedScopes,
-      requestId,
+      granted_scopes: outcome.grantedScopes,
+      request_id: requestId,
     });
     // Without a known org there is no subject to publish about (state unknown, bad request).
     if (!org) return;
@@ -195,7 +195,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
         // as the wrong user; forcing the login lets the operator sign in as the integration user.
         prompt: 'login',
       });
-      deps.logger.info('approval started', { orgId: org.orgId });
+      deps.logger.info('approval started', { org_id: org.orgId });
       return {
         kind: 'redirect',
         location: `${org.loginUrl}/services/oauth2/authorize?${authorize}`,
@@ -228,7 +228,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
       });
       if (!check.ok) {
         const outcome = decideStateFailure(check.reason, {
-          orgId: org?.orgId,
+          orgId: check.orgId,
           approvalLink: org && approvalLinkFor(org.orgId),
         });
         await publishOutcome(outcome, org, requestId);
@@ -282,9 +282,9 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
             cause: error,
           });
       deps.logger.warn('approval code exchange failed', {
-        orgId: org.orgId,
+        org_id: org.orgId,
         salesforce: brokerError.salesforce,
-        requestId: context.requestId,
+        request_id: context.requestId,
       });
       return decideCodeExchangeFailure(org, brokerError, approvalLinkFor(org.orgId));
     }

@@ -55,9 +55,10 @@ function setup(
   const events = new RecordingPublisher();
   const redeemed: Parameters<AuthorizationCodeClient['redeemCode']>[0][] = [];
   const resolved: unknown[] = [];
-  const logs: unknown[] = [];
+  const logs: [string, Record<string, unknown>][] = [];
+  let registered = true;
   const service = createApprovalService({
-    orgs: { getOrg: async (id) => (id === org.orgId ? org : undefined) },
+    orgs: { getOrg: async (id) => (registered && id === org.orgId ? org : undefined) },
     states,
     codes: {
       async redeemCode(input) {
@@ -106,6 +107,9 @@ function setup(
     complete,
     advance: (ms: number) => {
       now += ms;
+    },
+    removeOrg: () => {
+      registered = false;
     },
   };
 }
@@ -286,5 +290,52 @@ describe('approval service: complete', () => {
     expect(JSON.stringify(t.logs)).not.toContain('secret-code-value-123');
     expect(JSON.stringify(t.events.events)).not.toContain('secret-code-value-123');
     expect(JSON.stringify(t.events.events)).not.toContain(grant.access_token);
+  });
+
+  it('reports an org removed after the attempt started as not found, not as changed', async () => {
+    const t = setup();
+    const { started, state } = await t.start();
+    t.removeOrg();
+    const outcome = await t.complete({ code: ['c'], state: [state] }, started.cookieValue);
+    expect(outcome).toMatchObject({
+      kind: 'state_invalid',
+      category: 'state_invalid',
+      httpStatus: 400,
+      orgId: 'acme',
+      facts: [{ value: 'org_not_found' }],
+    });
+    expect(outcome.summary).toContain('no longer registered');
+    expect(outcome.steps.join(' ')).toContain('Register the org again');
+    expect(t.redeemed).toHaveLength(0);
+    expect(t.events.types()).toEqual([]);
+  });
+
+  it('logs in snake_case like the rest of the broker', async () => {
+    const t = setup({
+      identity: new BrokerError('code_exchange_failed', 'Salesforce did not accept the code.'),
+    });
+    const first = await t.start();
+    await t.complete({ code: ['c'], state: [first.state] }, first.started.cookieValue);
+    expect(t.logs.map(([message]) => message)).toEqual([
+      'approval started',
+      'approval code exchange failed',
+      'approval outcome',
+    ]);
+    expect(t.logs[0]?.[1]).toEqual({ org_id: 'acme' });
+    expect(t.logs[1]?.[1]).toMatchObject({ org_id: 'acme', request_id: 'req-1' });
+    expect(t.logs[2]?.[1]).toMatchObject({
+      outcome: 'code_exchange_failed',
+      org_id: 'acme',
+      request_id: 'req-1',
+    });
+    const verified = setup();
+    const second = await verified.start();
+    await verified.complete({ code: ['c'], state: [second.state] }, second.started.cookieValue);
+    expect(verified.logs.at(-1)?.[1]).toMatchObject({
+      outcome: 'verified',
+      granted_scopes: ['api', 'refresh_token'],
+    });
+    const keys = [...t.logs, ...verified.logs].flatMap(([, extra]) => Object.keys(extra));
+    expect(keys.filter((key) => /[A-Z]/.test(key))).toEqual([]);
   });
 });

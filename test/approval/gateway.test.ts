@@ -78,7 +78,10 @@ describe('local gateway', () => {
     ] as const) {
       const response = await fetch(`${gateway.url}${path}`, { method });
       expect(response.status).toBe(403);
-      expect(await response.json()).toEqual({ message: 'Missing Authentication Token' });
+      expect(await response.json()).toMatchObject({
+        error: 'caller_not_authorized',
+        message: 'Missing Authentication Token',
+      });
     }
   });
 

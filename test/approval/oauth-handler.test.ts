@@ -1,5 +1,6 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { selectBindingCookiePolicy } from '../../lambda/core/cookies';
 import { ConfigError } from '../../lambda/handlers/env';
 import { readOAuthConfig } from '../../lambda/handlers/oauth-config';
@@ -7,6 +8,16 @@ import { createOAuthHandler } from '../../lambda/handlers/oauth-handler';
 import { createApprovalService } from '../../lambda/services/approval-service';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import { RecordingPublisher } from '../support/events';
+import { type CapturedOutput, captureOutput } from '../support/logs';
+
+let output: CapturedOutput;
+beforeEach(() => {
+  output = captureOutput();
+});
+afterEach(() => output.stop());
+
+/** The structured log lines written so far at `level`. */
+const logLines = (level: string) => output.entries().filter((entry) => entry.level === level);
 
 const org = {
   orgId: 'acme',
@@ -22,7 +33,7 @@ const org = {
 
 function createHandler(baseUrl = 'https://broker.example.com/prod') {
   const states = new Map<string, never>();
-  const errors: unknown[] = [];
+  const logger = new Logger({ serviceName: 'salesforce-token-broker' });
   const service = createApprovalService({
     orgs: { getOrg: async (id) => (id === 'acme' ? org : undefined) },
     states: {
@@ -45,16 +56,16 @@ function createHandler(baseUrl = 'https://broker.example.com/prod') {
     events: new RecordingPublisher(),
     eventContext: { source: 'urn:test', clock: Date.now, newId: () => crypto.randomUUID() },
     clock: Date.now,
-    logger: { info: () => undefined, warn: () => undefined },
+    logger,
     publicBaseUrl: baseUrl,
     stateTtlSeconds: 600,
   });
   const handler = createOAuthHandler({
     service,
     cookiePolicy: selectBindingCookiePolicy(baseUrl),
-    logger: { error: (...args) => void errors.push(args) },
+    logger,
   });
-  return { handler, errors };
+  return { handler };
 }
 
 async function get(
@@ -66,6 +77,9 @@ async function get(
   const event = buildRestEvent({ method: 'GET', path: resource, resource, query, headers });
   return handler(event, createLambdaContext());
 }
+
+const CLEARED_COOKIE =
+  '__Host-token-broker-approval=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax';
 
 const SECURITY_HEADERS = {
   'Cache-Control': 'no-store',
@@ -115,14 +129,14 @@ describe('OAuth handler', () => {
     ['/oauth/callback', { code: 'c', error: 'access_denied', state: 's' }],
     ['/oauth/callback', { code: 'c', state: 'A'.repeat(43) }],
   ])('answers %s %j with an escaped 4xx page', async (resource, query) => {
-    const { handler, errors } = createHandler();
+    const { handler } = createHandler();
     const result = await get(handler, resource, query as Record<string, string>);
     expect(result.statusCode).toBeGreaterThanOrEqual(400);
     expect(result.statusCode).toBeLessThan(500);
     expect(result.headers).toMatchObject(SECURITY_HEADERS);
     expect(result.body).not.toContain('<script>');
     expect(result.body).toMatch(/^<!doctype html>/);
-    expect(errors).toEqual([]);
+    expect(logLines('ERROR')).toEqual([]);
   });
 
   it('rejects other methods and paths with pages, not errors', async () => {
@@ -137,7 +151,7 @@ describe('OAuth handler', () => {
   });
 
   it('renders a generic 500 page without internals when a dependency throws', async () => {
-    const { handler, errors } = createHandler();
+    const { handler } = createHandler();
     const started = await get(handler, '/oauth/authorize', { org: 'acme' });
     const cookie = String(started.multiValueHeaders?.['Set-Cookie']?.[0]).split(';')[0] as string;
     const state = new URL(String(started.headers?.Location)).searchParams.get('state') as string;
@@ -145,7 +159,73 @@ describe('OAuth handler', () => {
     expect(result.statusCode).toBe(500);
     expect(result.body).toContain('Something went wrong');
     expect(result.body).not.toContain('not used in these tests');
-    expect(errors).toHaveLength(1);
+    expect(result.multiValueHeaders?.['Set-Cookie']).toEqual([CLEARED_COOKIE]);
+    expect(logLines('ERROR')).toHaveLength(1);
+  });
+
+  it('clears the binding cookie, with the same attributes, on every callback answer', async () => {
+    const { handler } = createHandler();
+    const started = await get(handler, '/oauth/authorize', { org: 'acme' });
+    const cookie = String(started.multiValueHeaders?.['Set-Cookie']?.[0]).split(';')[0] as string;
+    const state = new URL(String(started.headers?.Location)).searchParams.get('state') as string;
+    const answers = [
+      await get(handler, '/oauth/callback', { error: 'access_denied', state }, { Cookie: cookie }),
+      await get(handler, '/oauth/callback', { code: 'c', state }, { Cookie: cookie }),
+      await get(handler, '/oauth/callback', { code: 'c' }),
+      await get(handler, '/oauth/callback', { code: ['c', 'd'], state }),
+    ];
+    expect(answers.map((answer) => answer.statusCode)).toEqual([400, 400, 400, 400]);
+    for (const answer of answers) {
+      expect(answer.multiValueHeaders?.['Set-Cookie']).toEqual([CLEARED_COOKIE]);
+    }
+
+    const local = createHandler('http://127.0.0.1:8080').handler;
+    const plain = await get(local, '/oauth/callback', { code: 'c' });
+    expect(plain.multiValueHeaders?.['Set-Cookie']).toEqual([
+      'token-broker-approval=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax',
+    ]);
+  });
+
+  it('clears the binding cookie on the out-of-time page of a callback too', async () => {
+    const handler = createOAuthHandler({
+      service: {
+        start: () => new Promise(() => undefined),
+        complete: () => new Promise(() => undefined),
+      },
+      cookiePolicy: selectBindingCookiePolicy('https://broker.example.com/prod'),
+      logger: new Logger({ serviceName: 'salesforce-token-broker' }),
+    });
+    const call = (resource: string) =>
+      handler(
+        buildRestEvent({ method: 'GET', path: resource, resource, query: { org: 'acme' } }),
+        createLambdaContext({ timeoutMs: 300 }),
+      );
+    const callback = await call('/oauth/callback');
+    expect(callback.statusCode).toBe(503);
+    expect(callback.multiValueHeaders?.['Set-Cookie']).toEqual([CLEARED_COOKIE]);
+    const authorize = await call('/oauth/authorize');
+    expect(authorize.statusCode).toBe(503);
+    expect(authorize.multiValueHeaders).toBeUndefined();
+  });
+
+  it('logs with the Lambda context and the request id, like the token function', async () => {
+    const { handler } = createHandler();
+    const context = createLambdaContext({ functionName: 'token-broker-oauth' });
+    const event = buildRestEvent({
+      method: 'GET',
+      path: '/oauth/callback',
+      resource: '/oauth/callback',
+      query: { code: 'c' },
+    });
+    await handler(event, context);
+    const [line] = logLines('INFO').filter((entry) => entry.message === 'approval outcome');
+    expect(line).toMatchObject({
+      function_name: 'token-broker-oauth',
+      function_request_id: context.awsRequestId,
+      cold_start: expect.any(Boolean),
+      request_id: event.requestContext.requestId,
+      outcome: 'state_invalid',
+    });
   });
 });
 

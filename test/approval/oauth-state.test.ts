@@ -71,7 +71,7 @@ describe('oauth state', () => {
     ['cookie_missing', { cookieValue: undefined }],
     ['cookie_mismatch', { cookieValue: generateRandomToken() }],
     ['org_changed', { currentLoginUrl: 'https://test.salesforce.com' }],
-    ['org_changed', { currentLoginUrl: undefined }],
+    ['org_not_found', { currentLoginUrl: undefined }],
   ] as const)('refuses with %s', (reason, override) => {
     const a = attempt();
     const check = checkConsumedState({

@@ -1,10 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { inspect } from 'node:util';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createConsumerSecretReader,
   createSalesforceOAuthClient,
+  mayReceiveToken,
 } from '../../lambda/adapters/salesforce-oauth-client';
 import { BrokerError } from '../../lambda/core/errors';
 import type { OrgRecord } from '../../lambda/core/types';
@@ -170,6 +172,8 @@ describe('Salesforce OAuth client', () => {
     const values: Record<string, string> = {
       bare: 'bare-secret',
       json: JSON.stringify({ consumerSecret: 'json-secret' }),
+      // JSON.parse's message would quote `hunter2-se`.
+      broken: '{"consumerSecret": hunter2-secret}',
     };
     routes['POST /'] = (request, body, response) => {
       expect(request.headers['x-amz-target']).toBe('secretsmanager.GetSecretValue');
@@ -185,6 +189,95 @@ describe('Salesforce OAuth client', () => {
     const read = createConsumerSecretReader(sm);
     expect(await read('bare')).toBe('bare-secret');
     expect(await read('json')).toBe('json-secret');
+
+    const readError = (await read('broken').catch((caught: unknown) => caught)) as Error;
+    expect(readError.message).toContain('not valid JSON');
+    expect(readError.cause).toBeUndefined();
+    expect(inspect(readError, { depth: 10 })).not.toContain('hunter2');
+    const reader = createSalesforceOAuthClient({ timeoutMs: 2000, readConsumerSecret: read });
+    const redeemError = await redeem(reader, { consumerSecretId: 'broken' }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(redeemError).toMatchObject({ category: 'code_exchange_failed' });
+    expect(inspect(redeemError, { depth: 10 })).not.toContain('hunter2');
+    expect(requests.some((request) => request.path === '/services/oauth2/token')).toBe(false);
     sm.destroy();
+  });
+
+  it('does not send the token to a host the token response names outside Salesforce', async () => {
+    // 127.0.0.2 stands in for a foreign host: not the loopback login host, and never dialled.
+    const foreign = 'https://127.0.0.2:9';
+    routes['POST /services/oauth2/token'] = (_request, _body, response) =>
+      json(response, 200, {
+        access_token: '00Dxx!access-token-value',
+        instance_url: foreign,
+        id: `${foreign}/id/00D000000000001/005000000000001`,
+        token_type: 'Bearer',
+        scope: 'refresh_token api',
+      });
+    const error = (await redeem(client).catch((caught: unknown) => caught)) as BrokerError;
+    expect(error).toMatchObject({ category: 'code_exchange_failed' });
+    expect(error.message).toContain('127.0.0.2:9');
+    expect(error.message).toContain('not sent');
+    expect(requests.map((request) => request.path)).toEqual(['/services/oauth2/token']);
+  });
+
+  it('gives each identity request what is left before the deadline, and starts none after it', async () => {
+    routes['GET /id/00D000000000001/005000000000001'] = () => undefined;
+    routes['GET /services/oauth2/userinfo'] = (_request, _body, response) =>
+      json(response, 200, { preferred_username: 'admin@acme.example' });
+    const error = await client
+      .redeemCode({
+        org: org(),
+        code: 'aPrx.code%3D',
+        codeVerifier: 'v'.repeat(43),
+        redirectUri: 'https://broker.example.com/prod/oauth/callback',
+        deadline: Date.now() + 600,
+      })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ category: 'code_exchange_failed' });
+    expect(requests.map((request) => request.path)).not.toContain('/services/oauth2/userinfo');
+  });
+
+  it('reads token and identity bodies only up to the cap', async () => {
+    const padding = 'x'.repeat(100_000);
+    routes['GET /id/00D000000000001/005000000000001'] = (_request, _body, response) =>
+      json(response, 200, { padding, username: 'integration@acme.example' });
+    await expect(redeem(client)).rejects.toMatchObject({ category: 'code_exchange_failed' });
+
+    const fallback = routes['POST /services/oauth2/token'] as Route;
+    routes['POST /services/oauth2/token'] = (request, body, response) =>
+      fallback(request, body, {
+        writeHead: () => response.writeHead(200, { 'Content-Type': 'application/json' }),
+        end: (text: string) => response.end(`${text.slice(0, -1)},"padding":"${padding}"}`),
+      } as unknown as ServerResponse);
+    routes['GET /id/00D000000000001/005000000000001'] = (_request, _body, response) =>
+      json(response, 200, { username: 'integration@acme.example' });
+    await expect(redeem(client)).rejects.toMatchObject({ category: 'code_exchange_failed' });
+  });
+});
+
+describe('mayReceiveToken', () => {
+  it.each([
+    ['https://login.salesforce.com/id/00D/005', 'https://acme.my.salesforce.com', true],
+    ['https://acme.my.salesforce.com', 'https://acme.my.salesforce.com', true],
+    ['https://acme.lightning.force.com', 'https://login.salesforce.com', true],
+    ['https://acme.my.site.com', 'https://login.salesforce.com', true],
+    ['https://acme.my.salesforce.mil', 'https://login.salesforce.mil', true],
+    ['https://na1.cloudforce.com', 'https://login.salesforce.com', true],
+    ['https://login.example.com/id/1', 'https://login.example.com', true],
+    ['http://127.0.0.1:1234/hosts/login.salesforce.com/id/1', 'http://127.0.0.1:1234', true],
+    ['http://localhost:9/x', 'http://127.0.0.1:1234', true],
+    ['http://login.salesforce.com/id/1', 'https://login.salesforce.com', false],
+    ['https://evil.example/id/1', 'https://login.salesforce.com', false],
+    ['https://salesforce.com.evil.example', 'https://login.salesforce.com', false],
+    ['https://evilsalesforce.com', 'https://login.salesforce.com', false],
+    ['https://user:pw@acme.my.salesforce.com', 'https://login.salesforce.com', false],
+    ['https://login.example.com:8443/id/1', 'https://login.example.com', false],
+    ['http://127.0.0.1:9/id/1', 'https://login.salesforce.com', false],
+    ['https://login.salesforce.com/id/1', 'http://127.0.0.1:1234', false],
+    ['not a url', 'https://login.salesforce.com', false],
+  ])('%s (login %s): %s', (url, loginUrl, expected) => {
+    expect(mayReceiveToken(url, loginUrl)).toBe(expected);
   });
 });

@@ -63,8 +63,11 @@ afterAll(async () => {
 
 describe('keys create', () => {
   it('stores key and certificate in the SPEC format and prints only the certificate', async () => {
-    const result = await run('keys', 'create', '--secret', 'token-broker/acme', '--days', '400');
+    // Named under the stack's default prefix, which the deployed functions may read.
+    const result = await run('keys', 'create', '--org', 'acme', '--days', '400');
     expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Created secret salesforce-token-broker\/acme /);
+    expect(result.stderr).toBe('');
     certificatePem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/.exec(
       result.stdout,
     )?.[0] as string;
@@ -81,6 +84,9 @@ describe('keys create', () => {
   it('refuses to replace an existing secret without --overwrite, and rotates with it', async () => {
     const refused = await run('keys', 'create', '--secret', 'token-broker/other');
     expect(refused.code).toBe(0);
+    expect(refused.stderr).toMatch(
+      /^warning: secret token-broker\/other is outside salesforce-token-broker\/: the deployed functions may read only secrets under it/,
+    );
     const again = await run('keys', 'create', '--secret', 'token-broker/other');
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already exists.*--overwrite/);
@@ -98,6 +104,25 @@ describe('keys create', () => {
     expect(body.versionId).toBeTruthy();
     expect(body.certificatePem).toContain('BEGIN CERTIFICATE');
     expect(JSON.stringify(body)).not.toMatch(/PRIVATE KEY/);
+  });
+
+  it('names the secret under the prefix by default, and takes another prefix', async () => {
+    const plain = await run('keys', 'create', '--json');
+    expect(plain.code).toBe(0);
+    expect(plain.json()).toMatchObject({ secretId: 'salesforce-token-broker/signing-key' });
+    const other = await run('keys', 'create', '--org', 'acme', '--secret-prefix', 'brokers/x/');
+    expect(other.code).toBe(0);
+    expect(other.stdout).toMatch(/^Created secret brokers\/x\/acme /);
+    expect(other.stderr).toBe('');
+    for (const args of [
+      ['--org', 'acme', '--secret', 'x/acme'],
+      ['--org', 'Not An Org'],
+      ['--secret-prefix', 'no-slash'],
+    ]) {
+      const refused = await run('keys', 'create', ...args);
+      expect(refused.code, args.join(' ')).toBe(2);
+      expect(refused.stderr).toMatch(/^error: /);
+    }
   });
 });
 
@@ -126,7 +151,7 @@ describe('orgs', () => {
       '--username',
       USER,
       '--signing-key-secret',
-      'token-broker/acme',
+      'salesforce-token-broker/acme',
       '--caller',
       CALLER,
     );
@@ -142,7 +167,7 @@ describe('orgs', () => {
       audience: 'https://login.salesforce.com',
       consumerKey,
       username: USER,
-      signingKeySecretId: 'token-broker/acme',
+      signingKeySecretId: 'salesforce-token-broker/acme',
       tokenTtlSeconds: 1800,
       callers: [CALLER],
     });
@@ -269,6 +294,7 @@ describe('approval-url, verify and doctor', () => {
     );
     expect(verdicts).toEqual({
       audience: 'pass',
+      'secret-prefix': 'pass',
       'signing-key': 'pass',
       'certificate-key': 'pass',
       'certificate-expiry': 'pass',
@@ -299,6 +325,7 @@ describe('approval-url, verify and doctor', () => {
     const lines = result.stdout.split('\n').filter((line) => /^(PASS|WARN|FAIL|SKIP) /.test(line));
     expect(lines.map((line) => line.split(/\s+/).slice(0, 2).join(' '))).toEqual([
       'PASS audience',
+      'PASS secret-prefix',
       'PASS signing-key',
       'PASS certificate-key',
       'PASS certificate-expiry',
@@ -341,6 +368,9 @@ describe('approval-url, verify and doctor', () => {
     );
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/FAIL {2}audience .*My Domain/);
+    expect(result.stdout).toMatch(
+      /WARN {2}secret-prefix +signingKeySecretId token-broker\/mismatched is outside salesforce-token-broker\/, which the deployed functions may read/,
+    );
     expect(result.stdout).toMatch(/FAIL {2}certificate-key .*does NOT match/);
     expect(result.stdout).toMatch(/FAIL {2}redirect-uri .*trailing slash/);
     // The emulator, like Salesforce, checks the signature before the audience.
@@ -352,6 +382,18 @@ describe('approval-url, verify and doctor', () => {
       check: 'exchange',
       verdict: 'skip',
     });
+    const prefixed = await run(
+      'doctor',
+      '--org',
+      'broken',
+      '--skip-exchange',
+      '--secret-prefix',
+      'token-broker/',
+      '--json',
+    );
+    expect(
+      prefixed.json<{ checks: { check: string; verdict: string }[] }>().checks[1],
+    ).toMatchObject({ check: 'secret-prefix', verdict: 'pass' });
   });
 
   it('doctor and verify fail cleanly for an unknown org or an unreadable key', async () => {

@@ -5,7 +5,9 @@ import {
   checkCertificateMatchesKey,
   checkConsumerKey,
   checkRedirectUri,
+  checkSecretPrefix,
 } from '../../cli/doctor-checks';
+import { resolveSecretPrefix } from '../../cli/options';
 import type { CertificateInfo } from '../../lambda/core/ports';
 import type { OrgRecord } from '../../lambda/core/types';
 
@@ -108,5 +110,58 @@ describe('checkRedirectUri', () => {
     expect(checkRedirectUri('http://broker.example.com', undefined).verdict).toBe('fail');
     expect(checkRedirectUri('http://127.0.0.1:3000', undefined).verdict).toBe('pass');
     expect(checkRedirectUri(undefined, undefined).verdict).toBe('skip');
+  });
+});
+
+describe('checkSecretPrefix', () => {
+  const prefix = 'salesforce-token-broker/';
+  const arn = (name: string) =>
+    `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${name}-AbCdEf`;
+
+  it.each([
+    [{ signingKeySecretId: 'salesforce-token-broker/acme' }, 'pass'],
+    [{ signingKeySecretId: arn('salesforce-token-broker/acme') }, 'pass'],
+    [
+      {
+        signingKeySecretId: 'salesforce-token-broker/acme',
+        consumerSecretId: 'salesforce-token-broker/acme-consumer',
+      },
+      'pass',
+    ],
+    [{ signingKeySecretId: 'keys/acme' }, 'warn'],
+    [{ signingKeySecretId: arn('keys/salesforce-token-broker/acme') }, 'warn'],
+    [{ signingKeySecretId: 'salesforce-token-broker-acme' }, 'warn'],
+    [
+      { signingKeySecretId: 'salesforce-token-broker/acme', consumerSecretId: 'other/consumer' },
+      'warn',
+    ],
+  ] as const)('%j -> %s', (ids, verdict) => {
+    expect(checkSecretPrefix(ids, prefix).verdict).toBe(verdict);
+  });
+
+  it('names every secret outside the prefix and the fix', () => {
+    const result = checkSecretPrefix(
+      { signingKeySecretId: 'keys/acme', consumerSecretId: 'keys/acme-consumer' },
+      prefix,
+    );
+    expect(result.detail).toContain(
+      'signingKeySecretId keys/acme and consumerSecretId keys/acme-consumer are outside salesforce-token-broker/',
+    );
+    expect(result.detail).toContain('AccessDenied');
+  });
+});
+
+describe('resolveSecretPrefix', () => {
+  it('takes the flag, then TOKEN_BROKER_SECRET_PREFIX, then the stack default', () => {
+    const env = { TOKEN_BROKER_SECRET_PREFIX: 'from-env/' };
+    expect(resolveSecretPrefix('flag/', env)).toBe('flag/');
+    expect(resolveSecretPrefix(undefined, env)).toBe('from-env/');
+    expect(resolveSecretPrefix(undefined, {})).toBe('salesforce-token-broker/');
+  });
+
+  it('refuses a prefix the stack would refuse', () => {
+    for (const bad of ['no-slash', 'sp ace/', '']) {
+      expect(() => resolveSecretPrefix(bad, {})).toThrow(/must end in "\/"/);
+    }
   });
 });

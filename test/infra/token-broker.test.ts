@@ -70,7 +70,10 @@ describe('API routes', () => {
     const validatorId = Object.keys(validators)[0];
     expect(validatorId).toBeDefined();
     for (const [route, method] of Object.entries(routes)) {
-      expect(logicalId(method.RequestValidatorId), route).toBe(validatorId);
+      const validated = route !== 'GET /oauth/callback';
+      expect(method.RequestValidatorId && logicalId(method.RequestValidatorId), route).toBe(
+        validated ? validatorId : undefined,
+      );
     }
     expect(routes['POST /orgs/{orgId}/token']?.RequestParameters).toEqual({
       'method.request.path.orgId': true,
@@ -78,9 +81,8 @@ describe('API routes', () => {
     expect(routes['GET /oauth/authorize']?.RequestParameters).toEqual({
       'method.request.querystring.org': true,
     });
-    expect(routes['GET /oauth/callback']?.RequestParameters).toEqual({
-      'method.request.querystring.state': true,
-    });
+    // The function answers a missing state with its own page and headers (SPEC §5).
+    expect(routes['GET /oauth/callback']?.RequestParameters).toBeUndefined();
   });
 
   it('proxies token routes to the token function and OAuth routes to the OAuth function', () => {
@@ -132,13 +134,41 @@ describe('API routes', () => {
     expect(format.asString()).not.toMatch(/querystring|header/i);
   });
 
-  it('answers gateway-side auth failures with the broker error body', () => {
-    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
-      ResponseType: 'ACCESS_DENIED',
-      ResponseTemplates: {
-        'application/json': Match.stringLikeRegexp('"error":"caller_not_authorized"'),
-      },
-    });
+  it('answers every gateway-side error with the broker error body, never cached', () => {
+    const responses = template.findResources('AWS::ApiGateway::GatewayResponse');
+    const byType = Object.fromEntries(
+      Object.values(responses).map((r) => [r.Properties.ResponseType, r.Properties as Json]),
+    );
+    const expected = {
+      ACCESS_DENIED: ['caller_not_authorized', false],
+      INVALID_SIGNATURE: ['caller_not_authorized', false],
+      EXPIRED_TOKEN: ['caller_not_authorized', false],
+      MISSING_AUTHENTICATION_TOKEN: ['caller_not_authorized', false],
+      BAD_REQUEST_PARAMETERS: ['invalid_request', false],
+      THROTTLED: ['invalid_request', true],
+      DEFAULT_4XX: ['invalid_request', false],
+      DEFAULT_5XX: ['internal_error', true],
+    } as const;
+    expect(Object.keys(byType).sort()).toEqual(Object.keys(expected).sort());
+    for (const [type, [error, retryable]] of Object.entries(expected)) {
+      const props = byType[type] as Json;
+      const template = (props.ResponseTemplates as Record<string, string>)['application/json'];
+      // Rendered as API Gateway would: the message comes JSON-quoted.
+      const rendered = (template ?? '')
+        .replace('$context.error.messageString', JSON.stringify('Too "Many" Requests'))
+        .replace('$context.requestId', 'req-1');
+      expect(JSON.parse(rendered), type).toEqual({
+        error,
+        message: 'Too "Many" Requests',
+        retryable,
+        request_id: 'req-1',
+      });
+      const headers = props.ResponseParameters as Record<string, string>;
+      expect(headers['gatewayresponse.header.Cache-Control'], type).toBe("'no-store'");
+      expect(headers['gatewayresponse.header.Retry-After'], type).toBe(
+        type === 'THROTTLED' ? "'1'" : undefined,
+      );
+    }
   });
 
   it('has the API Gateway account role (retained) so the stage can log', () => {
@@ -452,6 +482,51 @@ describe('ops pack', () => {
         'stats count_distinct\\(function_request_id\\) as failures, .* by org, category',
       ),
     });
+  });
+});
+
+describe('saved queries', () => {
+  const queryString = (name: string): string => {
+    const queries = template.findResources('AWS::Logs::QueryDefinition', {
+      Properties: { Name: `salesforce-token-broker/prod/${name}` },
+    });
+    const [query] = Object.values(queries);
+    return query?.Properties.QueryString as string;
+  };
+  /** A Logs Insights `/regex/` as JavaScript would run it (`(?i)` is the case-insensitive flag). */
+  const regexIn = (query: string, operator: string): RegExp => {
+    const source = new RegExp(`${operator} /(.+?)/(?:\\s|$)`, 'm').exec(query)?.[1] ?? '';
+    return source.startsWith('(?i)') ? new RegExp(source.slice(4), 'i') : new RegExp(source);
+  };
+
+  it('counts failures without the incident and event lines, whatever their case', () => {
+    const query = queryString('failures-by-org-and-category');
+    const skipped = regexIn(query, 'message not like');
+    // The messages the functions log (lambda/services/incident-tracker.ts, sns-publisher.ts).
+    for (const message of ['Incident opened', 'Incident reminder', 'Incident resolved']) {
+      expect(skipped.test(message), message).toBe(true);
+    }
+    for (const message of ['Event published', 'Event delivery failed', 'incident opened']) {
+      expect(skipped.test(message), message).toBe(true);
+    }
+    for (const message of ['Token exchange failed', 'Request refused', 'Request failed']) {
+      expect(skipped.test(message), message).toBe(false);
+    }
+  });
+
+  it('lists approval lines whatever their case', () => {
+    const approvals = regexIn(queryString('approvals'), 'message like');
+    for (const message of ['approval outcome', 'Approval started']) {
+      expect(approvals.test(message), message).toBe(true);
+    }
+    expect(approvals.test('Token served')).toBe(false);
+  });
+
+  it('reads the snake_case log keys the token function writes', () => {
+    const slowest = queryString('slowest-exchanges');
+    expect(slowest).toContain('upstream_latency_ms as latencyMs');
+    expect(slowest).not.toContain('upstreamLatencyMs');
+    expect(slowest).toContain('org_id');
   });
 });
 

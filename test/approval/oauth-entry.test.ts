@@ -1,0 +1,135 @@
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
+import { METRIC } from '../../lambda/core/metrics';
+import { validateOrgRecord } from '../../lambda/core/org-record';
+import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
+import {
+  type LocalSecretsManager,
+  startSecretsManagerServer,
+} from '../../local/secrets-manager-server';
+import { type LocalDynamo, startDynalite } from '../support/dynalite';
+import { signingMaterial } from '../support/keys';
+import { captureOutput, findSecrets } from '../support/logs';
+import {
+  json,
+  type ScriptedSalesforce,
+  SUCCESS_BODY,
+  startScriptedSalesforce,
+} from '../support/scripted-salesforce';
+
+const INTEGRATION_USER = 'integration@entry.example';
+const CODE = 'aPrxEntryAuthorizationCode';
+const CODE_TOKEN = '00Dxx!approval-access-token-from-the-code';
+let salesforce: ScriptedSalesforce;
+let secrets: LocalSecretsManager;
+let dynamo: LocalDynamo;
+
+beforeAll(async () => {
+  [salesforce, secrets, dynamo] = await Promise.all([
+    startScriptedSalesforce(),
+    startSecretsManagerServer(),
+    startDynalite(),
+  ]);
+  const tableName = await dynamo.createTable();
+  await secrets.putSecret('keys/entry', (await signingMaterial('oauth-entry')).secretString);
+  await createDynamoOrgRegistry({
+    client: DynamoDBDocumentClient.from(dynamo.client),
+    tableName,
+  }).putOrg(
+    validateOrgRecord({
+      orgId: 'entry',
+      loginUrl: salesforce.url,
+      consumerKey: 'key',
+      username: INTEGRATION_USER,
+      signingKeySecretId: 'keys/entry',
+      callers: [],
+    }),
+  );
+  Object.assign(process.env, {
+    TABLE_NAME: tableName,
+    PUBLIC_BASE_URL: 'https://broker.example.com/prod',
+    SALESFORCE_TIMEOUT_MS: '2000',
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:000000000000:events',
+    // Loopback discard port: a publish here fails fast and is logged, never leaves the machine.
+    AWS_ENDPOINT_URL_SNS: 'http://127.0.0.1:9',
+  });
+});
+afterAll(() => Promise.all([salesforce.close(), secrets.close(), dynamo.close()]));
+
+describe('oauth.ts Lambda entry', () => {
+  it('counts the callback JWT re-run in the exchange metrics and logs with the Lambda context', async () => {
+    salesforce.answerWith((request) => {
+      if (request.method === 'GET') return json(200, { username: INTEGRATION_USER });
+      if (request.form.grant_type === 'authorization_code') {
+        return json(200, {
+          access_token: CODE_TOKEN,
+          instance_url: salesforce.url,
+          id: `${salesforce.url}/id/00D000000000001/005000000000001`,
+          token_type: 'Bearer',
+          scope: 'api refresh_token',
+        });
+      }
+      return json(200, SUCCESS_BODY);
+    });
+    const { handler } = await import('../../lambda/handlers/oauth');
+    const output = captureOutput();
+    try {
+      const get = (resource: string, query: Record<string, string>, cookie?: string) =>
+        handler(
+          buildRestEvent({
+            method: 'GET',
+            path: resource,
+            resource,
+            query,
+            headers: cookie ? { Cookie: cookie } : {},
+          }),
+          createLambdaContext({ functionName: 'token-broker-oauth' }),
+        ) as Promise<APIGatewayProxyResult>;
+      const started = await get('/oauth/authorize', { org: 'entry' });
+      expect(started.statusCode).toBe(302);
+      const cookie = String(started.multiValueHeaders?.['Set-Cookie']?.[0]).split(';')[0];
+      const state = new URL(String(started.headers?.Location)).searchParams.get('state') ?? '';
+      const callback = await get('/oauth/callback', { code: CODE, state }, cookie);
+      expect(callback.statusCode).toBe(200);
+      expect(salesforce.requests.map((request) => request.form.grant_type ?? 'identity')).toEqual([
+        'authorization_code',
+        'identity',
+        'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      ]);
+
+      const metrics = output
+        .entries()
+        .flatMap((entry) => {
+          const aws = entry._aws as { CloudWatchMetrics?: { Metrics: { Name: string }[] }[] };
+          return aws?.CloudWatchMetrics?.flatMap((set) => set.Metrics) ?? [];
+        })
+        .map((metric) => metric.Name);
+      expect(metrics).toEqual(
+        expect.arrayContaining([
+          METRIC.tokenExchanges,
+          METRIC.exchangeLatency,
+          METRIC.approvalsCompleted,
+        ]),
+      );
+      const exchange = output
+        .entries()
+        .find((entry) => entry.message === 'Token exchange succeeded');
+      expect(exchange).toMatchObject({
+        org_id: 'entry',
+        attempts: 1,
+        function_name: 'token-broker-oauth',
+        request_id: expect.any(String),
+      });
+      expect(findSecrets(output.text(), [CODE, CODE_TOKEN, SUCCESS_BODY.access_token])).toEqual([]);
+    } finally {
+      output.stop();
+    }
+  });
+});
