@@ -84,7 +84,8 @@ export async function postTokenForm(
       body: new URLSearchParams(form).toString(),
       // A redirect would re-send the assertion (or the authorization code) to wherever it points.
       redirect: 'manual',
-      signal: AbortSignal.timeout(options.timeoutMs),
+      // AbortSignal.timeout needs a whole number of ms; deadlines derived from clocks are not.
+      signal: AbortSignal.timeout(Math.max(1, Math.ceil(options.timeoutMs))),
     });
     return {
       kind: 'response',

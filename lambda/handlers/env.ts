@@ -8,6 +8,12 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * `SALESFORCE_TIMEOUT_MS` bounds for both functions; the same as `salesforceTimeout` in
+ * lib/resolve-config.ts (retries must fit in API Gateway's 29 s).
+ */
+export const SALESFORCE_TIMEOUT_BOUNDS = { min: 1000, max: 6000 } as const;
+
 export function readString(env: Env, key: string, defaultValue?: string): string {
   const value = env[key]?.trim();
   if (value) return value;

@@ -1,5 +1,5 @@
 /** The OAuth function's configuration, read and validated once at cold start. */
-import { readBaseUrl, readInteger, readString } from './env';
+import { readBaseUrl, readInteger, readString, SALESFORCE_TIMEOUT_BOUNDS } from './env';
 
 export interface OAuthConfig {
   /** The broker's DynamoDB table (`TABLE_NAME`). */
@@ -22,6 +22,6 @@ export function readOAuthConfig(env: Readonly<Record<string, string | undefined>
     eventsTopicArn: readString(env, 'EVENTS_TOPIC_ARN'),
     // Salesforce codes live 15 minutes; an attempt may not outlive its code by much.
     stateTtlSeconds: readInteger(env, 'OAUTH_STATE_TTL_SECONDS', 600, { min: 60, max: 3600 }),
-    salesforceTimeoutMs: readInteger(env, 'SALESFORCE_TIMEOUT_MS', 5000, { min: 100, max: 60_000 }),
+    salesforceTimeoutMs: readInteger(env, 'SALESFORCE_TIMEOUT_MS', 5000, SALESFORCE_TIMEOUT_BOUNDS),
   };
 }

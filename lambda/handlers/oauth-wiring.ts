@@ -6,6 +6,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { buildBoundedClientConfig } from '../adapters/aws-client-config';
 import { createOAuthStateStore } from '../adapters/oauth-state-store';
 import { createDynamoOrgRegistry } from '../adapters/org-registry';
 import {
@@ -31,9 +32,9 @@ export async function createAwsOAuthHandler(
   config: OAuthConfig,
   tracking: IncidentTrackingConfig,
 ): Promise<RestHandler> {
-  const dynamo = new DynamoDBClient({});
+  const dynamo = new DynamoDBClient(buildBoundedClientConfig());
   const documents = DynamoDBDocumentClient.from(dynamo);
-  const secrets = new SecretsManagerClient({});
+  const secrets = new SecretsManagerClient(buildBoundedClientConfig());
   const registry = createDynamoOrgRegistry({ client: documents, tableName: config.tableName });
   const { publisher, tracker, events } = await createIncidentTracking(tracking, { documents });
   const tokens = createTokenService({

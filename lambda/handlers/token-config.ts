@@ -2,10 +2,7 @@
  * The token function's configuration, read and validated once at cold start (docs/architecture.md).
  * A missing or malformed variable fails the init phase with a `ConfigError` naming it.
  */
-import { readBaseUrl, readInteger, readString } from './env';
-
-/** Matches `checkMilliseconds('salesforceTimeout', ..., 1_000, 6_000)` in lib/resolve-config.ts. */
-const SALESFORCE_TIMEOUT_BOUNDS = { min: 1000, max: 6000 } as const;
+import { readBaseUrl, readInteger, readString, SALESFORCE_TIMEOUT_BOUNDS } from './env';
 
 export interface TokenConfig {
   readonly tableName: string;

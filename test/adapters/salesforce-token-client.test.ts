@@ -103,6 +103,13 @@ describe('Salesforce token client', () => {
     expect(result.attempts).toBe(1);
   });
 
+  it('accepts a fractional deadline (clocks are not whole milliseconds)', async () => {
+    salesforce.answerWith(json(200, SUCCESS_BODY));
+    const client = createSalesforceTokenClient({ sleep: noSleep });
+    const result = await client.postForm(tokenUrl(), form, { deadline: Date.now() + 3000.5 });
+    expect(result.answer).toMatchObject({ kind: 'response', status: 200 });
+  });
+
   it('reports a refused connection as a network answer', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
