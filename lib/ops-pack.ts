@@ -78,6 +78,11 @@ export class OpsPack extends Construct {
       brokerMetric(METRIC.incidentLedgerErrors),
       'The incident ledger (DynamoDB) failed while tokens kept being served: incidents may be missed or duplicated. Check DynamoDB throttling and the function role.',
     );
+    this.addCountAlarm(
+      'ExchangeBookkeepingAbandoned',
+      brokerMetric(METRIC.exchangeBookkeepingAbandoned),
+      'Incident or last-outcome writes were still running when a token response had to go: DynamoDB or SNS is slow. Check their latency and throttling.',
+    );
     for (const [name, fn] of Object.entries(props.functions)) {
       this.addCountAlarm(
         `${name}Errors`,

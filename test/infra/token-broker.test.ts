@@ -424,7 +424,11 @@ describe('ops pack', () => {
     });
   });
 
-  it.each([METRIC.eventDeliveryFailed, METRIC.incidentLedgerErrors])('alarms on %s', (metric) => {
+  it.each([
+    METRIC.eventDeliveryFailed,
+    METRIC.incidentLedgerErrors,
+    METRIC.exchangeBookkeepingAbandoned,
+  ])('alarms on %s', (metric) => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: METRIC_NAMESPACE,
       MetricName: metric,
