@@ -1,23 +1,12 @@
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
 import { METRIC } from '../../lambda/core/metrics';
-import { validateOrgRecord } from '../../lambda/core/org-record';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
-import {
-  type LocalSecretsManager,
-  startSecretsManagerServer,
-} from '../../local/secrets-manager-server';
-import { type LocalDynamo, startDynalite } from '../support/dynalite';
-import { signingMaterial } from '../support/keys';
+import type { LocalSecretsManager } from '../../local/secrets-manager-server';
+import type { LocalDynamo } from '../support/dynalite';
+import { startEntryWorld } from '../support/entry-world';
 import { captureOutput, findSecrets } from '../support/logs';
-import {
-  json,
-  type ScriptedSalesforce,
-  SUCCESS_BODY,
-  startScriptedSalesforce,
-} from '../support/scripted-salesforce';
+import { json, type ScriptedSalesforce, SUCCESS_BODY } from '../support/scripted-salesforce';
 
 const INTEGRATION_USER = 'integration@entry.example';
 const CODE = 'aPrxEntryAuthorizationCode';
@@ -27,39 +16,12 @@ let secrets: LocalSecretsManager;
 let dynamo: LocalDynamo;
 
 beforeAll(async () => {
-  [salesforce, secrets, dynamo] = await Promise.all([
-    startScriptedSalesforce(),
-    startSecretsManagerServer(),
-    startDynalite(),
-  ]);
-  const tableName = await dynamo.createTable();
-  await secrets.putSecret('keys/entry', (await signingMaterial('oauth-entry')).secretString);
-  await createDynamoOrgRegistry({
-    client: DynamoDBDocumentClient.from(dynamo.client),
-    tableName,
-  }).putOrg(
-    validateOrgRecord({
-      orgId: 'entry',
-      loginUrl: salesforce.url,
-      consumerKey: 'key',
-      username: INTEGRATION_USER,
-      signingKeySecretId: 'keys/entry',
-      callers: [],
-    }),
-  );
-  Object.assign(process.env, {
-    TABLE_NAME: tableName,
-    PUBLIC_BASE_URL: 'https://broker.example.com/prod',
-    SALESFORCE_TIMEOUT_MS: '2000',
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-    EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:000000000000:events',
-    // Loopback discard port: a publish here fails fast and is logged, never leaves the machine.
-    AWS_ENDPOINT_URL_SNS: 'http://127.0.0.1:9',
-  });
+  ({ salesforce, secrets, dynamo } = await startEntryWorld({
+    keyLabel: 'oauth-entry',
+    orgId: 'entry',
+    username: INTEGRATION_USER,
+    callers: [],
+  }));
 });
 afterAll(() => Promise.all([salesforce.close(), secrets.close(), dynamo.close()]));
 

@@ -2,28 +2,22 @@
  * The whole incident loop through the real token Lambda entry (token.ts): real SDK clients against
  * dynalite, a local Secrets Manager and the local SNS endpoint; Salesforce scripted on loopback.
  */
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
-import { validateOrgRecord } from '../../lambda/core/org-record';
 import type { BrokerEvent } from '../../lambda/core/types';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
-import {
-  type LocalSecretsManager,
-  startSecretsManagerServer,
-} from '../../local/secrets-manager-server';
+import type { LocalSecretsManager } from '../../local/secrets-manager-server';
 import { type LocalSns, startLocalSns } from '../../local/sns-server';
-import { type LocalDynamo, startDynalite } from '../support/dynalite';
+import type { LocalDynamo } from '../support/dynalite';
+import { startEntryWorld } from '../support/entry-world';
 import { expectValidEvent } from '../support/events';
-import { signingMaterial } from '../support/keys';
 import { captureOutput, findSecrets } from '../support/logs';
 import {
   json,
   type ScriptedSalesforce,
   SUCCESS_BODY,
   sfError,
-  startScriptedSalesforce,
 } from '../support/scripted-salesforce';
 
 const CALLER = 'arn:aws:sts::123456789012:assumed-role/Fulfilment/session-1';
@@ -35,40 +29,19 @@ let sns: LocalSns;
 let dynamoOpen = true;
 
 beforeAll(async () => {
-  [salesforce, secrets, dynamo, sns] = await Promise.all([
-    startScriptedSalesforce(),
-    startSecretsManagerServer(),
-    startDynalite(),
-    startLocalSns(),
-  ]);
-  const tableName = await dynamo.createTable();
-  await secrets.putSecret('keys/acme', (await signingMaterial('events-flow')).secretString);
-  await createDynamoOrgRegistry({
-    client: DynamoDBDocumentClient.from(dynamo.client),
-    tableName,
-  }).putOrg(
-    validateOrgRecord({
-      orgId: 'acme-prod',
-      loginUrl: salesforce.url,
-      consumerKey: '3MVG9acmeConsumerKey',
-      username: 'integration@acme.com',
-      signingKeySecretId: 'keys/acme',
-      callers: [CALLER],
-    }),
-  );
-  Object.assign(process.env, {
-    TABLE_NAME: tableName,
-    PUBLIC_BASE_URL: 'https://broker.example.com/prod',
-    EVENTS_TOPIC_ARN: sns.createTopic('token-broker-events'),
-    INCIDENT_REMINDER_INTERVAL_SECONDS: '3600',
-    SALESFORCE_TIMEOUT_MS: '2000',
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-    AWS_ENDPOINT_URL_SNS: sns.endpoint,
-  });
+  sns = await startLocalSns();
+  ({ salesforce, secrets, dynamo } = await startEntryWorld({
+    keyLabel: 'events-flow',
+    orgId: 'acme-prod',
+    username: 'integration@acme.com',
+    consumerKey: '3MVG9acmeConsumerKey',
+    callers: [CALLER],
+    env: {
+      EVENTS_TOPIC_ARN: sns.createTopic('token-broker-events'),
+      INCIDENT_REMINDER_INTERVAL_SECONDS: '3600',
+      AWS_ENDPOINT_URL_SNS: sns.endpoint,
+    },
+  }));
 });
 afterAll(() =>
   Promise.all([salesforce.close(), secrets.close(), sns.close(), dynamoOpen && dynamo.close()]),

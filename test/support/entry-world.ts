@@ -1,0 +1,73 @@
+/**
+ * The loopback world a Lambda entry (token.ts, oauth.ts) runs in under test: a scripted Salesforce,
+ * the local Secrets Manager holding the org's signing key, dynalite with the org registered, and
+ * the function's environment pointing the real SDK clients at them.
+ */
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
+import { validateOrgRecord } from '../../lambda/core/org-record';
+import {
+  type LocalSecretsManager,
+  startSecretsManagerServer,
+} from '../../local/secrets-manager-server';
+import { type LocalDynamo, startDynalite } from './dynalite';
+import { signingMaterial } from './keys';
+import { type ScriptedSalesforce, startScriptedSalesforce } from './scripted-salesforce';
+
+export interface EntryWorld {
+  readonly salesforce: ScriptedSalesforce;
+  readonly secrets: LocalSecretsManager;
+  readonly dynamo: LocalDynamo;
+  readonly tableName: string;
+}
+
+export interface EntryWorldOptions {
+  /** Signing material label (test/support/keys.ts). */
+  readonly keyLabel: string;
+  readonly orgId: string;
+  readonly username: string;
+  readonly callers: readonly string[];
+  /** @default 'key' */
+  readonly consumerKey?: string;
+  /** Overrides of the function environment (e.g. a real local SNS endpoint). */
+  readonly env?: Record<string, string>;
+}
+
+export async function startEntryWorld(options: EntryWorldOptions): Promise<EntryWorld> {
+  const [salesforce, secrets, dynamo] = await Promise.all([
+    startScriptedSalesforce(),
+    startSecretsManagerServer(),
+    startDynalite(),
+  ]);
+  const tableName = await dynamo.createTable();
+  const secretId = `keys/${options.orgId}`;
+  await secrets.putSecret(secretId, (await signingMaterial(options.keyLabel)).secretString);
+  await createDynamoOrgRegistry({
+    client: DynamoDBDocumentClient.from(dynamo.client),
+    tableName,
+  }).putOrg(
+    validateOrgRecord({
+      orgId: options.orgId,
+      loginUrl: salesforce.url,
+      consumerKey: options.consumerKey ?? 'key',
+      username: options.username,
+      signingKeySecretId: secretId,
+      callers: [...options.callers],
+    }),
+  );
+  Object.assign(process.env, {
+    TABLE_NAME: tableName,
+    PUBLIC_BASE_URL: 'https://broker.example.com/prod',
+    SALESFORCE_TIMEOUT_MS: '2000',
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:000000000000:events',
+    // Loopback discard port: a publish here fails fast and is logged, never leaves the machine.
+    AWS_ENDPOINT_URL_SNS: 'http://127.0.0.1:9',
+    ...options.env,
+  });
+  return { salesforce, secrets, dynamo, tableName };
+}
