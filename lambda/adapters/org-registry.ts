@@ -5,7 +5,7 @@
  * instance); writing a record never erases either.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { validateOrgRecord } from '../core/org-record';
+import { ORG_RECORD_FIELDS, validateOrgRecord } from '../core/org-record';
 import type {
   ExchangeOutcome,
   ExchangeOutcomeStore,
@@ -20,19 +20,6 @@ export interface DynamoOrgRegistryOptions {
   readonly tableName: string;
 }
 
-const RECORD_FIELDS = [
-  'orgId',
-  'loginUrl',
-  'environment',
-  'audience',
-  'consumerKey',
-  'username',
-  'signingKeySecretId',
-  'consumerSecretId',
-  'tokenTtlSeconds',
-  'callers',
-] as const satisfies readonly (keyof OrgRecord)[];
-
 /** Thrown when a stored item no longer validates: a broker-side fault, not the caller's. */
 export class CorruptOrgRecordError extends Error {
   override readonly name = 'CorruptOrgRecordError';
@@ -40,7 +27,7 @@ export class CorruptOrgRecordError extends Error {
 
 function toRecord(item: Record<string, unknown>): OrgRecord {
   const fields: Record<string, unknown> = {};
-  for (const field of RECORD_FIELDS) if (item[field] !== undefined) fields[field] = item[field];
+  for (const field of ORG_RECORD_FIELDS) if (item[field] !== undefined) fields[field] = item[field];
   try {
     return validateOrgRecord(fields);
   } catch (cause) {
@@ -124,7 +111,7 @@ export function createDynamoOrgRegistry(options: DynamoOrgRegistryOptions): Dyna
       const values: Record<string, unknown> = { ':gsi': ORG_INDEX_VALUE };
       const sets = ['#gsi = :gsi'];
       const removes: string[] = [];
-      for (const field of RECORD_FIELDS) {
+      for (const field of ORG_RECORD_FIELDS) {
         names[`#${field}`] = field;
         const value = valid[field];
         if (value === undefined) removes.push(`#${field}`);

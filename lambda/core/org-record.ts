@@ -20,7 +20,8 @@ const USERNAME = /^[^\s@]{1,80}@[^\s@]{1,80}$/;
 const SECRET_ID = /^[\w/+=.@:-]{1,2048}$/;
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const ENVIRONMENTS: readonly OrgEnvironment[] = ['production', 'sandbox', 'site'];
-const KNOWN_FIELDS = new Set([
+/** Every field of a stored {@link OrgRecord}; anything else in registry input is refused. */
+export const ORG_RECORD_FIELDS = [
   'orgId',
   'loginUrl',
   'environment',
@@ -31,7 +32,8 @@ const KNOWN_FIELDS = new Set([
   'consumerSecretId',
   'tokenTtlSeconds',
   'callers',
-]);
+] as const satisfies readonly (keyof OrgRecord)[];
+const KNOWN_FIELDS: ReadonlySet<string> = new Set(ORG_RECORD_FIELDS);
 
 /** Whether `orgId` is a registry slug: lowercase letters, digits and inner hyphens, 1-63 characters. */
 export function isValidOrgId(orgId: unknown): orgId is string {

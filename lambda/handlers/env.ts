@@ -2,6 +2,7 @@
  * Reading the function's environment, once, at cold start. A missing or malformed variable is a
  * startup error naming the variable, never a per-request failure.
  */
+import { isLoopbackHost } from '../core/org-record';
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -49,7 +50,7 @@ export function readBaseUrl(env: Env, key: string): string {
       cause,
     });
   }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  const loopback = isLoopbackHost(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
     throw new ConfigError(`Environment variable ${key} must use https (http only on loopback)`);
   }
