@@ -2,42 +2,14 @@
  * The floor: only the work a token fetch cannot avoid, with node:crypto and fetch. Read the key
  * (one Secrets Manager call, plain fetch), sign the RS256 assertion, POST it once.
  */
-import { createSign, randomUUID } from 'node:crypto';
+import { postAssertion, readPrivateKeyPem, signAssertion } from './floor.mjs';
 import { report } from './protocol.mjs';
 
 const env = process.env;
 const started = performance.now();
-const secret = await fetch(env.BENCH_SECRETS_ENDPOINT, {
-  method: 'POST',
-  headers: {
-    'content-type': 'application/x-amz-json-1.1',
-    'x-amz-target': 'secretsmanager.GetSecretValue',
-  },
-  body: JSON.stringify({ SecretId: env.BENCH_SECRET_ID }),
-}).then((response) => response.json());
-const { privateKey } = JSON.parse(secret.SecretString);
-
-const encode = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
-const iat = Math.floor(Date.now() / 1000);
-const input = `${encode({ alg: 'RS256', typ: 'JWT' })}.${encode({
-  iss: env.BENCH_CONSUMER_KEY,
-  sub: env.BENCH_USERNAME,
-  aud: env.BENCH_AUDIENCE,
-  exp: iat + 150,
-  iat,
-  jti: randomUUID(),
-})}`;
-const assertion = `${input}.${createSign('RSA-SHA256').update(input).sign(privateKey, 'base64url')}`;
-const token = await fetch(`${env.BENCH_LOGIN_URL}/services/oauth2/token`, {
-  method: 'POST',
-  headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  body: new URLSearchParams({
-    grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-    assertion,
-  }),
-}).then((response) => response.json());
+const privateKey = await readPrivateKeyPem(env);
+await postAssertion(env, signAssertion(env, privateKey));
 const served = performance.now();
-if (typeof token.access_token !== 'string') throw new Error(`no token: ${JSON.stringify(token)}`);
 report({
   importMs: 0,
   requestMs: served - started,

@@ -3,8 +3,9 @@
  * handler, the same number through a bare handler returning a constant, then fresh exchanges
  * (forceRefresh) interleaved with the floor's sign + POST on the same key. Durations in ms.
  */
-import { createPrivateKey, createSign, randomUUID } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
+import { postAssertion, readPrivateKeyPem, signAssertion } from './floor.mjs';
 import { expectToken, lambdaContext, report } from './protocol.mjs';
 
 const env = process.env;
@@ -46,37 +47,8 @@ await time((context) => bare(event, context), warmup, prepare(event));
 const warm = await time((context) => handler(event, context), cached, prepare(event));
 const bareDurations = await time((context) => bare(event, context), cached, prepare(event));
 
-const secret = await fetch(env.BENCH_SECRETS_ENDPOINT, {
-  method: 'POST',
-  headers: {
-    'content-type': 'application/x-amz-json-1.1',
-    'x-amz-target': 'secretsmanager.GetSecretValue',
-  },
-  body: JSON.stringify({ SecretId: env.BENCH_SECRET_ID }),
-}).then((response) => response.json());
-const privateKey = createPrivateKey(JSON.parse(secret.SecretString).privateKey);
-const encode = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
-async function floorExchange() {
-  const iat = Math.floor(Date.now() / 1000);
-  const input = `${encode({ alg: 'RS256', typ: 'JWT' })}.${encode({
-    iss: env.BENCH_CONSUMER_KEY,
-    sub: env.BENCH_USERNAME,
-    aud: env.BENCH_AUDIENCE,
-    exp: iat + 150,
-    iat,
-    jti: randomUUID(),
-  })}`;
-  const assertion = `${input}.${createSign('RSA-SHA256').update(input).sign(privateKey, 'base64url')}`;
-  const token = await fetch(`${env.BENCH_LOGIN_URL}/services/oauth2/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-      assertion,
-    }),
-  }).then((response) => response.json());
-  if (typeof token.access_token !== 'string') throw new Error('floor exchange failed');
-}
+const privateKey = createPrivateKey(await readPrivateKeyPem(env));
+const floorExchange = () => postAssertion(env, signAssertion(env, privateKey));
 
 const brokerMiss = [];
 const floorMiss = [];

@@ -3,7 +3,7 @@
  * exchange's bookkeeping (incident tracking, outcome record) is slow: that work is abandoned,
  * logged and counted, never the response.
  */
-import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSalesforceTokenClient } from '../../lambda/adapters/salesforce-token-client';
 import { METRIC } from '../../lambda/core/metrics';
@@ -93,6 +93,21 @@ function makeHandler(
   });
 }
 
+/** POST /orgs/acme/token as the allowed caller. */
+async function requestToken(
+  handler: ReturnType<typeof makeHandler>,
+  context: Context,
+): Promise<APIGatewayProxyResult> {
+  const event = buildRestEvent({
+    method: 'POST',
+    path: '/orgs/acme/token',
+    resource: '/orgs/{orgId}/token',
+    pathParameters: { orgId: 'acme' },
+    callerArn: CALLER,
+  });
+  return (await handler(event, context)) as APIGatewayProxyResult;
+}
+
 describe('token handler deadline budget', () => {
   it.each([
     ['a slow incident tracker after a failure', 'tracker', 502],
@@ -109,16 +124,7 @@ describe('token handler deadline budget', () => {
     let response: APIGatewayProxyResult;
     let remainingMs: number;
     try {
-      response = (await handler(
-        buildRestEvent({
-          method: 'POST',
-          path: '/orgs/acme/token',
-          resource: '/orgs/{orgId}/token',
-          pathParameters: { orgId: 'acme' },
-          callerArn: CALLER,
-        }),
-        context,
-      )) as APIGatewayProxyResult;
+      response = await requestToken(handler, context);
       remainingMs = context.getRemainingTimeInMillis();
     } finally {
       output.stop();
@@ -144,16 +150,7 @@ describe('token handler deadline budget', () => {
     const output = captureOutput();
     let response: APIGatewayProxyResult;
     try {
-      response = (await handler(
-        buildRestEvent({
-          method: 'POST',
-          path: '/orgs/acme/token',
-          resource: '/orgs/{orgId}/token',
-          pathParameters: { orgId: 'acme' },
-          callerArn: CALLER,
-        }),
-        context,
-      )) as APIGatewayProxyResult;
+      response = await requestToken(handler, context);
     } finally {
       output.stop();
     }
