@@ -1,18 +1,18 @@
 /**
- * A real JWT Bearer exchange for one org through the broker's own token service and adapters, as
+ * A real JWT Bearer exchange for one org through the broker's own exchange and adapters, as
  * `verify` and `doctor` run it. The token obtained is dropped here: commands only ever see
  * whether it worked and the non-secret fields.
  */
 import { randomUUID } from 'node:crypto';
 import { createSalesforceTokenClient } from '../lambda/adapters/salesforce-token-client';
 import { createSecretsManagerSigningKeys } from '../lambda/adapters/signing-keys';
-import { type BrokerError, isBrokerError } from '../lambda/core/errors';
+import type { BrokerError } from '../lambda/core/errors';
 import type { OrgRecord } from '../lambda/core/types';
-import { createTokenService } from '../lambda/services/token-service';
+import { createJwtExchange } from '../lambda/services/jwt-exchange';
 import { CliError } from './io';
 import type { Target } from './target';
 
-export type ExchangeResult =
+export type ExchangeCheck =
   | {
       readonly ok: true;
       readonly instanceUrl: string;
@@ -34,28 +34,22 @@ export async function runExchange(
   target: Target,
   org: OrgRecord,
   timeoutMs: number,
-): Promise<ExchangeResult> {
-  const service = createTokenService({
-    registry: target.registry(),
+): Promise<ExchangeCheck> {
+  const exchange = createJwtExchange({
     signingKeys: createSecretsManagerSigningKeys({ client: target.secrets, maxAgeMs: 0 }),
     tokenEndpoint: createSalesforceTokenClient({ timeoutMs: Math.min(timeoutMs, 10_000) }),
     publicBaseUrl: target.publicBaseUrl ?? '',
+    clock: Date.now,
   });
   const requestId = `cli-${randomUUID()}`;
-  try {
-    const grant = await service.exchangeFresh(org, {
-      requestId,
-      deadline: Date.now() + timeoutMs,
-    });
-    return {
-      ok: true,
-      instanceUrl: grant.instance_url,
-      scope: grant.scope,
-      issuedAt: grant.issued_at,
-      requestId,
-    };
-  } catch (error) {
-    if (isBrokerError(error)) return { ok: false, error, requestId };
-    throw error;
-  }
+  const result = await exchange.run(org, { requestId, salesforceBy: Date.now() + timeoutMs });
+  if (!result.ok) return { ok: false, error: result.error, requestId };
+  const { grant } = result.entry;
+  return {
+    ok: true,
+    instanceUrl: grant.instance_url,
+    scope: grant.scope,
+    issuedAt: grant.issued_at,
+    requestId,
+  };
 }

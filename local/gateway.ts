@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { RestHandler } from '../lambda/handlers/rest-handler';
 import {
   buildGatewayErrorBody,
   findGatewayResponse,
@@ -15,10 +16,7 @@ import {
 } from '../lib/gateway-responses';
 import { buildRestEvent, createLambdaContext } from './rest-event';
 
-export type RestHandler = (
-  event: APIGatewayProxyEvent,
-  context: Context,
-) => Promise<APIGatewayProxyResult>;
+export type { RestHandler };
 
 /** Handlers by route; a missing one answers like API Gateway for an unknown route. */
 export interface GatewayHandlers {

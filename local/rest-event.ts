@@ -107,12 +107,16 @@ export function buildRestEvent(request: RestRequest): APIGatewayProxyEvent {
   };
 }
 
-/** A Lambda context whose remaining time counts down from `timeoutMs` in real time. */
+/**
+ * A Lambda context whose remaining time counts down from `timeoutMs` on `now` (the function's
+ * time source, so a test that moves time moves the context's deadline with it).
+ */
 export function createLambdaContext(
-  options: { functionName?: string; timeoutMs?: number } = {},
+  options: { functionName?: string; timeoutMs?: number; now?: () => number } = {},
 ): Context {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const deadline = Date.now() + timeoutMs;
+  const now = options.now ?? Date.now;
+  const deadline = now() + timeoutMs;
   const functionName = options.functionName ?? 'token-broker-local';
   return {
     callbackWaitsForEmptyEventLoop: false,
@@ -123,7 +127,7 @@ export function createLambdaContext(
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    getRemainingTimeInMillis: () => Math.max(0, deadline - now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

@@ -1,10 +1,9 @@
 /**
- * The whole product on loopback (SPEC §6), composed as the deployed functions are: the token and
+ * The whole product on loopback (docs/local.md), composed as the deployed functions are: the token and
  * OAuth handlers with the real adapters, behind the local API gateway, over DynamoDB (dynalite),
  * the local Secrets Manager endpoint and the Salesforce emulator seeded with the demo org. Events
  * go to the console and a JSON-lines file. `npm start` (start.ts) and the tests start it.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -17,35 +16,22 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { DEMO_ADMIN_USERNAME, seedDemoOrg } from '../emulator/demo';
 import { startEmulator } from '../emulator/server';
-import { DynamoIncidentLedger } from '../lambda/adapters/incident-ledger';
-import { createOAuthStateStore } from '../lambda/adapters/oauth-state-store';
 import { createDynamoOrgRegistry } from '../lambda/adapters/org-registry';
-import {
-  createConsumerSecretReader,
-  createSalesforceOAuthClient,
-} from '../lambda/adapters/salesforce-oauth-client';
-import { createSalesforceTokenClient } from '../lambda/adapters/salesforce-token-client';
-import { createSecretsManagerSigningKeys } from '../lambda/adapters/signing-keys';
 import { buildRedirectUri } from '../lambda/core/approval-links';
-import { selectBindingCookiePolicy } from '../lambda/core/cookies';
-import { METRIC_NAMESPACE } from '../lambda/core/metrics';
+import { METRIC_NAMESPACE, SERVICE_NAME } from '../lambda/core/metrics';
 import { validateOrgRecord } from '../lambda/core/org-record';
-import type { IncidentTracker } from '../lambda/core/ports';
-import { createExchangeReporter } from '../lambda/handlers/exchange-reporting';
-import { createOAuthHandler } from '../lambda/handlers/oauth-handler';
-import { recordApprovalOutcome } from '../lambda/handlers/oauth-metrics';
-import { createTokenHandler, type ServiceHooks } from '../lambda/handlers/token-handler';
-import { createApprovalService, deferSuccessToApproval } from '../lambda/services/approval-service';
-import { createIncidentTracker } from '../lambda/services/incident-tracker';
-import { createTokenService } from '../lambda/services/token-service';
+import { type EventsConfig, readEventsConfig } from '../lambda/handlers/events-config';
+import type { FunctionRuntime } from '../lambda/handlers/function-runtime';
+import { composeOAuthFunction } from '../lambda/handlers/oauth-function';
+import { composeTokenFunction } from '../lambda/handlers/token-function';
 import { DEFAULT_SECRET_PREFIX } from '../lib/secret-prefix';
 import { createBrokerTable } from './create-table';
 import { loadOrCreateDemoKey } from './demo-key';
 import { JsonLinesEventSink } from './event-sink';
 import { type RestHandler, startGateway } from './gateway';
-import { assertPortFree } from './ports';
 import { startSecretsManagerServer } from './secrets-manager-server';
 import { removeStackFile, type StackFile, writeStackFile } from './stack-file';
+import { assertPortFree } from './tcp-ports';
 
 export const LOCAL_TABLE = 'token-broker';
 export const LOCAL_REGION = 'eu-west-1';
@@ -57,6 +43,18 @@ export const LOCAL_CALLER_ARN = 'arn:aws:sts::123456789012:assumed-role/LocalDev
 export const LOCAL_CALLER_ROLE = 'arn:aws:iam::123456789012:role/LocalDeveloper';
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+const LOCAL_SALESFORCE_TIMEOUT_MS = 5000;
+
+/** The events settings as the functions read them in AWS; events go to a file instead of SNS. */
+function localEventsConfig(role: 'token' | 'oauth'): EventsConfig {
+  return readEventsConfig(
+    {
+      EVENTS_TOPIC_ARN: `arn:aws:sns:${LOCAL_REGION}:123456789012:local-events`,
+      TABLE_NAME: LOCAL_TABLE,
+    },
+    role,
+  );
+}
 
 export interface LocalStackOptions {
   /** Folder for the demo key, secrets, events, stack file and persisted DynamoDB. @default '.local' */
@@ -227,68 +225,37 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const eventsFile = join(dataDir, 'events.jsonl');
     await writeFile(eventsFile, '');
-    const sink = new JsonLinesEventSink(eventsFile, options.print);
-    const logger = new Logger({
-      serviceName: 'salesforce-token-broker',
-      logLevel: options.logLevel ?? 'ERROR',
-    });
-    const metrics = new Metrics({
-      namespace: METRIC_NAMESPACE,
-      serviceName: 'salesforce-token-broker',
-    });
-    const eventContext = {
-      source: 'urn:salesforce-token-broker:local',
-      clock: Date.now,
-      newId: randomUUID,
+    const runtime: Omit<FunctionRuntime, 'logger'> = {
+      metrics: new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME }),
+      clients: () => ({ dynamo: dynamoClient, secrets: secretsClient }),
+      publisher: new JsonLinesEventSink(eventsFile, options.print),
     };
-    const tracker = createIncidentTracker({
-      ledger: new DynamoIncidentLedger({ client: dynamoClient, tableName: LOCAL_TABLE }),
-      publisher: sink,
-      events: eventContext,
-      logger,
-      metrics,
-    });
-    // Two token services, as in AWS: the token function's, and the OAuth function's own.
-    const newTokenService = (incidents: IncidentTracker, hooks?: ServiceHooks) =>
-      createTokenService({
-        registry,
-        signingKeys: createSecretsManagerSigningKeys({ client: secretsClient }),
-        tokenEndpoint: createSalesforceTokenClient(),
-        publicBaseUrl,
-        incidents,
-        logger: hooks?.logger ?? logger,
-        ...(hooks ? { onExchange: hooks.onExchange } : {}),
-      });
-    handlers.token = createTokenHandler({
-      logger,
-      metrics,
-      createService: (hooks) => newTokenService(tracker, hooks),
-    });
-    handlers.oauth = createOAuthHandler({
-      service: createApprovalService({
-        orgs: registry,
-        states: createOAuthStateStore({ client: documents, tableName: LOCAL_TABLE }),
-        codes: createSalesforceOAuthClient({
-          timeoutMs: 5000,
-          readConsumerSecret: createConsumerSecretReader(secretsClient),
-        }),
-        tokens: newTokenService(deferSuccessToApproval(tracker), {
-          logger,
-          onExchange: createExchangeReporter(logger, metrics),
-        }),
-        incidents: tracker,
-        events: sink,
-        eventContext,
-        clock: Date.now,
-        logger,
-        publicBaseUrl,
-        stateTtlSeconds: 600,
-      }),
-      cookiePolicy: selectBindingCookiePolicy(publicBaseUrl),
-      logger,
-      metrics,
-      onOutcome: (outcome) => recordApprovalOutcome(metrics, outcome),
-    });
+    const logLevel = options.logLevel ?? 'ERROR';
+    // The same compositions as the Lambda entries; only the clients and the event sink differ.
+    handlers.token = composeTokenFunction(
+      {
+        token: {
+          tableName: LOCAL_TABLE,
+          publicBaseUrl,
+          salesforceTimeoutMs: LOCAL_SALESFORCE_TIMEOUT_MS,
+          signingKeyMaxAgeSeconds: 300,
+        },
+        events: localEventsConfig('token'),
+      },
+      { ...runtime, logger: new Logger({ serviceName: SERVICE_NAME, logLevel }) },
+    );
+    handlers.oauth = composeOAuthFunction(
+      {
+        oauth: {
+          tableName: LOCAL_TABLE,
+          publicBaseUrl,
+          salesforceTimeoutMs: LOCAL_SALESFORCE_TIMEOUT_MS,
+          stateTtlSeconds: 600,
+        },
+        events: localEventsConfig('oauth'),
+      },
+      { ...runtime, logger: new Logger({ serviceName: SERVICE_NAME, logLevel }) },
+    );
 
     const stackFile: StackFile = {
       version: 1,

@@ -10,8 +10,8 @@
  */
 import { parseArgs } from 'node:util';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
-import { parsePort } from './ports';
 import { startLocalStack } from './stack';
+import { parsePort } from './tcp-ports';
 import { renderWalkthrough } from './walkthrough';
 
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'];

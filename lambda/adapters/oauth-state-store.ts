@@ -6,7 +6,8 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { OAuthStateRecord, OAuthStateStore } from '../core/oauth-state';
+import type { OAuthStateRecord } from '../core/oauth-state';
+import type { OAuthStateStore } from '../core/ports';
 import { stateKey, TABLE_SCHEMA } from './table-schema';
 
 interface StateItem {

@@ -9,9 +9,10 @@
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { classifyTokenAnswer, type SalesforceToken } from '../core/classify';
+import { attemptTimeout, SYSTEM_TIME, type TimeSource, timeoutSignal } from '../core/deadline';
 import { BrokerError } from '../core/errors';
-import type { ApprovalIdentity, AuthorizationCodeClient } from '../core/oauth-state';
 import { isLoopbackHost } from '../core/org-record';
+import type { ApprovalIdentity, AuthorizationCodeClient } from '../core/ports';
 import { DEFAULT_MAX_BODY_BYTES, postTokenForm, readCapped } from './salesforce-token-client';
 
 export interface SalesforceOAuthClientOptions {
@@ -21,6 +22,8 @@ export interface SalesforceOAuthClientOptions {
   readonly readConsumerSecret: (secretId: string) => Promise<string>;
   /** Response bodies are read up to this size. @default DEFAULT_MAX_BODY_BYTES (65536) */
   readonly maxBodyBytes?: number;
+  /** Clock and timers of the deadline and the per-request timeouts. @default real time */
+  readonly time?: TimeSource;
 }
 
 /**
@@ -44,7 +47,7 @@ function failure(message: string, salesforce?: BrokerError['salesforce'], cause?
 
 /** What is left of the per-request timeout before `deadline`; 0 when the deadline has passed. */
 function timeoutFor(options: SalesforceOAuthClientOptions, deadline: number): number {
-  return Math.max(0, Math.min(options.timeoutMs, deadline - Date.now()));
+  return attemptTimeout(options.timeoutMs, deadline, (options.time ?? SYSTEM_TIME).now());
 }
 
 /**
@@ -115,7 +118,7 @@ async function readUsername(
       const response = await fetch(url, {
         headers: { Authorization: `Bearer ${token.access_token}`, Accept: 'application/json' },
         redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: timeoutSignal(timeoutMs, options.time),
       });
       lastStatus = response.status;
       const text = await readCapped(response, maxBodyBytes);
@@ -163,8 +166,9 @@ export function createSalesforceOAuthClient(
         }
       }
       const answer = await postTokenForm(`${org.loginUrl}/services/oauth2/token`, form, {
-        timeoutMs: Math.max(1, timeoutFor(options, deadline)),
+        timeoutMs: timeoutFor(options, deadline),
         maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+        ...(options.time ? { time: options.time } : {}),
       });
       const result = classifyTokenAnswer(answer);
       if (!result.ok) {

@@ -4,15 +4,16 @@
  * jittered backoff that never runs past the caller's deadline. Returns the raw last answer; the
  * core decides what it means.
  */
-import {
-  type BackoffPolicy,
-  computeBackoffDelay,
-  DEFAULT_BACKOFF,
-  fitsDeadline,
-} from '../core/backoff';
+import { type BackoffPolicy, computeBackoffDelay, DEFAULT_BACKOFF } from '../core/backoff';
 import { classifyTokenAnswer, type TokenEndpointAnswer } from '../core/classify';
+import {
+  attemptTimeout,
+  fits,
+  SYSTEM_TIME,
+  type TimeSource,
+  timeoutSignal,
+} from '../core/deadline';
 import type { TokenEndpointClient, TokenEndpointResult } from '../core/ports';
-import type { Clock } from '../core/types';
 
 export interface SalesforceTokenClientOptions {
   /** Per-attempt timeout, ms. @default 5000 */
@@ -23,13 +24,13 @@ export interface SalesforceTokenClientOptions {
   readonly minAttemptMs?: number;
   /** Bodies are read up to this size; Salesforce's answers are a few hundred bytes. @default 65536 */
   readonly maxBodyBytes?: number;
-  readonly clock?: Clock;
+  /** Clock and timers of the deadline and the per-attempt timeout. @default real time */
+  readonly time?: TimeSource;
   readonly random?: () => number;
+  /** Waits between attempts. @default a timer on `time` */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly fetch?: typeof fetch;
 }
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Salesforce's answers are a few hundred bytes; nothing larger is read. */
 export const DEFAULT_MAX_BODY_BYTES = 65_536;
@@ -71,6 +72,8 @@ export async function postTokenForm(
     readonly timeoutMs: number;
     readonly maxBodyBytes: number;
     readonly fetch?: typeof fetch;
+    /** @default real time */
+    readonly time?: TimeSource;
   },
 ): Promise<TokenEndpointAnswer> {
   const doFetch = options.fetch ?? fetch;
@@ -84,8 +87,7 @@ export async function postTokenForm(
       body: new URLSearchParams(form).toString(),
       // A redirect would re-send the assertion (or the authorization code) to wherever it points.
       redirect: 'manual',
-      // AbortSignal.timeout needs a whole number of ms; deadlines derived from clocks are not.
-      signal: AbortSignal.timeout(Math.max(1, Math.ceil(options.timeoutMs))),
+      signal: timeoutSignal(options.timeoutMs, options.time),
     });
     return {
       kind: 'response',
@@ -109,17 +111,16 @@ export function createSalesforceTokenClient(
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
   const minAttemptMs = options.minAttemptMs ?? 250;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const clock = options.clock ?? Date.now;
+  const time = options.time ?? SYSTEM_TIME;
+  const clock = () => time.now();
   const random = options.random ?? Math.random;
-  const sleep = options.sleep ?? defaultSleep;
+  const sleep =
+    options.sleep ??
+    ((ms: number) =>
+      new Promise<void>((resolve) => {
+        time.after(ms, resolve);
+      }));
   const doFetch = options.fetch ?? fetch;
-
-  const attempt = (url: string, form: Record<string, string>, budgetMs: number) =>
-    postTokenForm(url, form, {
-      timeoutMs: Math.max(1, Math.min(timeoutMs, budgetMs)),
-      maxBodyBytes,
-      fetch: doFetch,
-    });
 
   return {
     async postForm(url, buildForm, { deadline }): Promise<TokenEndpointResult> {
@@ -127,16 +128,23 @@ export function createSalesforceTokenClient(
       let attempts = 0;
       for (;;) {
         attempts += 1;
-        const answer = await attempt(url, await buildForm(), deadline - clock());
-        const outcome = classifyTokenAnswer(answer);
-        const retryable = !outcome.ok && outcome.category === 'salesforce_unavailable';
+        const form = await buildForm();
+        const answer = await postTokenForm(url, form, {
+          timeoutMs: attemptTimeout(timeoutMs, deadline, clock()),
+          maxBodyBytes,
+          fetch: doFetch,
+          time,
+        });
+        const classification = classifyTokenAnswer(answer);
+        const retryable =
+          !classification.ok && classification.category === 'salesforce_unavailable';
         const delay = computeBackoffDelay(attempts, backoff, random);
         if (
           !retryable ||
           attempts >= backoff.maxAttempts ||
-          !fitsDeadline(clock(), delay, minAttemptMs, deadline)
+          !fits(delay + minAttemptMs, deadline, clock())
         ) {
-          return { answer, attempts, latencyMs: clock() - started };
+          return { answer, classification, attempts, latencyMs: clock() - started };
         }
         await sleep(delay);
       }

@@ -1,5 +1,5 @@
 /**
- * Signing keys from AWS Secrets Manager (SPEC §3.4, §4): read once, served from memory for a max
+ * Signing keys from AWS Secrets Manager (docs/contracts.md#signing-key-secret): read once, served from memory for a max
  * age, re-read after it. If a re-read fails, the last good key keeps serving for a bounded time so
  * a Secrets Manager blip does not stop token issuance. Reports the certificate's fingerprint and
  * expiry; the private key is imported as a non-extractable key and never logged.

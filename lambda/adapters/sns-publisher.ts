@@ -12,7 +12,6 @@ import { buildEventAttributes } from '../core/events';
 import { METRIC } from '../core/metrics';
 import type { EventPublisher } from '../core/ports';
 import type { BrokerEvent } from '../core/types';
-import { logger as defaultLogger, metrics as defaultMetrics } from '../handlers/observability';
 import { buildBoundedClientConfig } from './aws-client-config';
 
 let snsModule: Promise<typeof import('@aws-sdk/client-sns')> | undefined;
@@ -46,10 +45,8 @@ export interface SnsEventPublisherOptions {
   /** @default a client from {@link createSnsClient} with its defaults, built on first publish */
   readonly client?: SNSClient;
   readonly topicArn: string;
-  /** @default the function's shared Powertools logger */
-  readonly logger?: Logger;
-  /** @default the function's shared Powertools metrics */
-  readonly metrics?: Metrics;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
 }
 
 /** SNS subjects must be ASCII, at most 100 characters; they are what email subscribers see. */
@@ -77,8 +74,8 @@ export class SnsEventPublisher implements EventPublisher {
   constructor(options: SnsEventPublisherOptions) {
     this.#client = options.client && Promise.resolve(options.client);
     this.#topicArn = options.topicArn;
-    this.#logger = options.logger ?? defaultLogger;
-    this.#metrics = options.metrics ?? defaultMetrics;
+    this.#logger = options.logger;
+    this.#metrics = options.metrics;
   }
 
   async publish(event: BrokerEvent): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * The JWT Bearer assertion (RFC 7523, SPEC §4): claims decided here, signed with RS256 by jose.
+ * The JWT Bearer assertion (RFC 7523, docs/contracts.md#assertion-claims): claims decided here, signed with RS256 by jose.
  * The signed assertion is a credential: it is never logged, stored or returned.
  */
 import { type CryptoKey, SignJWT } from 'jose';

@@ -27,16 +27,3 @@ export function computeBackoffDelay(
   const cap = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, retry - 1));
   return Math.floor(random() * cap);
 }
-
-/**
- * Whether another attempt fits: the delay plus the minimum useful attempt time must end before
- * the deadline (ms since the epoch).
- */
-export function fitsDeadline(
-  nowMs: number,
-  delayMs: number,
-  minAttemptMs: number,
-  deadline: number,
-) {
-  return nowMs + delayMs + minAttemptMs <= deadline;
-}

@@ -1,7 +1,7 @@
 /**
  * Caller identity: API Gateway reports the SigV4 principal of an `AWS_IAM` route as an ARN. Roles
  * arrive as STS session ARNs, which must be reduced to the role before comparing them with the
- * org's `callers` list (SPEC §3.1). Anything that does not parse is nobody: default deny.
+ * org's `callers` list (docs/contracts.md#callers). Anything that does not parse is nobody: default deny.
  */
 import type { OrgRecord } from './types';
 
@@ -25,13 +25,28 @@ export function normalizeCallerArn(arn: string): string | undefined {
   return undefined;
 }
 
-/** Whether `callerArn` is one of the org's allowed principals. No caller, or an empty list, is a no. */
+/**
+ * The org's caller rule, compiled once per org record: whether a caller ARN is one of the org's
+ * allowed principals. No caller, an unparseable one, or an empty list is a no.
+ */
+export function compileCallerRule(
+  org: Pick<OrgRecord, 'callers'>,
+): (callerArn: string | null | undefined) => boolean {
+  const allowed = new Set<string>();
+  for (const entry of org.callers) {
+    const normalized = normalizeCallerArn(entry);
+    if (normalized) allowed.add(normalized);
+  }
+  return (callerArn) => {
+    const caller = callerArn ? normalizeCallerArn(callerArn) : undefined;
+    return caller !== undefined && allowed.has(caller);
+  };
+}
+
+/** Whether `callerArn` is one of the org's allowed principals (see {@link compileCallerRule}). */
 export function isCallerAllowed(
   org: Pick<OrgRecord, 'callers'>,
   callerArn: string | null | undefined,
-) {
-  if (!callerArn) return false;
-  const caller = normalizeCallerArn(callerArn);
-  if (!caller) return false;
-  return org.callers.some((allowed) => normalizeCallerArn(allowed) === caller);
+): boolean {
+  return compileCallerRule(org)(callerArn);
 }

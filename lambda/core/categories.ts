@@ -1,5 +1,5 @@
 /**
- * The stable failure categories (SPEC §3.5). They appear in HTTP error bodies, events, metric
+ * The stable failure categories (docs/contracts.md#error-categories). They appear in HTTP error bodies, events, metric
  * dimensions and logs, so a value here is a public contract: add, never rename.
  */
 export const SALESFORCE_CATEGORIES = [
@@ -44,7 +44,7 @@ export type Severity = 'critical' | 'warning' | 'info';
 export interface CategoryTraits {
   /** Whether the same request may succeed if simply retried later. */
   readonly retryable: boolean;
-  /** The HTTP status the token API answers with (SPEC §3.1). The single source of that mapping. */
+  /** The HTTP status the token API answers with (docs/contracts.md#token-api). The single source of that mapping. */
   readonly httpStatus: number;
   /** Severity carried by incident events and alarms. */
   readonly severity: Severity;

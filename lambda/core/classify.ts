@@ -1,7 +1,7 @@
 /**
- * Classification of what Salesforce's token endpoint answered (SPEC §3.5) into a stable category.
+ * Classification of what Salesforce's token endpoint answered (docs/contracts.md#error-categories) into a stable category.
  * Matching is on Salesforce's exact `error` / `error_description` strings and the variants seen in
- * the wild (reference/salesforce-oauth.md §2); anything else is `unexpected_response` with the
+ * the wild (docs/contracts.md#salesforce-error-signals); anything else is `unexpected_response` with the
  * answer kept verbatim, never guessed. Pure: the HTTP client hands over status, type and body.
  */
 import type { SalesforceCategory } from './categories';

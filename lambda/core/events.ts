@@ -1,5 +1,5 @@
 /**
- * Builders of the broker's CloudEvents 1.0 envelopes (SPEC §3.6), one per event type, and the SNS
+ * Builders of the broker's CloudEvents 1.0 envelopes (docs/events.md), one per event type, and the SNS
  * message attributes subscribers filter on. Pure: the clock, the id generator and the `source`
  * come from the caller. No builder accepts a field that could carry a token, an assertion, an
  * authorization code or a key, so none can leak one.
@@ -176,7 +176,7 @@ export function buildIncidentResolved(
 }
 
 /** What the approval callback learned; see {@link ApprovalEventData}. */
-export type ApprovalOutcome = {
+export type ApprovalEventFacts = {
   readonly orgId: string;
   readonly integrationUsername: string;
   readonly approverUsername?: string | undefined;
@@ -188,7 +188,7 @@ export type ApprovalOutcome = {
 /** `token_broker.approval.completed`: an approval went through the callback without error. */
 export function buildApprovalCompleted(
   context: EventContext,
-  outcome: ApprovalOutcome,
+  outcome: ApprovalEventFacts,
 ): ApprovalCompletedEvent {
   return buildEnvelope(context, 'token_broker.approval.completed', outcome.orgId, {
     ...toApprovalData(outcome),
@@ -199,7 +199,7 @@ export function buildApprovalCompleted(
 /** `token_broker.approval.failed`: the approval was denied, invalid, or did not fix the exchange. */
 export function buildApprovalFailed(
   context: EventContext,
-  outcome: ApprovalOutcome & {
+  outcome: ApprovalEventFacts & {
     readonly category: Category;
     readonly salesforce?: SalesforceErrorDetail | undefined;
     readonly remediation?: Remediation | undefined;
@@ -214,7 +214,7 @@ export function buildApprovalFailed(
   });
 }
 
-function toApprovalData(outcome: ApprovalOutcome) {
+function toApprovalData(outcome: ApprovalEventFacts) {
   return {
     orgId: outcome.orgId,
     ...(outcome.approverUsername !== undefined && { approverUsername: outcome.approverUsername }),

@@ -38,7 +38,7 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** Headers every broker page (and redirect) carries (SPEC §5). */
+/** Headers every broker page (and redirect) carries (docs/contracts.md#page-headers). */
 export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Cache-Control': 'no-store',
   'Referrer-Policy': 'no-referrer',

@@ -1,5 +1,5 @@
 /**
- * The incident lifecycle's decisions (SPEC §3.6), apart from the storage that records them: one
+ * The incident lifecycle's decisions (docs/events.md), apart from the storage that records them: one
  * incident per (org, category); the first failure opens it, repeats only count, a reminder goes
  * out at most once per interval, and the first success resolves it with its duration.
  */
@@ -30,29 +30,6 @@ export type FailureRecord = {
   /** Epoch milliseconds. */
   readonly at: number;
 };
-
-/**
- * Storage of incidents. Each method is one atomic DynamoDB operation, which is what makes the
- * decisions below correct under concurrency; implementations throw on storage errors.
- */
-export interface IncidentLedger {
-  /**
-   * Counts a failure, creating the incident if none is open, atomically.
-   * @returns the incident after this failure; `count === 1` for exactly one caller per incident
-   */
-  recordFailure(failure: FailureRecord): Promise<StoredIncident>;
-  /**
-   * Moves `lastNotifiedAt` from `previous` to `at` only if nobody else did.
-   * @returns whether this caller won the right to publish the reminder
-   */
-  claimReminder(incident: StoredIncident, at: number): Promise<boolean>;
-  listOpen(orgId: string): Promise<StoredIncident[]>;
-  /**
-   * Removes an open incident atomically.
-   * @returns the incident as it was, or undefined if another caller closed it first
-   */
-  close(orgId: string, category: Category): Promise<StoredIncident | undefined>;
-}
 
 /** Which failures are incidents: Salesforce-side faults and an unreadable signing key. */
 export function isIncidentCategory(category: Category): boolean {

@@ -66,16 +66,6 @@ export interface OAuthStateRecord {
   readonly expiresAt: number;
 }
 
-/** Server-side storage of approval attempts. */
-export interface OAuthStateStore {
-  save(record: OAuthStateRecord): Promise<void>;
-  /**
-   * Atomically removes the attempt and returns it as it was, or `undefined` when there is none
-   * (never created, already consumed, or cleaned up), so that a replayed callback fails.
-   */
-  consume(stateHash: string): Promise<OAuthStateRecord | undefined>;
-}
-
 /** What `/oauth/authorize` needs to create an attempt. */
 export interface NewAttempt {
   /** The `state` parameter to send to Salesforce; never stored in clear. */
@@ -162,28 +152,4 @@ function constantTimeEqualHex(a: string, b: string): boolean {
   const left = Buffer.from(a, 'hex');
   const right = Buffer.from(b, 'hex');
   return left.length === right.length && timingSafeEqual(left, right);
-}
-
-/** Who approved, and what Salesforce granted: all the callback keeps of the code exchange. */
-export interface ApprovalIdentity {
-  /** The approving user's Salesforce username. */
-  readonly username: string;
-  /** The scopes Salesforce granted, from the token response's `scope`. */
-  readonly grantedScopes: readonly string[];
-}
-
-/** Redeems an authorization code at the org's login host and reads who approved. */
-export interface AuthorizationCodeClient {
-  /**
-   * Exchanges the code (PKCE, exact redirect URI) and reads the approver's identity with the
-   * token obtained. The code and the token are used once, inside this call, and never returned.
-   * @throws BrokerError `code_exchange_failed`
-   */
-  redeemCode(input: {
-    readonly org: import('./types').OrgRecord;
-    readonly code: string;
-    readonly codeVerifier: string;
-    readonly redirectUri: string;
-    readonly deadline: number;
-  }): Promise<ApprovalIdentity>;
 }

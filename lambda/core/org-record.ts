@@ -1,5 +1,5 @@
 /**
- * Validation of org registry input (SPEC §3.3): the CLI, the registry adapter and the local stack
+ * Validation of org registry input (docs/contracts.md#org-record): the CLI, the registry adapter and the local stack
  * all turn untrusted input into an {@link OrgRecord} here, so a bad record is rejected with every
  * problem named before it can produce a confusing Salesforce error later.
  */
@@ -122,7 +122,7 @@ function checkAudience(value: string): string | undefined {
 }
 
 /**
- * Validates registry input into an {@link OrgRecord}, applying the defaults of SPEC §3.3.
+ * Validates registry input into an {@link OrgRecord}, applying the defaults in docs/contracts.md#org-record.
  * Callers are stored normalised (roles without path), duplicates dropped.
  *
  * @throws BrokerError `invalid_request` naming every problem found.

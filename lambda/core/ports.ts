@@ -1,11 +1,22 @@
 /**
- * The small interfaces the core and the services depend on. Adapters (AWS SDK, HTTP) implement
- * them; tests and the local runtime can supply their own. Nothing here does I/O.
+ * Every port of the broker: the interfaces the services depend on. Adapters (AWS SDK, HTTP)
+ * implement them; tests and the local stack can supply their own. Nothing here does I/O.
  */
+import type { Category } from './categories';
+import type { Classification, TokenEndpointAnswer } from './classify';
+import type { RequestDeadline } from './deadline';
 import type { BrokerError } from './errors';
-import type { BrokerEvent, OrgRecord } from './types';
+import type { FailureRecord, StoredIncident } from './incidents';
+import type { OAuthStateRecord } from './oauth-state';
+import type { BrokerEvent, OrgRecord, SalesforceErrorDetail, TokenGrant } from './types';
 
-/** The org registry (SPEC §3.3). */
+/** Structured log sink of the services (the Powertools Logger fits). Never handed a secret. */
+export interface ServiceLogger {
+  info(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+}
+
+/** The org registry (docs/contracts.md#org-record). */
 export interface OrgRegistry {
   getOrg(orgId: string): Promise<OrgRecord | undefined>;
   putOrg(record: OrgRecord): Promise<void>;
@@ -34,10 +45,34 @@ export interface OpenIncident {
 }
 
 /**
- * Turns exchange outcomes into the incident lifecycle (SPEC §3.6). Called only on fresh exchanges,
- * never on cache hits. Implementations never throw: the token path must not depend on them.
+ * Storage of incidents. Each method is one atomic DynamoDB operation, which is what makes the
+ * decisions in incidents.ts correct under concurrency; implementations throw on storage errors.
  */
-export interface IncidentTracker {
+export interface IncidentStore {
+  /**
+   * Counts a failure, creating the incident if none is open, atomically.
+   * @returns the incident after this failure; `count === 1` for exactly one caller per incident
+   */
+  recordFailure(failure: FailureRecord): Promise<StoredIncident>;
+  /**
+   * Moves `lastNotifiedAt` from `previous` to `at` only if nobody else did.
+   * @returns whether this caller won the right to publish the reminder
+   */
+  claimReminder(incident: StoredIncident, at: number): Promise<boolean>;
+  listOpen(orgId: string): Promise<StoredIncident[]>;
+  /**
+   * Removes an open incident atomically.
+   * @returns the incident as it was, or undefined if another caller closed it first
+   */
+  close(orgId: string, category: Category): Promise<StoredIncident | undefined>;
+}
+
+/**
+ * Turns exchange outcomes into the incident lifecycle (docs/contracts.md#incidents). Called only
+ * on fresh exchanges, never on cache hits. Implementations never throw: the token path must not
+ * depend on them.
+ */
+export interface IncidentService {
   recordFailure(input: {
     readonly org: OrgRecord;
     readonly error: BrokerError;
@@ -54,16 +89,44 @@ export interface IncidentTracker {
 /**
  * Runs a fresh JWT Bearer exchange for an org, bypassing and then refreshing the token cache.
  * Throws a `BrokerError` carrying the category, Salesforce detail and remediation on failure.
- * The approval callback uses it to prove a fix.
+ * The approval callback uses it to prove a fix; a success resolves the org's incidents with
+ * `cause`.
  */
 export interface TokenExchanger {
   exchangeFresh(
     org: OrgRecord,
-    context: { readonly requestId: string; readonly deadline: number },
-  ): Promise<import('./types').TokenGrant>;
+    context: {
+      readonly requestId: string;
+      readonly deadline: RequestDeadline;
+      readonly cause: ResolutionCause;
+    },
+  ): Promise<TokenGrant>;
 }
 
-/** What may be shown about a signing key's certificate (SPEC §3.4): never the key itself. */
+/** Reported once per fresh exchange, for metrics and logs. Holds no secret. */
+export interface ExchangeReport {
+  readonly orgId: string;
+  readonly requestId: string;
+  readonly ok: boolean;
+  readonly category: Category | undefined;
+  readonly salesforce: SalesforceErrorDetail | undefined;
+  /** Time spent in Salesforce's token endpoint, all attempts. */
+  readonly latencyMs: number;
+  /** Salesforce logins made: 0 when the key could not be loaded. */
+  readonly attempts: number;
+  /** Whether the key was re-read after `invalid_assertion`. */
+  readonly keyReread: boolean;
+}
+
+/** Where a function's exchanges are counted (metrics and log lines). */
+export interface ExchangeReporter {
+  /** Once per fresh exchange. */
+  reportExchange(report: ExchangeReport): void;
+  /** When an exchange's bookkeeping was still running at `respondBy` and was left behind. */
+  reportBookkeepingAbandoned(report: ExchangeReport): void;
+}
+
+/** What may be shown about a signing key's certificate: never the key itself. */
 export interface CertificateInfo {
   /** Lowercase hex SHA-256 of the certificate's DER, as Salesforce and openssl show it. */
   readonly fingerprintSha256: string;
@@ -97,9 +160,11 @@ export interface SigningKeyProvider {
   ): Promise<SigningKey>;
 }
 
-/** The result of POSTing to a token endpoint, retries included: the last answer, raw. */
+/** The result of POSTing to a token endpoint, retries included: the last answer and its meaning. */
 export interface TokenEndpointResult {
-  readonly answer: import('./classify').TokenEndpointAnswer;
+  readonly answer: TokenEndpointAnswer;
+  /** The answer classified, once: the retry decision and the caller's both use it. */
+  readonly classification: Classification;
   readonly attempts: number;
   /** Milliseconds spent across all attempts and backoff. */
   readonly latencyMs: number;
@@ -124,7 +189,7 @@ export interface ExchangeOutcome {
   readonly at: string;
   readonly ok: boolean;
   readonly category?: string | undefined;
-  readonly salesforce?: import('./types').SalesforceErrorDetail | undefined;
+  readonly salesforce?: SalesforceErrorDetail | undefined;
   readonly requestId: string;
   readonly latencyMs: number;
 }
@@ -154,4 +219,39 @@ export interface TokenInvalidationStore {
   getOrgTokenState(orgId: string): Promise<OrgTokenState | undefined>;
   /** Records an invalidation at `at` (ms since the epoch); an earlier time never replaces a later one. */
   recordTokenInvalidation(orgId: string, at: number): Promise<void>;
+}
+
+/** Server-side storage of approval attempts. */
+export interface OAuthStateStore {
+  save(record: OAuthStateRecord): Promise<void>;
+  /**
+   * Atomically removes the attempt and returns it as it was, or `undefined` when there is none
+   * (never created, already consumed, or cleaned up), so that a replayed callback fails.
+   */
+  consume(stateHash: string): Promise<OAuthStateRecord | undefined>;
+}
+
+/** Who approved, and what Salesforce granted: all the callback keeps of the code exchange. */
+export interface ApprovalIdentity {
+  /** The approving user's Salesforce username. */
+  readonly username: string;
+  /** The scopes Salesforce granted, from the token response's `scope`. */
+  readonly grantedScopes: readonly string[];
+}
+
+/** Redeems an authorization code at the org's login host and reads who approved. */
+export interface AuthorizationCodeClient {
+  /**
+   * Exchanges the code (PKCE, exact redirect URI) and reads the approver's identity with the
+   * token obtained. The code and the token are used once, inside this call, and never returned.
+   * @param input.deadline ms since the epoch after which no Salesforce call starts
+   * @throws BrokerError `code_exchange_failed`
+   */
+  redeemCode(input: {
+    readonly org: OrgRecord;
+    readonly code: string;
+    readonly codeVerifier: string;
+    readonly redirectUri: string;
+    readonly deadline: number;
+  }): Promise<ApprovalIdentity>;
 }

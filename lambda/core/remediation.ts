@@ -1,5 +1,5 @@
 /**
- * What to do about each failure category, in the product's own words (SPEC §3.5, §3.6): which
+ * What to do about each failure category, in the product's own words (docs/runbook.md): which
  * Salesforce setting or user to fix, and for a missing approval the links that fix it. The same
  * text goes into HTTP error bodies, incident events and the status route; docs/runbook.md expands
  * on it under one heading per category.

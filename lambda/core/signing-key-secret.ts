@@ -1,5 +1,5 @@
 /**
- * The signing key secret format (SPEC §3.4): JSON `{"privateKey": PEM, "certificate": PEM}`, or a
+ * The signing key secret format (docs/contracts.md#signing-key-secret): JSON `{"privateKey": PEM, "certificate": PEM}`, or a
  * bare PEM private key. Parsing only; error messages describe the shape, never the content.
  */
 import { BrokerError } from './errors';

@@ -1,5 +1,5 @@
 /**
- * Per-org token cache with single-flight loading (SPEC §4). Every exchange is a Salesforce login
+ * Per-org token cache with single-flight loading (docs/contracts.md#caching-rules). Every exchange is a Salesforce login
  * (3,600 per user per hour), so N concurrent requests on a cold cache must share one exchange.
  * In memory, per function instance: a token never leaves the process except to its caller, and
  * single-flight holds per instance only (Lambda runs one invocation per instance at a time, so a

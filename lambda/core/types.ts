@@ -5,10 +5,10 @@
 /** Milliseconds since the epoch; injected everywhere so tests control time. */
 export type Clock = () => number;
 
-/** Where an org's users log in, which decides the JWT `aud` default (SPEC §3.3). */
+/** Where an org's users log in, which decides the JWT `aud` default (docs/contracts.md#org-record). */
 export type OrgEnvironment = 'production' | 'sandbox' | 'site';
 
-/** One org registry record (SPEC §3.3), as stored and after validation. Holds no secret. */
+/** One org registry record (docs/contracts.md#org-record), as stored and after validation. Holds no secret. */
 export interface OrgRecord {
   /** Lowercase slug, e.g. `acme-prod`. */
   readonly orgId: string;
@@ -21,7 +21,7 @@ export interface OrgRecord {
   readonly consumerKey: string;
   /** The integration user's username (JWT `sub`). */
   readonly username: string;
-  /** Secrets Manager id of the signing key secret (SPEC §3.4). */
+  /** Secrets Manager id of the signing key secret (docs/contracts.md#signing-key-secret). */
   readonly signingKeySecretId: string;
   /** Secrets Manager id of the consumer secret, only when the app requires it for the web-server flow. */
   readonly consumerSecretId?: string | undefined;
@@ -39,7 +39,7 @@ export interface SalesforceErrorDetail {
   readonly error_description?: string | undefined;
 }
 
-/** What to do about a failure, in the product's own words (SPEC §3.6 `remediation`). */
+/** What to do about a failure, in the product's own words (docs/events.md, `remediation`). */
 export interface Remediation {
   /** One sentence: what is wrong. */
   readonly summary: string;
@@ -53,7 +53,7 @@ export interface Remediation {
   readonly runbook?: string | undefined;
 }
 
-/** The token API's success body (SPEC §3.1): Salesforce's fields plus `expires_at` and `org_id`. */
+/** The token API's success body (docs/contracts.md#token-api): Salesforce's fields plus `expires_at` and `org_id`. */
 export interface TokenGrant {
   readonly access_token: string;
   readonly instance_url: string;
@@ -77,7 +77,7 @@ export const EVENT_TYPES = [
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /**
- * A CloudEvents 1.0 JSON envelope (SPEC §3.6). `data` is defined per type by the events module;
+ * A CloudEvents 1.0 JSON envelope (docs/events.md). `data` is defined per type by the events module;
  * it never holds an access token, assertion, authorization code, private key or client secret.
  */
 export interface BrokerEvent<TData extends object = Record<string, unknown>> {

@@ -6,8 +6,6 @@ export interface OAuthConfig {
   readonly tableName: string;
   /** The API's public base URL, no trailing slash (`PUBLIC_BASE_URL`). */
   readonly publicBaseUrl: string;
-  /** SNS topic for approval and incident events (`EVENTS_TOPIC_ARN`). */
-  readonly eventsTopicArn: string;
   /** Lifetime of an approval attempt (`OAUTH_STATE_TTL_SECONDS`). @default 600 */
   readonly stateTtlSeconds: number;
   /** Per-request timeout for Salesforce calls (`SALESFORCE_TIMEOUT_MS`). @default 5000 */
@@ -19,7 +17,6 @@ export function readOAuthConfig(env: Readonly<Record<string, string | undefined>
   return {
     tableName: readString(env, 'TABLE_NAME'),
     publicBaseUrl: readBaseUrl(env, 'PUBLIC_BASE_URL'),
-    eventsTopicArn: readString(env, 'EVENTS_TOPIC_ARN'),
     // Salesforce codes live 15 minutes; an attempt may not outlive its code by much.
     stateTtlSeconds: readInteger(env, 'OAUTH_STATE_TTL_SECONDS', 600, { min: 60, max: 3600 }),
     salesforceTimeoutMs: readInteger(env, 'SALESFORCE_TIMEOUT_MS', 5000, SALESFORCE_TIMEOUT_BOUNDS),

@@ -1,14 +1,14 @@
 /**
  * The OAuth routes over API Gateway REST proxy events, composed from an {@link ApprovalService}:
  * `GET /oauth/authorize` and `GET /oauth/callback`. Every answer is an HTML page or a redirect to
- * the org's own Salesforce login host, with the SPEC §5 headers. The entry point (`oauth.ts`)
- * wires the real adapters; tests and the local gateway wire their own.
+ * the org's own Salesforce login host, with the page security headers of docs/approval-loop.md.
+ * Composed by {@link composeOAuthFunction} for the Lambda entry, the local stack and the tests.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { ApprovalOutcome } from '../core/approval-outcome';
 import { renderApprovalPage } from '../core/approval-page';
 import {
@@ -17,9 +17,12 @@ import {
   serializeBindingCookie,
   serializeClearedBindingCookie,
 } from '../core/cookies';
+import { planRequestDeadline, SYSTEM_TIME, type TimeSource } from '../core/deadline';
 import { escapeHtml, PAGE_SECURITY_HEADERS, renderDocument } from '../core/html';
 import type { ApprovalService } from '../services/approval-service';
+import { answerBeforeTimeout, readRequestId } from './deadline-guard';
 import { publishStoredMetrics } from './exchange-reporting';
+import type { RestHandler } from './rest-handler';
 
 export interface OAuthHandlerDeps {
   readonly service: ApprovalService;
@@ -33,15 +36,9 @@ export interface OAuthHandlerDeps {
   readonly metrics?: Metrics;
   /** Called once per finished callback (metrics). */
   readonly onOutcome?: (outcome: ApprovalOutcome) => void;
+  /** @default real time */
+  readonly time?: TimeSource;
 }
-
-export type RestHandler = (
-  event: APIGatewayProxyEvent,
-  context: Context,
-) => Promise<APIGatewayProxyResult>;
-
-/** Time kept back from the Lambda deadline to render and return the page. */
-const RESPONSE_MARGIN_MS = 500;
 
 const HTML_HEADERS = { ...PAGE_SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8' };
 
@@ -84,66 +81,41 @@ function clearingBindingCookie(
   };
 }
 
-/**
- * When a request is still running this long before the function's timeout, the browser gets a
- * 503 page with Retry-After instead of a Lambda timeout (an opaque 502 from API Gateway), ms.
- */
-const OUT_OF_TIME_MARGIN_MS = 250;
-
 /** Seconds the out-of-time page asks the browser to wait. */
 const OUT_OF_TIME_RETRY_AFTER_SECONDS = 5;
 
 /** The Lambda handler of the OAuth function. */
 export function createOAuthHandler(deps: OAuthHandlerDeps): RestHandler {
+  const time = deps.time ?? SYSTEM_TIME;
+  const guarded = answerBeforeTimeout(createOAuthRoutes(deps, time), {
+    time,
+    logger: deps.logger,
+    outOfTime: (event, requestId) => {
+      const result = simplePage(
+        503,
+        'The broker ran out of time',
+        'The broker could not finish this request in time. Start again from the approval link in a minute; if it keeps failing, give this request id to the operator.',
+        requestId,
+      );
+      const answer = {
+        ...result,
+        headers: { ...result.headers, 'Retry-After': String(OUT_OF_TIME_RETRY_AFTER_SECONDS) },
+      };
+      return event.resource === '/oauth/callback'
+        ? clearingBindingCookie(answer, deps.cookiePolicy)
+        : answer;
+    },
+  });
   // middy's own early timeout throws, which Lambda reports as an invocation error: the guard answers instead.
-  const handler = middy(answerBeforeTimeout(deps, createOAuthRoutes(deps)), {
-    timeoutEarlyInMillis: 0,
-  }).use(injectLambdaContext(deps.logger, { resetKeys: true }));
+  const handler = middy(guarded, { timeoutEarlyInMillis: 0 }).use(
+    injectLambdaContext(deps.logger, { resetKeys: true }),
+  );
   return deps.metrics ? handler.use(publishStoredMetrics(deps.metrics)) : handler;
 }
 
-/** Serves the request, or answers a 503 page when it would outlive the function's remaining time. */
-function answerBeforeTimeout(deps: OAuthHandlerDeps, serve: RestHandler): RestHandler {
+function createOAuthRoutes(deps: OAuthHandlerDeps, time: TimeSource): RestHandler {
   return async (event, context) => {
-    const requestId = event.requestContext?.requestId ?? context.awsRequestId;
-    let timer: NodeJS.Timeout | undefined;
-    const outOfTime = new Promise<APIGatewayProxyResult>((resolve) => {
-      timer = setTimeout(
-        () => {
-          deps.logger.error('OAuth route ran out of time', {
-            route: event.resource,
-            request_id: requestId,
-          });
-          const result = simplePage(
-            503,
-            'The broker ran out of time',
-            'The broker could not finish this request in time. Start again from the approval link in a minute; if it keeps failing, give this request id to the operator.',
-            requestId,
-          );
-          const answer = {
-            ...result,
-            headers: { ...result.headers, 'Retry-After': String(OUT_OF_TIME_RETRY_AFTER_SECONDS) },
-          };
-          resolve(
-            event.resource === '/oauth/callback'
-              ? clearingBindingCookie(answer, deps.cookiePolicy)
-              : answer,
-          );
-        },
-        Math.max(0, context.getRemainingTimeInMillis() - OUT_OF_TIME_MARGIN_MS),
-      );
-    });
-    try {
-      return await Promise.race([serve(event, context), outOfTime]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-}
-
-function createOAuthRoutes(deps: OAuthHandlerDeps): RestHandler {
-  return async (event, context) => {
-    const requestId = event.requestContext?.requestId ?? context.awsRequestId;
+    const requestId = readRequestId(event, context);
     const route = event.resource ?? event.path;
     deps.logger.appendKeys({ request_id: requestId });
     try {
@@ -186,7 +158,7 @@ function createOAuthRoutes(deps: OAuthHandlerDeps): RestHandler {
         query,
         cookieValue,
         requestId,
-        deadline: Date.now() + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS,
+        deadline: planRequestDeadline(context.getRemainingTimeInMillis(), time.now()),
       });
       deps.onOutcome?.(outcome);
       return clearingBindingCookie(

@@ -1,26 +1,15 @@
 /**
  * Lambda entry of the OAuth routes (bundled by the CDK stack): `GET /oauth/authorize` and
- * `GET /oauth/callback`. Configuration is read at cold start; the SDK clients and adapters are
- * built on the first request (see oauth-wiring.ts), so the import itself stays small.
+ * `GET /oauth/callback`. Configuration is read and validated at cold start; the AWS clients and
+ * adapters are built on the first request.
  */
-import { readIncidentTrackingConfig } from './incident-tracking';
+import { readEventsConfig } from './events-config';
+import { createAwsClients } from './function-runtime';
 import { readOAuthConfig } from './oauth-config';
-import type { RestHandler } from './oauth-handler';
+import { composeOAuthFunction } from './oauth-function';
+import { logger, metrics } from './observability';
 
-const config = readOAuthConfig(process.env);
-const tracking = readIncidentTrackingConfig(process.env, 'oauth');
-
-let composed: Promise<RestHandler> | undefined;
-
-function compose(): Promise<RestHandler> {
-  composed ??= import('./oauth-wiring')
-    .then(({ createAwsOAuthHandler }) => createAwsOAuthHandler(config, tracking))
-    .catch((error: unknown) => {
-      // A failed composition must not stick to the instance: the next request tries again.
-      composed = undefined;
-      throw error;
-    });
-  return composed;
-}
-
-export const handler: RestHandler = async (event, context) => (await compose())(event, context);
+export const handler = composeOAuthFunction(
+  { oauth: readOAuthConfig(process.env), events: readEventsConfig(process.env, 'oauth') },
+  { logger, metrics, clients: createAwsClients },
+);

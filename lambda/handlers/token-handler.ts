@@ -1,58 +1,43 @@
 /**
- * The token API on API Gateway REST proxy events (SPEC §3.1): routing, input checks, caller
- * identity, and the mapping of results and errors to HTTP. Built by {@link createTokenHandler}
- * around an injected token service, so the Lambda entry (token.ts), the local stack and the tests
- * run the same handler.
+ * The token API on API Gateway REST proxy events (docs/openapi.yaml): routing, input checks,
+ * caller identity, and the mapping of results and errors to HTTP. Composed by
+ * {@link composeTokenFunction}, so the Lambda entry, the local stack and the tests run the same
+ * handler.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { planRequestDeadline, SYSTEM_TIME, type TimeSource } from '../core/deadline';
 import { BrokerError } from '../core/errors';
 import { METRIC } from '../core/metrics';
 import { isValidOrgId } from '../core/org-record';
-import type { ExchangeReport, ServiceLogger, TokenService } from '../services/token-service';
-import { createExchangeReporter, publishStoredMetrics } from './exchange-reporting';
-import { errorResponse, jsonResponse, noContentResponse, outOfTimeResponse } from './http';
+import type { TokenService } from '../services/token-service';
+import { answerBeforeTimeout, readRequestId } from './deadline-guard';
+import { publishStoredMetrics } from './exchange-reporting';
+import { once } from './function-runtime';
+import type { RestHandler } from './rest-handler';
+import {
+  errorResponse,
+  jsonResponse,
+  noContentResponse,
+  outOfTimeResponse,
+} from './token-api-responses';
 
 /** Largest accepted request body, bytes. `{"forceRefresh": true}` is 22. */
 export const MAX_BODY_BYTES = 1024;
 
-/** Time kept back from the function's remaining time to send the response, ms. */
-const RESPONSE_MARGIN_MS = 500;
-
-/**
- * Time kept after the last Salesforce attempt for the exchange's bookkeeping (incident ledger,
- * SNS event, outcome record), ms: this, or a quarter of the time left when that is less. Each is
- * one AWS call of tens of milliseconds; whatever still runs when it is spent is abandoned (logged
- * and counted), never the response.
- */
-const BOOKKEEPING_RESERVE_MS = 1000;
-
-/**
- * When the request is still running this long before the function's timeout, the caller gets a
- * 503 with Retry-After instead of a Lambda timeout, ms. Smaller than {@link RESPONSE_MARGIN_MS},
- * so a Salesforce failure found at the deadline is still answered as itself.
- */
-const OUT_OF_TIME_MARGIN_MS = 250;
-
-/** What the handler gives the service it builds: its observability hooks. */
-export interface ServiceHooks {
-  readonly onExchange: (report: ExchangeReport) => void;
-  /** Always set by the handler; optional for other users of these hooks (the local OAuth service). */
-  readonly onBookkeepingAbandoned?: (report: ExchangeReport) => void;
-  readonly logger: ServiceLogger;
-}
-
 export interface TokenHandlerDeps {
   /**
-   * Builds the token service, once, on the first request (so adapters and SDK clients stay off
-   * the cold-start import path). Pass `hooks` into {@link createTokenService}.
+   * Builds the token service; called on the first request (so adapters and SDK clients stay off
+   * the cold-start import path), and again after a failed build.
    */
-  readonly createService: (hooks: ServiceHooks) => TokenService | Promise<TokenService>;
+  readonly service: () => Promise<TokenService>;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** @default real time */
+  readonly time?: TimeSource;
 }
 
 type Route = 'token' | 'invalidate' | 'status';
@@ -108,41 +93,19 @@ export function parseTokenRequestBody(
   return { forceRefresh: forceRefresh === true };
 }
 
-export function createTokenHandler(deps: TokenHandlerDeps) {
+export function createTokenHandler(deps: TokenHandlerDeps): RestHandler {
   const { logger, metrics } = deps;
-  const onExchange = createExchangeReporter(logger, metrics);
-
-  const onBookkeepingAbandoned = () => {
-    metrics.addMetric(METRIC.exchangeBookkeepingAbandoned, MetricUnit.Count, 1);
-  };
-
-  let service: TokenService | Promise<TokenService> | undefined;
-  const getService = (): TokenService | Promise<TokenService> => {
-    if (service) return service;
-    const hooks: ServiceHooks = { onExchange, onBookkeepingAbandoned, logger };
-    const pending = Promise.resolve(deps.createService(hooks)).then(
-      (built) => {
-        service = built;
-        return built;
-      },
-      (error: unknown) => {
-        // Let the next request try again rather than keeping a failed start.
-        service = undefined;
-        throw error;
-      },
-    );
-    service = pending;
-    return pending;
-  };
+  const time = deps.time ?? SYSTEM_TIME;
+  const service = once(deps.service);
 
   async function serve(
     event: APIGatewayProxyEvent,
     context: Context,
-    requestId: string,
   ): Promise<APIGatewayProxyResult> {
+    const requestId = readRequestId(event, context);
     const caller = event.requestContext?.identity?.userArn ?? null;
     const orgId = event.pathParameters?.orgId;
-    const started = performance.now();
+    const started = time.now();
     logger.appendKeys({ request_id: requestId, org_id: orgId, caller });
     let cache: 'hit' | 'miss' | undefined;
     try {
@@ -153,18 +116,13 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
           'orgId must be a lowercase slug (a-z, 0-9, inner hyphens, max 63 characters)',
         );
       }
-      const tokens = await getService();
+      const tokens = await service();
       if (name === 'token') {
         const { forceRefresh } = parseTokenRequestBody(event);
-        const budget = context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS;
-        const respondBy = Date.now() + budget;
-        // Whole ms: the Salesforce client turns what is left into an AbortSignal timeout.
-        const reserve = Math.min(BOOKKEEPING_RESERVE_MS, Math.floor(budget / 4));
         const result = await tokens.getToken(orgId, {
           caller,
           requestId,
-          deadline: respondBy - reserve,
-          respondBy,
+          deadline: planRequestDeadline(context.getRemainingTimeInMillis(), time.now()),
           forceRefresh,
         });
         cache = result.cacheHit ? 'hit' : 'miss';
@@ -173,7 +131,7 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
           MetricUnit.Count,
           1,
         );
-        logger.info('Token served', { cache, duration_ms: performance.now() - started });
+        logger.info('Token served', { cache, duration_ms: time.now() - started });
         return jsonResponse(200, result.grant, { Pragma: 'no-cache' });
       }
       if (name === 'invalidate') {
@@ -190,7 +148,7 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
         category: code,
         status: response.statusCode,
         cache,
-        duration_ms: performance.now() - started,
+        duration_ms: time.now() - started,
       };
       if (
         response.statusCode >= 500 &&
@@ -203,36 +161,13 @@ export function createTokenHandler(deps: TokenHandlerDeps) {
     }
   }
 
-  /** Serves the request, or answers 503 when it would outlive the function's remaining time. */
-  async function route(
-    event: APIGatewayProxyEvent,
-    context: Context,
-  ): Promise<APIGatewayProxyResult> {
-    const requestId = event.requestContext?.requestId ?? context.awsRequestId;
-    const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    const outOfTime = new Promise<APIGatewayProxyResult>((resolve) => {
-      timer = setTimeout(
-        () => {
-          logger.error('Request ran out of time', {
-            category: 'internal_error',
-            status: 503,
-            duration_ms: performance.now() - started,
-          });
-          resolve(outOfTimeResponse(requestId));
-        },
-        Math.max(0, context.getRemainingTimeInMillis() - OUT_OF_TIME_MARGIN_MS),
-      );
-    });
-    try {
-      return await Promise.race([serve(event, context, requestId), outOfTime]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  // middy's own early timeout throws, which Lambda reports as an invocation error: route answers instead.
-  return middy(route, { timeoutEarlyInMillis: 0 })
+  const guarded = answerBeforeTimeout(serve, {
+    time,
+    logger,
+    outOfTime: (_event, requestId) => outOfTimeResponse(requestId),
+  });
+  // middy's own early timeout throws, which Lambda reports as an invocation error: the guard answers instead.
+  return middy(guarded, { timeoutEarlyInMillis: 0 })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(publishStoredMetrics(metrics));
 }

@@ -1,7 +1,8 @@
 /**
- * The closed approval loop (SPEC §3.2, §5): `start` sends the operator's browser to Salesforce
- * with a fresh attempt; `complete` checks what comes back, in the SPEC's order, proves the fix
- * with a fresh JWT exchange, and reports one outcome (page + events). No SDK, no environment.
+ * The closed approval loop (docs/approval-loop.md): `start` sends the operator's browser to
+ * Salesforce with a fresh attempt; `complete` checks what comes back, in the documented order,
+ * proves the fix with a fresh JWT exchange, and reports one outcome (page + events). No SDK, no
+ * environment.
  */
 import { buildApprovalLink, buildRedirectUri } from '../core/approval-links';
 import {
@@ -13,6 +14,7 @@ import {
   decideUnknownOrg,
   decideVerification,
 } from '../core/approval-outcome';
+import type { RequestDeadline } from '../core/deadline';
 import { BrokerError, isBrokerError } from '../core/errors';
 import { buildApprovalCompleted, buildApprovalFailed, type EventContext } from '../core/events';
 import {
@@ -20,31 +22,26 @@ import {
   parseAuthorizeQuery,
   parseCallbackQuery,
 } from '../core/oauth-params';
-import {
-  type AuthorizationCodeClient,
-  checkConsumedState,
-  createAttempt,
-  hashValue,
-  type OAuthStateStore,
-} from '../core/oauth-state';
-import type { EventPublisher, IncidentTracker, OrgRegistry, TokenExchanger } from '../core/ports';
+import { checkConsumedState, createAttempt, hashValue } from '../core/oauth-state';
+import type {
+  AuthorizationCodeClient,
+  EventPublisher,
+  OAuthStateStore,
+  OrgRegistry,
+  ServiceLogger,
+  TokenExchanger,
+} from '../core/ports';
 import type { Clock, OrgRecord } from '../core/types';
 
 /** The scopes requested: `api` for the token's use, `refresh_token` so the approval counts for JWT. */
 export const APPROVAL_SCOPES = 'api refresh_token';
 
-/** Structured log sink (the Powertools Logger fits). Never handed a code or a token. */
-export interface ServiceLogger {
-  info(message: string, extra: Record<string, unknown>): void;
-  warn(message: string, extra: Record<string, unknown>): void;
-}
-
 export interface ApprovalServiceDeps {
   readonly orgs: Pick<OrgRegistry, 'getOrg'>;
   readonly states: OAuthStateStore;
   readonly codes: AuthorizationCodeClient;
+  /** Proves the fix; its success resolves the org's incidents as `approval_callback`. */
   readonly tokens: TokenExchanger;
-  readonly incidents: Pick<IncidentTracker, 'recordSuccess'>;
   readonly events: EventPublisher;
   /** `source`, clock and id generator of the events this service publishes. */
   readonly eventContext: EventContext;
@@ -76,22 +73,8 @@ export interface ApprovalService {
     readonly query: MultiValueQuery;
     readonly cookieValue: string | undefined;
     readonly requestId: string;
-    /** Epoch ms after which no Salesforce call starts. */
-    readonly deadline: number;
+    readonly deadline: RequestDeadline;
   }): Promise<ApprovalOutcome>;
-}
-
-/**
- * The tracker to give the token service that proves an approval: failures count as usual, but
- * the success is left to the approval service, which records it with cause `approval_callback`
- * so the `incident.resolved` event says how the incident was fixed.
- */
-export function deferSuccessToApproval(tracker: IncidentTracker): IncidentTracker {
-  return {
-    recordFailure: (input) => tracker.recordFailure(input),
-    recordSuccess: async () => undefined,
-    listOpen: (orgId) => tracker.listOpen(orgId),
-  };
 }
 
 export function createApprovalService(deps: ApprovalServiceDeps): ApprovalService {
@@ -142,22 +125,15 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
   async function verify(
     org: OrgRecord,
     identity: { username: string; grantedScopes: readonly string[] },
-    context: { requestId: string; deadline: number },
+    context: { requestId: string; deadline: RequestDeadline },
   ): Promise<ApprovalOutcome> {
     let jwt: { ok: true } | { ok: false; error: BrokerError };
     try {
-      await deps.tokens.exchangeFresh(org, context);
+      await deps.tokens.exchangeFresh(org, { ...context, cause: 'approval_callback' });
       jwt = { ok: true };
     } catch (error) {
       if (!isBrokerError(error)) throw error;
       jwt = { ok: false, error };
-    }
-    if (jwt.ok) {
-      await deps.incidents.recordSuccess({
-        org,
-        requestId: context.requestId,
-        cause: 'approval_callback',
-      });
     }
     return decideVerification({
       org,
@@ -264,7 +240,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     org: OrgRecord,
     code: string,
     codeVerifier: string,
-    context: { requestId: string; deadline: number },
+    context: { requestId: string; deadline: RequestDeadline },
   ): Promise<ApprovalOutcome> {
     let identity: { username: string; grantedScopes: readonly string[] };
     try {
@@ -273,7 +249,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
         code,
         codeVerifier,
         redirectUri,
-        deadline: context.deadline,
+        deadline: context.deadline.salesforceBy,
       });
     } catch (error) {
       const brokerError = isBrokerError(error)

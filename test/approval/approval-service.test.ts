@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { deadlineIn } from '../../lambda/core/deadline';
 import { BrokerError } from '../../lambda/core/errors';
-import {
-  type ApprovalIdentity,
-  type AuthorizationCodeClient,
-  computeS256Challenge,
-  type OAuthStateRecord,
-  type OAuthStateStore,
-} from '../../lambda/core/oauth-state';
+import { computeS256Challenge, type OAuthStateRecord } from '../../lambda/core/oauth-state';
+import type {
+  ApprovalIdentity,
+  AuthorizationCodeClient,
+  OAuthStateStore,
+} from '../../lambda/core/ports';
 import type { OrgRecord, TokenGrant } from '../../lambda/core/types';
 import { createApprovalService } from '../../lambda/services/approval-service';
 import { RecordingPublisher } from '../support/events';
@@ -72,13 +72,14 @@ function setup(
       },
     },
     tokens: {
-      async exchangeFresh() {
+      // The token service resolves the org's incidents with the exchange's cause on success.
+      async exchangeFresh(exchanged, { requestId, cause }) {
         const jwt = options.jwt ?? 'ok';
         if (jwt !== 'ok') throw jwt;
+        resolved.push({ org: exchanged, requestId, cause });
         return grant;
       },
     },
-    incidents: { recordSuccess: async (input) => void resolved.push(input) },
     events,
     eventContext: { source: 'urn:test', clock: () => now, newId: () => `id-${now}` },
     clock: () => now,
@@ -94,7 +95,12 @@ function setup(
     return { started, url, state: url.searchParams.get('state') as string };
   }
   const complete = (query: Record<string, string[]>, cookieValue: string | undefined) =>
-    service.complete({ query, cookieValue, requestId: 'req-1', deadline: now + 5000 });
+    service.complete({
+      query,
+      cookieValue,
+      requestId: 'req-1',
+      deadline: deadlineIn(5000, now),
+    });
 
   return {
     service,

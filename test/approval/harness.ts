@@ -4,7 +4,6 @@
  * endpoint), the Salesforce emulator, and one schema-checking event recorder. Each test gets a
  * freshly composed broker (no warm caches) over a reset emulator world.
  */
-import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -12,26 +11,13 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Browser } from 'playwright-core';
 import { type RunningEmulator, startEmulator } from '../../emulator/server';
 import { launchBrowser } from '../../emulator/testing/browser';
-import { DynamoIncidentLedger } from '../../lambda/adapters/incident-ledger';
-import { createOAuthStateStore } from '../../lambda/adapters/oauth-state-store';
 import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
-import {
-  createConsumerSecretReader,
-  createSalesforceOAuthClient,
-} from '../../lambda/adapters/salesforce-oauth-client';
-import { createSalesforceTokenClient } from '../../lambda/adapters/salesforce-token-client';
-import { createSecretsManagerSigningKeys } from '../../lambda/adapters/signing-keys';
-import { selectBindingCookiePolicy } from '../../lambda/core/cookies';
-import { METRIC_NAMESPACE } from '../../lambda/core/metrics';
+import { SYSTEM_TIME, type TimeSource } from '../../lambda/core/deadline';
+import { METRIC_NAMESPACE, SERVICE_NAME } from '../../lambda/core/metrics';
 import { validateOrgRecord } from '../../lambda/core/org-record';
-import { createOAuthHandler } from '../../lambda/handlers/oauth-handler';
-import { createTokenHandler } from '../../lambda/handlers/token-handler';
-import {
-  createApprovalService,
-  deferSuccessToApproval,
-} from '../../lambda/services/approval-service';
-import { createIncidentTracker } from '../../lambda/services/incident-tracker';
-import { createTokenService } from '../../lambda/services/token-service';
+import { readEventsConfig } from '../../lambda/handlers/events-config';
+import { composeOAuthFunction } from '../../lambda/handlers/oauth-function';
+import { composeTokenFunction } from '../../lambda/handlers/token-function';
 import { type LocalGateway, type RestHandler, startGateway } from '../../local/gateway';
 import {
   type LocalSecretsManager,
@@ -139,63 +125,51 @@ export async function composeBroker(stack: Stack, options: WorldOptions = {}): P
     }),
   );
 
-  const logger = new Logger({ serviceName: 'salesforce-token-broker' });
-  const metrics = new Metrics({
-    namespace: METRIC_NAMESPACE,
-    serviceName: 'salesforce-token-broker',
-  });
   const events = new RecordingPublisher();
   let offsetMs = 0;
-  const clock = () => Date.now() + offsetMs;
-  const eventContext = { source: 'urn:salesforce-token-broker:e2e', clock, newId: randomUUID };
-  const tracker = createIncidentTracker({
-    ledger: new DynamoIncidentLedger({ client: dynamo.client, tableName }),
+  // The OAuth function's clock moves with advanceClock; its timers stay real.
+  const oauthTime: TimeSource = { now: () => Date.now() + offsetMs, after: SYSTEM_TIME.after };
+  const runtime = {
+    logger: new Logger({ serviceName: SERVICE_NAME }),
+    metrics: new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME }),
+    clients: () => ({ dynamo: dynamo.client, secrets: secretsClient }),
     publisher: events,
-    events: eventContext,
-    logger,
-    metrics,
-  });
+  };
+  const eventsConfig = (role: 'token' | 'oauth') =>
+    readEventsConfig(
+      { EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:e2e', TABLE_NAME: tableName },
+      role,
+    );
   const secretsClient = new SecretsManagerClient({
     endpoint: secrets.endpoint,
     region: 'eu-west-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  const newTokenService = (incidents: typeof tracker) =>
-    createTokenService({
-      registry,
-      signingKeys: createSecretsManagerSigningKeys({ client: secretsClient }),
-      tokenEndpoint: createSalesforceTokenClient({ timeoutMs: 5000 }),
-      publicBaseUrl: gateway.url,
-      incidents,
-      logger,
-    });
-
   handlers = {
-    token: createTokenHandler({
-      createService: () => newTokenService(tracker),
-      logger,
-      metrics,
-    }),
-    oauth: createOAuthHandler({
-      service: createApprovalService({
-        orgs: registry,
-        states: createOAuthStateStore({ client: documents, tableName }),
-        codes: createSalesforceOAuthClient({
-          timeoutMs: 5000,
-          readConsumerSecret: createConsumerSecretReader(secretsClient),
-        }),
-        tokens: newTokenService(deferSuccessToApproval(tracker)),
-        incidents: tracker,
-        events,
-        eventContext,
-        clock,
-        logger,
-        publicBaseUrl: gateway.url,
-        stateTtlSeconds: 600,
-      }),
-      cookiePolicy: selectBindingCookiePolicy(gateway.url),
-      logger,
-    }),
+    token: composeTokenFunction(
+      {
+        token: {
+          tableName,
+          publicBaseUrl: gateway.url,
+          salesforceTimeoutMs: 5000,
+          signingKeyMaxAgeSeconds: 300,
+        },
+        events: eventsConfig('token'),
+      },
+      runtime,
+    ),
+    oauth: composeOAuthFunction(
+      {
+        oauth: {
+          tableName,
+          publicBaseUrl: gateway.url,
+          salesforceTimeoutMs: 5000,
+          stateTtlSeconds: 600,
+        },
+        events: eventsConfig('oauth'),
+      },
+      { ...runtime, time: oauthTime },
+    ),
   };
 
   return {

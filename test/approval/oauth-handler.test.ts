@@ -52,7 +52,6 @@ function createHandler(baseUrl = 'https://broker.example.com/prod') {
         throw new Error('not used in these tests');
       },
     },
-    incidents: { recordSuccess: async () => undefined },
     events: new RecordingPublisher(),
     eventContext: { source: 'urn:test', clock: Date.now, newId: () => crypto.randomUUID() },
     clock: Date.now,
@@ -239,7 +238,6 @@ describe('OAuth config', () => {
     expect(readOAuthConfig(env)).toEqual({
       tableName: 't',
       publicBaseUrl: 'https://broker.example.com/prod',
-      eventsTopicArn: 'arn:aws:sns:eu-west-1:123456789012:events',
       stateTtlSeconds: 600,
       salesforceTimeoutMs: 5000,
     });

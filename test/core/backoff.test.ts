@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { computeBackoffDelay, fitsDeadline } from '../../lambda/core/backoff';
+import { computeBackoffDelay } from '../../lambda/core/backoff';
+import { fits } from '../../lambda/core/deadline';
 
 describe('backoff', () => {
   const policy = { baseMs: 100, maxMs: 1000, maxAttempts: 5 };
@@ -13,7 +14,7 @@ describe('backoff', () => {
   });
 
   it('only fits an attempt that ends before the deadline', () => {
-    expect(fitsDeadline(1000, 100, 200, 1300)).toBe(true);
-    expect(fitsDeadline(1000, 100, 200, 1299)).toBe(false);
+    expect(fits(100 + 200, 1300, 1000)).toBe(true);
+    expect(fits(100 + 200, 1299, 1000)).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CATEGORY_TRAITS } from '../../lambda/core/categories';
-import { INTERNAL_ERROR } from '../../lambda/handlers/http';
+import { INTERNAL_ERROR } from '../../lambda/handlers/token-api-responses';
 
 const runbook = readFileSync(new URL('../../docs/runbook.md', import.meta.url), 'utf8');
 

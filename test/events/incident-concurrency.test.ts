@@ -1,9 +1,9 @@
 import { createServer } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoIncidentLedger } from '../../lambda/adapters/incident-ledger';
+import { DynamoIncidentStore } from '../../lambda/adapters/incident-store';
 import { METRIC } from '../../lambda/core/metrics';
-import { createIncidentTracker } from '../../lambda/services/incident-tracker';
+import { createIncidentService } from '../../lambda/services/incident-service';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 import { RecordingPublisher } from '../support/events';
 import { captureOutput, findSecrets } from '../support/logs';
@@ -32,8 +32,8 @@ async function instances(count: number, clock: ManualClock) {
   const tableName = await dynamo.createTable();
   const publisher = new RecordingPublisher();
   const trackers = Array.from({ length: count }, () =>
-    createIncidentTracker({
-      ledger: new DynamoIncidentLedger({
+    createIncidentService({
+      store: new DynamoIncidentStore({
         client: dynamo.client,
         tableName,
       }),
@@ -121,8 +121,8 @@ describe('DynamoDB unavailable', () => {
       maxAttempts: 1,
     });
     const publisher = new RecordingPublisher();
-    const tracker = createIncidentTracker({
-      ledger: new DynamoIncidentLedger({
+    const tracker = createIncidentService({
+      store: new DynamoIncidentStore({
         client: client,
         tableName: 'broker',
       }),

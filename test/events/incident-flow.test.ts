@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoIncidentLedger } from '../../lambda/adapters/incident-ledger';
+import { DynamoIncidentStore } from '../../lambda/adapters/incident-store';
 import { BrokerError } from '../../lambda/core/errors';
-import type { IncidentTracker } from '../../lambda/core/ports';
-import { createIncidentTracker } from '../../lambda/services/incident-tracker';
+import type { IncidentService } from '../../lambda/core/ports';
+import { createIncidentService } from '../../lambda/services/incident-service';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 import { RecordingPublisher } from '../support/events';
 import { captureOutput, findSecrets } from '../support/logs';
@@ -23,8 +23,8 @@ const HOUR = 60 * MINUTE;
 let dynamo: LocalDynamo;
 let clock: ManualClock;
 let publisher: RecordingPublisher;
-let ledger: DynamoIncidentLedger;
-let tracker: IncidentTracker;
+let ledger: DynamoIncidentStore;
+let tracker: IncidentService;
 
 beforeAll(async () => {
   dynamo = await startDynalite();
@@ -35,12 +35,12 @@ afterAll(async () => {
 beforeEach(async () => {
   clock = new ManualClock();
   publisher = new RecordingPublisher({ knownSecrets: () => [FAKE_ACCESS_TOKEN, FAKE_ASSERTION] });
-  ledger = new DynamoIncidentLedger({
+  ledger = new DynamoIncidentStore({
     client: dynamo.client,
     tableName: await dynamo.createTable(),
   });
-  tracker = createIncidentTracker({
-    ledger,
+  tracker = createIncidentService({
+    store: ledger,
     publisher,
     events: eventContext(clock),
     reminderIntervalMs: HOUR,
@@ -175,8 +175,8 @@ describe('incident lifecycle over the DynamoDB ledger', () => {
   it('spends no DynamoDB call on successes while the org is known clean, and looks again later', async () => {
     await succeed('req-1'); // empty Query: the org is now known clean
     // Another instance opens an incident behind this instance's back.
-    const other = createIncidentTracker({
-      ledger,
+    const other = createIncidentService({
+      store: ledger,
       publisher,
       events: eventContext(clock),
       ...observability(),
@@ -197,8 +197,8 @@ describe('incident lifecycle over the DynamoDB ledger', () => {
 
   it('resolves an incident opened elsewhere once the clean verdict has aged', async () => {
     await succeed('req-1');
-    const other = createIncidentTracker({
-      ledger,
+    const other = createIncidentService({
+      store: ledger,
       publisher,
       events: eventContext(clock),
       ...observability(),

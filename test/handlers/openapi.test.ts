@@ -4,7 +4,7 @@ import {
   BROKER_CATEGORIES,
   SALESFORCE_CATEGORIES,
 } from '../../lambda/core/categories';
-import { INTERNAL_ERROR } from '../../lambda/handlers/http';
+import { INTERNAL_ERROR } from '../../lambda/handlers/token-api-responses';
 import { checkResponse, openapi } from '../support/openapi';
 
 const headers = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };

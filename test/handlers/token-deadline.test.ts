@@ -4,18 +4,21 @@
  * logged and counted, never the response.
  */
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSalesforceTokenClient } from '../../lambda/adapters/salesforce-token-client';
 import { METRIC } from '../../lambda/core/metrics';
 import { validateOrgRecord } from '../../lambda/core/org-record';
-import type { ExchangeOutcome, IncidentTracker } from '../../lambda/core/ports';
+import type { ExchangeOutcome, IncidentService } from '../../lambda/core/ports';
+import { createExchangeReporter } from '../../lambda/handlers/exchange-reporting';
 import { logger, metrics } from '../../lambda/handlers/observability';
+import type { RestHandler } from '../../lambda/handlers/rest-handler';
 import { createTokenHandler } from '../../lambda/handlers/token-handler';
 import { createTokenService } from '../../lambda/services/token-service';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import { createMemoryKeys, createMemoryRegistry } from '../support/in-memory-ports';
 import { signingMaterial } from '../support/keys';
 import { captureOutput } from '../support/logs';
+import { createManualTime, type ManualTime, waitFor } from '../support/manual-time';
 import { checkResponse } from '../support/openapi';
 import {
   json,
@@ -39,20 +42,28 @@ beforeAll(async () => {
   secretString = (await signingMaterial('deadline')).secretString;
 });
 afterAll(() => salesforce.close());
-
-const slowly = () =>
-  new Promise<void>((resolve) => {
-    setTimeout(resolve, SLOW_MS).unref();
-  });
+beforeEach(() => {
+  salesforce.requests.length = 0;
+});
 
 function makeHandler(
+  time: ManualTime,
   slow: 'tracker' | 'outcome',
-  options: { trackerMs?: number; salesforceTimeoutMs?: number; recorded?: string[] } = {},
+  options: {
+    trackerMs?: number;
+    salesforceTimeoutMs?: number;
+    recorded?: string[];
+    hangOrgRead?: boolean;
+  } = {},
 ) {
-  const trackerDelay = () =>
-    options.trackerMs === undefined
-      ? slowly()
-      : new Promise<void>((resolve) => setTimeout(resolve, options.trackerMs));
+  let entered = 0;
+  // Bookkeeping that takes `ms` of the function's time: it waits on the manual clock.
+  const taking = (ms: number) =>
+    new Promise<void>((resolve) => {
+      entered += 1;
+      time.after(ms, resolve);
+    });
+  const trackerDelay = () => taking(options.trackerMs ?? SLOW_MS);
   const registry = createMemoryRegistry([
     validateOrgRecord({
       orgId: 'acme',
@@ -63,12 +74,13 @@ function makeHandler(
       callers: [CALLER],
     }),
   ]);
+  if (options.hangOrgRead) registry.getOrgTokenState = () => new Promise(() => undefined);
   const recordOutcome = registry.recordExchangeOutcome.bind(registry);
   registry.recordExchangeOutcome = async (orgId: string, outcome: ExchangeOutcome) => {
-    if (slow === 'outcome') await slowly();
+    if (slow === 'outcome') await taking(SLOW_MS);
     await recordOutcome(orgId, outcome);
   };
-  const incidents: IncidentTracker = {
+  const incidents: IncidentService = {
     recordFailure: async ({ error }) => {
       if (slow === 'tracker') await trackerDelay();
       options.recorded?.push(error.category);
@@ -76,28 +88,30 @@ function makeHandler(
     recordSuccess: async () => (slow === 'tracker' ? trackerDelay() : undefined),
     listOpen: async () => [],
   };
-  return createTokenHandler({
+  const handler = createTokenHandler({
     logger,
     metrics,
-    createService: (hooks) =>
+    time,
+    service: async () =>
       createTokenService({
         registry,
         signingKeys: createMemoryKeys({ 'keys/acme': secretString }),
         tokenEndpoint: createSalesforceTokenClient({
           timeoutMs: options.salesforceTimeoutMs ?? 1000,
+          time,
         }),
         publicBaseUrl: 'https://broker.example.com/prod',
         incidents,
-        ...hooks,
+        reporter: createExchangeReporter(logger, metrics),
+        logger,
+        time,
       }),
   });
+  return { handler, bookkeepingEntered: () => entered > 0 };
 }
 
 /** POST /orgs/acme/token as the allowed caller. */
-async function requestToken(
-  handler: ReturnType<typeof makeHandler>,
-  context: Context,
-): Promise<APIGatewayProxyResult> {
+function requestToken(handler: RestHandler, context: Context): Promise<APIGatewayProxyResult> {
   const event = buildRestEvent({
     method: 'POST',
     path: '/orgs/acme/token',
@@ -105,10 +119,10 @@ async function requestToken(
     pathParameters: { orgId: 'acme' },
     callerArn: CALLER,
   });
-  return (await handler(event, context)) as APIGatewayProxyResult;
+  return handler(event, context);
 }
 
-describe('token handler deadline budget', () => {
+describe('token handler deadline budget (on a manual clock)', () => {
   it.each([
     ['a slow incident tracker after a failure', 'tracker', 502],
     ['a slow outcome store after a success', 'outcome', 200],
@@ -118,13 +132,18 @@ describe('token handler deadline budget', () => {
         ? json(200, SUCCESS_BODY)
         : sfError('invalid_grant', "user hasn't approved this consumer"),
     );
-    const handler = makeHandler(slow);
-    const context = createLambdaContext({ timeoutMs: FUNCTION_TIMEOUT_MS });
+    const time = createManualTime();
+    const { handler, bookkeepingEntered } = makeHandler(time, slow);
+    const context = createLambdaContext({ timeoutMs: FUNCTION_TIMEOUT_MS, now: time.now });
     const output = captureOutput();
     let response: APIGatewayProxyResult;
     let remainingMs: number;
     try {
-      response = await requestToken(handler, context);
+      const answered = requestToken(handler, context);
+      await waitFor(bookkeepingEntered);
+      // Past the answer's due time (2000 ms), short of the function's timeout.
+      await time.advance(FUNCTION_TIMEOUT_MS - 300);
+      response = await answered;
       remainingMs = context.getRemainingTimeInMillis();
     } finally {
       output.stop();
@@ -141,24 +160,65 @@ describe('token handler deadline budget', () => {
   });
 
   it('keeps time after the last Salesforce attempt for the incident to be recorded', async () => {
-    // Salesforce hangs: the one attempt runs until the deadline, and the incident write after it
-    // (a few hundred ms here) must still fit before the answer is due.
+    // Salesforce hangs: the one attempt runs until the Salesforce deadline (3000 ms of a 4500 ms
+    // function), and the incident write after it (300 ms) must still fit before the answer is due.
     salesforce.answerWith(json(200, SUCCESS_BODY, 10_000));
     const recorded: string[] = [];
-    const handler = makeHandler('tracker', { trackerMs: 300, salesforceTimeoutMs: 6000, recorded });
-    const context = createLambdaContext({ timeoutMs: 4500 });
+    const time = createManualTime();
+    const { handler, bookkeepingEntered } = makeHandler(time, 'tracker', {
+      trackerMs: 300,
+      salesforceTimeoutMs: 6000,
+      recorded,
+    });
+    const context = createLambdaContext({ timeoutMs: 4500, now: time.now });
     const output = captureOutput();
     let response: APIGatewayProxyResult;
     try {
-      response = await requestToken(handler, context);
+      const answered = requestToken(handler, context);
+      await waitFor(() => salesforce.requests.length === 1);
+      await time.advance(3000);
+      await waitFor(bookkeepingEntered);
+      await time.advance(300);
+      response = await answered;
     } finally {
       output.stop();
     }
     expect(response.statusCode).toBe(503);
     const body = JSON.parse(response.body);
     expect(body).toMatchObject({ error: 'salesforce_unavailable' });
-    expect(body.salesforce.error_description).toMatch(/^no answer within \d+ ms$/);
+    expect(body.salesforce.error_description).toBe('no answer within 3000 ms');
     expect(recorded).toEqual(['salesforce_unavailable']);
     expect(output.entries().filter((e) => String(e.message).includes('abandoned'))).toEqual([]);
+  });
+
+  it('answers 503 with Retry-After just before the function times out when the request hangs', async () => {
+    const time = createManualTime();
+    const { handler } = makeHandler(time, 'tracker', { hangOrgRead: true });
+    const context = createLambdaContext({ timeoutMs: FUNCTION_TIMEOUT_MS, now: time.now });
+    const output = captureOutput();
+    let response: APIGatewayProxyResult | undefined;
+    try {
+      const answered = requestToken(handler, context).then((result) => {
+        response = result;
+      });
+      await time.advance(FUNCTION_TIMEOUT_MS - 251);
+      expect(response).toBeUndefined();
+      await time.advance(1);
+      await answered;
+    } finally {
+      output.stop();
+    }
+    // 250 ms before the timeout: the guard's answer, not Lambda's.
+    expect(context.getRemainingTimeInMillis()).toBe(250);
+    expect(response?.statusCode).toBe(503);
+    expect(response?.headers?.['Retry-After']).toBe('5');
+    expect(JSON.parse(response?.body ?? '{}')).toMatchObject({ error: 'internal_error' });
+    expect(checkResponse('POST', '/orgs/{orgId}/token', response as APIGatewayProxyResult)).toEqual(
+      [],
+    );
+    expect(output.entries().find((e) => e.message === 'Request ran out of time')).toMatchObject({
+      level: 'ERROR',
+      status: 503,
+    });
   });
 });

@@ -10,7 +10,8 @@ import { createSalesforceTokenClient } from '../../lambda/adapters/salesforce-to
 import { createSecretsManagerSigningKeys } from '../../lambda/adapters/signing-keys';
 import { METRIC } from '../../lambda/core/metrics';
 import { validateOrgRecord } from '../../lambda/core/org-record';
-import type { IncidentTracker } from '../../lambda/core/ports';
+import type { IncidentService } from '../../lambda/core/ports';
+import { createExchangeReporter } from '../../lambda/handlers/exchange-reporting';
 import { logger, metrics } from '../../lambda/handlers/observability';
 import { createTokenHandler } from '../../lambda/handlers/token-handler';
 import { createTokenService } from '../../lambda/services/token-service';
@@ -20,6 +21,7 @@ import {
   startSecretsManagerServer,
 } from '../../local/secrets-manager-server';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
+import { NO_INCIDENTS } from '../support/in-memory-ports';
 import { type SigningMaterial, signingMaterial } from '../support/keys';
 import { type CapturedOutput, captureOutput, findSecrets } from '../support/logs';
 import { checkResponse } from '../support/openapi';
@@ -83,11 +85,11 @@ afterAll(async () => {
   await Promise.all([salesforce.close(), secrets.close(), dynamo.close()]);
 });
 
-function makeHandler(options: { incidents?: IncidentTracker; broken?: boolean } = {}) {
+function makeHandler(options: { incidents?: IncidentService; broken?: boolean } = {}) {
   return createTokenHandler({
     logger,
     metrics,
-    createService: (hooks) => {
+    service: async () => {
       if (options.broken) throw new Error('table name wrong: arn:aws:dynamodb:internal-detail');
       return createTokenService({
         registry,
@@ -97,8 +99,9 @@ function makeHandler(options: { incidents?: IncidentTracker; broken?: boolean } 
           sleep: async () => undefined,
         }),
         publicBaseUrl: PUBLIC_BASE_URL,
-        ...(options.incidents ? { incidents: options.incidents } : {}),
-        ...hooks,
+        incidents: options.incidents ?? NO_INCIDENTS,
+        reporter: createExchangeReporter(logger, metrics),
+        logger,
       });
     },
   });
@@ -236,7 +239,7 @@ describe('token API handler (REST proxy events, real adapters)', () => {
   it('502 with remediation and both approval links for consumer_not_approved', async () => {
     salesforce.answerWith(sfError('invalid_grant', "user hasn't approved this consumer"));
     const calls: string[] = [];
-    const incidents: IncidentTracker = {
+    const incidents: IncidentService = {
       recordFailure: async ({ error }) => {
         calls.push(error.category);
       },

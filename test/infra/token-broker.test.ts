@@ -506,7 +506,7 @@ describe('saved queries', () => {
   it('counts failures without the incident and event lines, whatever their case', () => {
     const query = queryString('failures-by-org-and-category');
     const skipped = regexIn(query, 'message not like');
-    // The messages the functions log (lambda/services/incident-tracker.ts, sns-publisher.ts).
+    // The messages the functions log (lambda/services/incident-service.ts, sns-publisher.ts).
     for (const message of ['Incident opened', 'Incident reminder', 'Incident resolved']) {
       expect(skipped.test(message), message).toBe(true);
     }

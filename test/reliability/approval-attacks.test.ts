@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizeWithForms } from '../../emulator/testing/oauth-forms';
 import { stateKey } from '../../lambda/adapters/table-schema';
 import { hashValue } from '../../lambda/core/oauth-state';
-import type { RestHandler } from '../../lambda/handlers/oauth-handler';
+import type { RestHandler } from '../../lambda/handlers/rest-handler';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import { type CapturedOutput, captureOutput, findSecrets } from '../support/logs';
 import { INTERNAL_DETAIL } from './support/assertions';
@@ -25,7 +25,7 @@ const codes: string[] = [];
 
 beforeAll(async () => {
   stack = await startStack();
-  oauth = await stack.createOAuthHandler();
+  oauth = stack.createOAuthHandler();
   output = captureOutput();
 });
 

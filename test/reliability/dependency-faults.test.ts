@@ -383,7 +383,7 @@ describe('the function time budget', () => {
 
   it('the OAuth routes answer 503 with Retry-After when DynamoDB hangs', async () => {
     await stack.addOrg('budget-oauth', { approved: false });
-    const oauth = await stack.createOAuthHandler();
+    const oauth = stack.createOAuthHandler();
     await figures.fault('time budget: DynamoDB hang on /oauth/authorize', async () => {
       stack.proxy.inject({ kind: 'hang', mentioning: 'budget-oauth' });
       const event = buildRestEvent({

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCategory } from '../../lambda/core/categories';
 import { selectBindingCookiePolicy } from '../../lambda/core/cookies';
-import type { RestHandler } from '../../lambda/handlers/oauth-handler';
+import type { RestHandler } from '../../lambda/handlers/rest-handler';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import { type CapturedOutput, captureOutput, findSecrets } from '../support/logs';
 import { checkResponse } from '../support/openapi';
@@ -47,7 +47,7 @@ beforeAll(async () => {
   await stack.addOrg('acme');
   await stack.addOrg('not-approved', { approved: false });
   tokenHandler = stack.createHandler();
-  oauthHandler = await stack.createOAuthHandler();
+  oauthHandler = stack.createOAuthHandler();
   output = captureOutput();
 });
 

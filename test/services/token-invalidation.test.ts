@@ -8,10 +8,16 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
 import { createSalesforceTokenClient } from '../../lambda/adapters/salesforce-token-client';
+import { deadlineIn, SYSTEM_TIME } from '../../lambda/core/deadline';
 import { validateOrgRecord } from '../../lambda/core/org-record';
 import { createTokenService, type TokenService } from '../../lambda/services/token-service';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
-import { createMemoryKeys } from '../support/in-memory-ports';
+import {
+  createMemoryKeys,
+  createRecordingLogger,
+  createRecordingReporter,
+  NO_INCIDENTS,
+} from '../support/in-memory-ports';
 import { signingMaterial } from '../support/keys';
 import {
   json,
@@ -60,7 +66,10 @@ function startInstance(tableName: string): { service: TokenService; dynamoCalls:
     signingKeys: createMemoryKeys({ 'keys/acme': secretString }),
     tokenEndpoint: createSalesforceTokenClient({ timeoutMs: 2000, sleep: async () => undefined }),
     publicBaseUrl: 'https://broker.example.com/prod',
-    clock: () => now,
+    incidents: NO_INCIDENTS,
+    reporter: createRecordingReporter(),
+    logger: createRecordingLogger(),
+    time: { now: () => now, after: SYSTEM_TIME.after },
     orgCacheTtlMs: ORG_CACHE_TTL_MS,
   });
   return { service, dynamoCalls: () => calls };
@@ -84,7 +93,7 @@ async function twoInstances() {
 const context = (extra: { forceRefresh?: boolean } = {}) => ({
   caller: CALLER,
   requestId: 'req',
-  deadline: Date.now() + 5000,
+  deadline: deadlineIn(5000, Date.now()),
   ...extra,
 });
 

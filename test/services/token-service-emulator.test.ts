@@ -9,15 +9,21 @@ import type { EmulatorClient } from '../../emulator/client';
 import { type RunningEmulator, startEmulator } from '../../emulator/server';
 import { createSalesforceTokenClient } from '../../lambda/adapters/salesforce-token-client';
 import { createSecretsManagerSigningKeys } from '../../lambda/adapters/signing-keys';
+import { deadlineIn } from '../../lambda/core/deadline';
 import { BrokerError } from '../../lambda/core/errors';
 import { validateOrgRecord } from '../../lambda/core/org-record';
 import type { OrgRecord } from '../../lambda/core/types';
-import { createTokenService, type ExchangeReport } from '../../lambda/services/token-service';
+import { createTokenService } from '../../lambda/services/token-service';
 import {
   type LocalSecretsManager,
   startSecretsManagerServer,
 } from '../../local/secrets-manager-server';
-import { createMemoryRegistry, createRecordingTracker } from '../support/in-memory-ports';
+import {
+  createMemoryRegistry,
+  createRecordingIncidents,
+  createRecordingLogger,
+  createRecordingReporter,
+} from '../support/in-memory-ports';
 import { type SigningMaterial, signingMaterial } from '../support/keys';
 
 const CALLER = 'arn:aws:iam::123456789012:role/Fulfilment';
@@ -90,8 +96,9 @@ async function setUp(setup: Setup = {}) {
     callers: [CALLER],
     ...setup.record,
   });
-  const reports: ExchangeReport[] = [];
-  const tracker = createRecordingTracker();
+  const reporter = createRecordingReporter();
+  const { reports } = reporter;
+  const tracker = createRecordingIncidents();
   const service = createTokenService({
     registry: createMemoryRegistry([record]),
     signingKeys: createSecretsManagerSigningKeys({ client: secretsClient }),
@@ -101,14 +108,15 @@ async function setUp(setup: Setup = {}) {
     }),
     publicBaseUrl: 'https://broker.example.com/prod',
     incidents: tracker,
-    onExchange: (report) => reports.push(report),
+    reporter,
+    logger: createRecordingLogger(),
   });
   const getToken = (extra: { forceRefresh?: boolean; deadline?: number } = {}) =>
     service.getToken('acme', {
       caller: CALLER,
       requestId: 'req',
-      deadline: Date.now() + 5000,
-      ...extra,
+      forceRefresh: extra.forceRefresh === true,
+      deadline: deadlineIn((extra.deadline ?? Date.now() + 5000) - Date.now(), Date.now()),
     });
   return { service, record, app, org, reports, tracker, getToken };
 }

@@ -3,18 +3,16 @@ import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSalesforceTokenClient } from '../../lambda/adapters/salesforce-token-client';
 import { SALESFORCE_CATEGORIES } from '../../lambda/core/categories';
+import { deadlineIn, SYSTEM_TIME } from '../../lambda/core/deadline';
 import { BrokerError } from '../../lambda/core/errors';
 import { validateOrgRecord } from '../../lambda/core/org-record';
 import type { OrgRecord } from '../../lambda/core/types';
-import {
-  createTokenService,
-  type ExchangeReport,
-  type TokenService,
-} from '../../lambda/services/token-service';
+import { createTokenService, type TokenService } from '../../lambda/services/token-service';
 import {
   createMemoryKeys,
   createMemoryRegistry,
-  createRecordingTracker,
+  createRecordingIncidents,
+  createRecordingReporter,
 } from '../support/in-memory-ports';
 import { type SigningMaterial, signingMaterial } from '../support/keys';
 import {
@@ -53,22 +51,26 @@ beforeEach(() => {
 });
 
 function build(
-  options: { tracker?: ReturnType<typeof createRecordingTracker>; now?: () => number } = {},
+  options: { tracker?: ReturnType<typeof createRecordingIncidents>; now?: () => number } = {},
 ) {
   const warnings: string[] = [];
   const registry = createMemoryRegistry([org]);
   const keys = createMemoryKeys({ 'keys/acme': material.secretString });
-  const reports: ExchangeReport[] = [];
-  const tracker = options.tracker ?? createRecordingTracker();
+  const reporter = createRecordingReporter();
+  const { reports } = reporter;
+  const tracker = options.tracker ?? createRecordingIncidents();
   const service: TokenService = createTokenService({
     registry,
     signingKeys: keys,
     tokenEndpoint: createSalesforceTokenClient({ timeoutMs: 2000, sleep: async () => undefined }),
     publicBaseUrl: PUBLIC_BASE_URL,
     incidents: tracker,
-    onExchange: (report) => reports.push(report),
-    logger: { warn: (message, extra) => warnings.push(`${message} ${JSON.stringify(extra)}`) },
-    ...(options.now ? { clock: options.now } : {}),
+    reporter,
+    logger: {
+      info: () => undefined,
+      warn: (message, extra) => warnings.push(`${message} ${JSON.stringify(extra)}`),
+    },
+    ...(options.now ? { time: { now: options.now, after: SYSTEM_TIME.after } } : {}),
   });
   return { service, registry, keys, reports, tracker, warnings };
 }
@@ -76,7 +78,7 @@ function build(
 const ctx = (extra: Record<string, unknown> = {}) => ({
   caller: CALLER,
   requestId: 'req-1',
-  deadline: Date.now() + 5000,
+  deadline: deadlineIn(5000, Date.now()),
   ...extra,
 });
 
@@ -168,7 +170,9 @@ describe('token service against a loopback token endpoint with real RS256 keys',
     now += 899_999;
     expect((await service.getToken('acme', ctx())).cacheHit).toBe(true);
     now += 1;
-    expect((await service.getToken('acme', ctx({ deadline: now + 5000 }))).cacheHit).toBe(false);
+    expect(
+      (await service.getToken('acme', ctx({ deadline: deadlineIn(5000, now) }))).cacheHit,
+    ).toBe(false);
   });
 
   const failures: [string, Parameters<ScriptedSalesforce['answerWith']>[0]][] = [
@@ -304,7 +308,7 @@ describe('token service against a loopback token endpoint with real RS256 keys',
       json(200, SUCCESS_BODY),
     );
     const { service, tracker, warnings } = build({
-      tracker: createRecordingTracker({ failWith: new Error('ledger down') }),
+      tracker: createRecordingIncidents({ failWith: new Error('ledger down') }),
     });
     expect((await failureOf(service.getToken('acme', ctx()))).category).toBe(
       'consumer_not_approved',
@@ -322,25 +326,30 @@ describe('token service against a loopback token endpoint with real RS256 keys',
     ]);
   });
 
-  it('exchangeFresh bypasses the cache, refreshes it, and records the success', async () => {
+  it('exchangeFresh bypasses the cache, refreshes it, and records the success with its cause', async () => {
     const { service, tracker } = build();
     await service.getToken('acme', ctx());
     const fresh = await service.exchangeFresh(org, {
       requestId: 'cb-1',
-      deadline: Date.now() + 5000,
+      deadline: deadlineIn(5000, Date.now()),
+      cause: 'approval_callback',
     });
     expect(fresh.org_id).toBe('acme');
     expect(salesforce.requests).toHaveLength(2);
     expect(tracker.calls).toEqual([
       'success acme token_exchange req-1',
-      'success acme token_exchange cb-1',
+      'success acme approval_callback cb-1',
     ]);
     expect((await service.getToken('acme', ctx())).cacheHit).toBe(true);
     salesforce.answerWith(sfError('invalid_grant', "user hasn't approved this consumer"));
     expect(
       (
         await failureOf(
-          service.exchangeFresh(org, { requestId: 'cb-2', deadline: Date.now() + 5000 }),
+          service.exchangeFresh(org, {
+            requestId: 'cb-2',
+            deadline: deadlineIn(5000, Date.now()),
+            cause: 'approval_callback',
+          }),
         )
       ).category,
     ).toBe('consumer_not_approved');
@@ -350,7 +359,7 @@ describe('token service against a loopback token endpoint with real RS256 keys',
     const open = [
       { category: 'consumer_not_approved', count: 2, firstSeenAt: 'a', lastSeenAt: 'b' },
     ];
-    const { service } = build({ tracker: createRecordingTracker({ open }) });
+    const { service } = build({ tracker: createRecordingIncidents({ open }) });
     await service.getToken('acme', ctx());
     const status = await service.status('acme', { caller: CALLER });
     expect(status).toMatchObject({

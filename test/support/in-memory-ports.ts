@@ -8,22 +8,40 @@ import { importSigningKey } from '../../lambda/adapters/signing-keys';
 import type {
   ExchangeOutcome,
   ExchangeOutcomeStore,
-  IncidentTracker,
+  ExchangeReport,
+  ExchangeReporter,
+  IncidentService,
   OpenIncident,
   OrgRegistry,
+  ServiceLogger,
   SigningKey,
   SigningKeyProvider,
+  TokenInvalidationStore,
 } from '../../lambda/core/ports';
 import type { OrgRecord } from '../../lambda/core/types';
 
-export function createMemoryRegistry(
-  records: readonly OrgRecord[] = [],
-): OrgRegistry & ExchangeOutcomeStore & { outcomes: Map<string, ExchangeOutcome>; gets: number } {
+export function createMemoryRegistry(records: readonly OrgRecord[] = []): OrgRegistry &
+  ExchangeOutcomeStore &
+  TokenInvalidationStore & {
+    outcomes: Map<string, ExchangeOutcome>;
+    invalidations: Map<string, number>;
+    gets: number;
+  } {
   const orgs = new Map(records.map((record) => [record.orgId, record]));
   const outcomes = new Map<string, ExchangeOutcome>();
+  const invalidations = new Map<string, number>();
   return {
     outcomes,
+    invalidations,
     gets: 0,
+    async getOrgTokenState(orgId) {
+      this.gets += 1;
+      const org = orgs.get(orgId);
+      return org && { org, tokenInvalidatedAt: invalidations.get(orgId) };
+    },
+    async recordTokenInvalidation(orgId, at) {
+      invalidations.set(orgId, Math.max(at, invalidations.get(orgId) ?? 0));
+    },
     async getOrg(orgId) {
       this.gets += 1;
       return orgs.get(orgId);
@@ -74,14 +92,14 @@ export function createMemoryKeys(secrets: Record<string, string>): SigningKeyPro
   };
 }
 
-export interface RecordingTracker extends IncidentTracker {
+export interface RecordingIncidents extends IncidentService {
   readonly calls: string[];
 }
 
-/** Records calls; `failWith` makes every call throw, as a broken ledger would. */
-export function createRecordingTracker(
+/** Records calls; `failWith` makes every call throw, as a broken store would. */
+export function createRecordingIncidents(
   options: { failWith?: Error; open?: OpenIncident[] } = {},
-): RecordingTracker {
+): RecordingIncidents {
   const calls: string[] = [];
   return {
     calls,
@@ -97,5 +115,42 @@ export function createRecordingTracker(
       if (options.failWith) throw options.failWith;
       return options.open ?? [];
     },
+  };
+}
+
+/** An incident service that records nothing. */
+export const NO_INCIDENTS: IncidentService = {
+  recordFailure: async () => undefined,
+  recordSuccess: async () => undefined,
+  listOpen: async () => [],
+};
+
+/** Keeps every exchange report, and those whose bookkeeping was abandoned. */
+export function createRecordingReporter(): ExchangeReporter & {
+  readonly reports: ExchangeReport[];
+  readonly abandoned: ExchangeReport[];
+} {
+  const reports: ExchangeReport[] = [];
+  const abandoned: ExchangeReport[] = [];
+  return {
+    reports,
+    abandoned,
+    reportExchange: (report) => reports.push(report),
+    reportBookkeepingAbandoned: (report) => abandoned.push(report),
+  };
+}
+
+/** Keeps `message {extra}` lines by level. */
+export function createRecordingLogger(): ServiceLogger & {
+  readonly infos: string[];
+  readonly warnings: string[];
+} {
+  const infos: string[] = [];
+  const warnings: string[] = [];
+  return {
+    infos,
+    warnings,
+    info: (message, extra) => infos.push(`${message} ${JSON.stringify(extra)}`),
+    warn: (message, extra) => warnings.push(`${message} ${JSON.stringify(extra)}`),
   };
 }

@@ -1,8 +1,8 @@
 /**
- * The whole token path as production composes it, on loopback: the token handler built by
- * `createTokenHandler` over `createAwsTokenService` (the production wiring, real AWS SDK clients
- * pointed at local endpoints through `AWS_ENDPOINT_URL_*`), incident tracking over the DynamoDB
- * ledger and the SNS publisher, the Salesforce emulator with real certificates, dynalite behind a
+ * The whole token path as production composes it, on loopback: `composeTokenFunction` and
+ * `composeOAuthFunction` over the production clients (`createAwsClients`, real AWS SDK clients
+ * pointed at local endpoints through `AWS_ENDPOINT_URL_*`), incidents in the DynamoDB table and
+ * events on SNS, the Salesforce emulator with real certificates, dynalite behind a
  * fault proxy, the local Secrets Manager and the local SNS endpoint behind another. Faults are injected at each
  * of those endpoints, never by mocking code.
  *
@@ -21,14 +21,14 @@ import {
 import { createSnsClient } from '../../../lambda/adapters/sns-publisher';
 import { validateOrgRecord } from '../../../lambda/core/org-record';
 import type { OrgRecord } from '../../../lambda/core/types';
-import { createIncidentTracking } from '../../../lambda/handlers/incident-tracking';
+import { readEventsConfig } from '../../../lambda/handlers/events-config';
+import { createAwsClients } from '../../../lambda/handlers/function-runtime';
 import { readOAuthConfig } from '../../../lambda/handlers/oauth-config';
-import type { RestHandler } from '../../../lambda/handlers/oauth-handler';
-import { createAwsOAuthHandler } from '../../../lambda/handlers/oauth-wiring';
+import { composeOAuthFunction } from '../../../lambda/handlers/oauth-function';
 import { logger, metrics } from '../../../lambda/handlers/observability';
+import type { RestHandler } from '../../../lambda/handlers/rest-handler';
 import { readTokenConfig } from '../../../lambda/handlers/token-config';
-import { createTokenHandler } from '../../../lambda/handlers/token-handler';
-import { createAwsTokenService } from '../../../lambda/handlers/token-wiring';
+import { composeTokenFunction } from '../../../lambda/handlers/token-function';
 import { buildRestEvent, createLambdaContext, type RestRequest } from '../../../local/rest-event';
 import {
   type LocalSecretsManager,
@@ -88,7 +88,7 @@ export interface InvokeRequest extends Partial<RestRequest> {
   readonly timeoutMs?: number;
 }
 
-export type TokenHandler = ReturnType<typeof createTokenHandler>;
+export type TokenHandler = RestHandler;
 
 export interface Stack {
   readonly emulator: RunningEmulator;
@@ -109,7 +109,7 @@ export interface Stack {
   /** A fresh function instance: its own caches, SDK clients and cold start. */
   createHandler(): TokenHandler;
   /** A fresh OAuth function instance, composed by the production wiring (oauth-wiring.ts). */
-  createOAuthHandler(): Promise<RestHandler>;
+  createOAuthHandler(): RestHandler;
   /** Invokes `handler` (default: the stack's first instance) with a REST proxy event. */
   invoke(request: InvokeRequest, handler?: TokenHandler): Promise<Invocation>;
   /**
@@ -162,33 +162,34 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     client: DynamoDBDocumentClient.from(dynamo.client),
     tableName,
   });
-  const config = readTokenConfig({
-    TABLE_NAME: tableName,
-    PUBLIC_BASE_URL,
-    SALESFORCE_TIMEOUT_MS: String(options.salesforceTimeoutMs ?? 1000),
-    SIGNING_KEY_MAX_AGE_SECONDS: String(options.signingKeyMaxAgeSeconds ?? 300),
-  });
   const clients: { close(): void }[] = [];
-  const trackingConfig = {
-    topicArn,
-    tableName,
-    reminderIntervalSeconds: 3600,
-    source: 'urn:salesforce-token-broker:reliability',
+  const events = readEventsConfig({ EVENTS_TOPIC_ARN: topicArn, TABLE_NAME: tableName }, 'token');
+  // The production clients, with the SNS attempt timeout a test may shorten.
+  const runtime = {
+    logger,
+    metrics,
+    clients: async () => {
+      const sns = await createSnsClient({
+        ...(options.snsAttemptTimeoutMs ? { attemptTimeoutMs: options.snsAttemptTimeoutMs } : {}),
+      });
+      clients.push({ close: () => sns.destroy() });
+      return { ...(await createAwsClients()), sns };
+    },
   };
 
   function createHandler(): TokenHandler {
-    return createTokenHandler({
-      logger,
-      metrics,
-      createService: async (hooks) => {
-        const snsClient = await createSnsClient({
-          ...(options.snsAttemptTimeoutMs ? { attemptTimeoutMs: options.snsAttemptTimeoutMs } : {}),
-        });
-        clients.push({ close: () => snsClient.destroy() });
-        const tracking = await createIncidentTracking(trackingConfig, { sns: snsClient });
-        return createAwsTokenService(config, hooks, { incidents: tracking.tracker });
+    return composeTokenFunction(
+      {
+        token: readTokenConfig({
+          TABLE_NAME: tableName,
+          PUBLIC_BASE_URL,
+          SALESFORCE_TIMEOUT_MS: String(options.salesforceTimeoutMs ?? 1000),
+          SIGNING_KEY_MAX_AGE_SECONDS: String(options.signingKeyMaxAgeSeconds ?? 300),
+        }),
+        events,
       },
-    });
+      runtime,
+    );
   }
 
   const first = createHandler();
@@ -209,14 +210,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     topicArn,
     createHandler,
     createOAuthHandler: () =>
-      createAwsOAuthHandler(
-        readOAuthConfig({
-          TABLE_NAME: tableName,
-          PUBLIC_BASE_URL,
-          EVENTS_TOPIC_ARN: topicArn,
-          SALESFORCE_TIMEOUT_MS: String(options.salesforceTimeoutMs ?? 1000),
-        }),
-        trackingConfig,
+      composeOAuthFunction(
+        {
+          oauth: readOAuthConfig({
+            TABLE_NAME: tableName,
+            PUBLIC_BASE_URL,
+            SALESFORCE_TIMEOUT_MS: String(options.salesforceTimeoutMs ?? 1000),
+          }),
+          events: { ...events, source: 'urn:salesforce-token-broker:oauth' },
+        },
+        runtime,
       ),
     async invoke(request, handler = first) {
       const { method, resource } = ROUTES[request.route];

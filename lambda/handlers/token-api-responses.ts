@@ -1,5 +1,5 @@
 /**
- * HTTP responses of the token API (SPEC §3.1), and the one place a failure becomes a response:
+ * HTTP responses of the token API (docs/contracts.md#token-api), and the one place a failure becomes a response:
  * the status comes from the error's category ({@link CATEGORY_TRAITS}), the body is
  * `{error, message, retryable, request_id, remediation?, salesforce?}`. Server-side faults (500)
  * carry no internal detail; operators find it in the logs under the same request id.

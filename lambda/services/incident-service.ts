@@ -1,6 +1,7 @@
 /**
- * The {@link IncidentTracker} of SPEC §3.6: counts failures in the ledger, decides what to publish,
- * publishes it. Storage failures are logged and counted, never thrown: a broken ledger must not
+ * The {@link IncidentService} (docs/contracts.md#incidents): counts failures in the incident
+ * store, decides what to publish, publishes it. Storage failures are logged and counted, never
+ * thrown (as `incident_ledger_error`, the name alarms and saved queries use): a broken store must not
  * break token requests.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -13,17 +14,16 @@ import {
 } from '../core/events';
 import {
   decideAfterFailure,
-  type IncidentLedger,
   isIncidentCategory,
   resolveIncident,
   toIncidentSnapshot,
   toOpenIncident,
 } from '../core/incidents';
 import { METRIC } from '../core/metrics';
-import type { EventPublisher, IncidentTracker } from '../core/ports';
+import type { EventPublisher, IncidentService, IncidentStore } from '../core/ports';
 
-export interface IncidentTrackerOptions {
-  readonly ledger: IncidentLedger;
+export interface IncidentServiceDeps {
+  readonly store: IncidentStore;
   readonly publisher: EventPublisher;
   /** Event `source`, clock and id generator; the clock also times the incidents. */
   readonly events: EventContext;
@@ -39,8 +39,8 @@ export interface IncidentTrackerOptions {
   readonly metrics: Metrics;
 }
 
-export function createIncidentTracker(options: IncidentTrackerOptions): IncidentTracker {
-  const { ledger, publisher, events, logger, metrics } = options;
+export function createIncidentService(options: IncidentServiceDeps): IncidentService {
+  const { store, publisher, events, logger, metrics } = options;
   const reminderIntervalMs = options.reminderIntervalMs ?? 3_600_000;
   const knownCleanMaxAgeMs = options.knownCleanMaxAgeMs ?? 300_000;
   /** orgId -> when it was last found with nothing open. */
@@ -72,7 +72,7 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
       failureGenerations.set(orgId, (failureGenerations.get(orgId) ?? 0) + 1);
       const now = events.clock();
       try {
-        const incident = await ledger.recordFailure({
+        const incident = await store.recordFailure({
           orgId,
           category,
           salesforce: error.salesforce,
@@ -86,7 +86,7 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
           await publisher.publish(
             buildIncidentOpened(events, toIncidentSnapshot(incident), requestId),
           );
-        } else if (decision === 'remind' && (await ledger.claimReminder(incident, now))) {
+        } else if (decision === 'remind' && (await store.claimReminder(incident, now))) {
           logger.info('Incident reminder', fields);
           await publisher.publish(
             buildIncidentReminder(events, toIncidentSnapshot(incident), requestId),
@@ -108,10 +108,10 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
       if (cause === 'token_exchange' && isKnownClean(orgId, now)) return;
       const generation = failureGenerations.get(orgId) ?? 0;
       try {
-        const open = await ledger.listOpen(orgId);
+        const open = await store.listOpen(orgId);
         await Promise.all(
           open.map(async ({ category }) => {
-            const closed = await ledger.close(orgId, category);
+            const closed = await store.close(orgId, category);
             if (!closed) return;
             const resolution = resolveIncident(closed, cause, now);
             logger.info('Incident resolved', {
@@ -135,7 +135,7 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
 
     async listOpen(orgId) {
       try {
-        return (await ledger.listOpen(orgId)).map(toOpenIncident);
+        return (await store.listOpen(orgId)).map(toOpenIncident);
       } catch (error) {
         reportLedgerError('listOpen', { org_id: orgId }, error);
         return [];

@@ -1,5 +1,5 @@
 /**
- * The production wiring's AWS SDK clients against endpoints that accept connections and never
+ * The production composition's AWS SDK clients against endpoints that accept connections and never
  * answer: every call must give up on its own (bounded timeouts and retries), so the request ends
  * in the broker's contract body instead of running into the Lambda timeout.
  */
@@ -8,13 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DynamoIncidentLedger } from '../../lambda/adapters/incident-ledger';
+import { DynamoIncidentStore } from '../../lambda/adapters/incident-store';
 import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
 import { validateOrgRecord } from '../../lambda/core/org-record';
-import { createIncidentTracking } from '../../lambda/handlers/incident-tracking';
+import { createAwsClients } from '../../lambda/handlers/function-runtime';
 import { logger, metrics } from '../../lambda/handlers/observability';
-import { createTokenHandler } from '../../lambda/handlers/token-handler';
-import { createAwsTokenService } from '../../lambda/handlers/token-wiring';
+import { composeTokenFunction } from '../../lambda/handlers/token-function';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 import { captureOutput } from '../support/logs';
@@ -80,32 +79,23 @@ afterAll(async () => {
 });
 
 function makeHandler() {
-  return createTokenHandler({
-    logger,
-    metrics,
-    createService: (hooks) =>
-      createAwsTokenService(
-        {
-          tableName,
-          publicBaseUrl: 'https://broker.example.com/prod',
-          salesforceTimeoutMs: 1000,
-          signingKeyMaxAgeSeconds: 300,
-        },
-        hooks,
-        {
-          incidents: (documents) =>
-            createIncidentTracking(
-              {
-                topicArn: 'arn:aws:sns:eu-west-1:000000000000:events',
-                tableName,
-                reminderIntervalSeconds: 3600,
-                source: 'urn:salesforce-token-broker:token',
-              },
-              { documents },
-            ).tracker,
-        },
-      ),
-  });
+  return composeTokenFunction(
+    {
+      token: {
+        tableName,
+        publicBaseUrl: 'https://broker.example.com/prod',
+        salesforceTimeoutMs: 1000,
+        signingKeyMaxAgeSeconds: 300,
+      },
+      events: {
+        topicArn: 'arn:aws:sns:eu-west-1:000000000000:events',
+        tableName,
+        reminderIntervalSeconds: 3600,
+        source: 'urn:salesforce-token-broker:token',
+      },
+    },
+    { logger, metrics, clients: createAwsClients },
+  );
 }
 
 async function requestToken(): Promise<APIGatewayProxyResult> {
@@ -123,21 +113,21 @@ async function requestToken(): Promise<APIGatewayProxyResult> {
 }
 
 describe('token function SDK clients against a stalled AWS endpoint', () => {
-  it('DynamoDB: the org read gives up after bounded retries and the caller gets a 500 body; so does the ledger', async () => {
+  it('DynamoDB: the org read gives up after bounded retries and the caller gets a 500 body; so does the incident store', async () => {
     vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', stalled.endpoint);
     const output = captureOutput();
     try {
       const before = stalled.requests();
-      const [response, ledger] = await Promise.all([
+      const [response, store] = await Promise.all([
         requestToken(),
-        new DynamoIncidentLedger({ tableName }).listOpen('stall').then(
+        new DynamoIncidentStore({ tableName }).listOpen('stall').then(
           () => 'answered',
           (error: Error) => error.name,
         ),
       ]);
       expect(response.statusCode).toBe(500);
       expect(JSON.parse(response.body)).toMatchObject({ error: 'internal_error', retryable: true });
-      expect(ledger).toBe('TimeoutError');
+      expect(store).toBe('TimeoutError');
       // Three attempts each, then the call gives up.
       expect(stalled.requests() - before).toBe(6);
     } finally {

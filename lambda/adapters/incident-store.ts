@@ -10,7 +10,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Category, isCategory } from '../core/categories';
-import type { FailureRecord, IncidentLedger, StoredIncident } from '../core/incidents';
+import type { FailureRecord, StoredIncident } from '../core/incidents';
+import type { IncidentStore } from '../core/ports';
 import type { Remediation, SalesforceErrorDetail } from '../core/types';
 import { buildBoundedClientConfig } from './aws-client-config';
 import { incidentKey, TABLE_SCHEMA } from './table-schema';
@@ -50,7 +51,7 @@ function parseIncident(item: Record<string, unknown>): StoredIncident | undefine
   };
 }
 
-export interface DynamoIncidentLedgerOptions {
+export interface DynamoIncidentStoreOptions {
   /** A document client to share (e.g. with the org registry); takes precedence over `client`. */
   readonly documents?: DynamoDBDocumentClient;
   /**
@@ -61,12 +62,12 @@ export interface DynamoIncidentLedgerOptions {
   readonly tableName: string;
 }
 
-export class DynamoIncidentLedger implements IncidentLedger {
+export class DynamoIncidentStore implements IncidentStore {
   readonly #client: DynamoDBClient | undefined;
   readonly #tableName: string;
   #documents: Promise<DynamoDBDocumentClient> | undefined;
 
-  constructor(options: DynamoIncidentLedgerOptions) {
+  constructor(options: DynamoIncidentStoreOptions) {
     this.#client = options.client;
     this.#documents = options.documents && Promise.resolve(options.documents);
     this.#tableName = options.tableName;

@@ -4,10 +4,9 @@ import { createSnsClient } from '../../lambda/adapters/sns-publisher';
 import { BrokerError } from '../../lambda/core/errors';
 import type { Remediation } from '../../lambda/core/types';
 import { ConfigError } from '../../lambda/handlers/env';
-import {
-  createIncidentTracking,
-  readIncidentTrackingConfig,
-} from '../../lambda/handlers/incident-tracking';
+import { readEventsConfig } from '../../lambda/handlers/events-config';
+import { composeEvents } from '../../lambda/handlers/function-runtime';
+import { logger, metrics } from '../../lambda/handlers/observability';
 import { type LocalSns, startLocalSns } from '../../local/sns-server';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 import { expectValidEvent } from '../support/events';
@@ -16,9 +15,9 @@ import { FAKE_ASSERTION, notApprovedError, ORG } from './fixtures';
 
 const baseEnv = { EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:000000000000:events', TABLE_NAME: 't' };
 
-describe('incident tracking configuration', () => {
+describe('events configuration', () => {
   it('reads the topic, table and reminder interval, with a 3600 s default', () => {
-    expect(readIncidentTrackingConfig(baseEnv, 'token')).toEqual({
+    expect(readEventsConfig(baseEnv, 'token')).toEqual({
       topicArn: baseEnv.EVENTS_TOPIC_ARN,
       tableName: 't',
       reminderIntervalSeconds: 3600,
@@ -30,7 +29,7 @@ describe('incident tracking configuration', () => {
       AWS_REGION: 'eu-west-1',
       AWS_LAMBDA_FUNCTION_NAME: 'Broker-TokenFunction',
     };
-    expect(readIncidentTrackingConfig(lambdaEnv, 'token')).toMatchObject({
+    expect(readEventsConfig(lambdaEnv, 'token')).toMatchObject({
       reminderIntervalSeconds: 900,
       source: 'urn:salesforce-token-broker:eu-west-1:Broker-TokenFunction',
     });
@@ -47,12 +46,12 @@ describe('incident tracking configuration', () => {
       /INCIDENT_REMINDER_INTERVAL_SECONDS/,
     ],
   ])('rejects %j at cold start', (env, message) => {
-    expect(() => readIncidentTrackingConfig(env, 'token')).toThrow(ConfigError);
-    expect(() => readIncidentTrackingConfig(env, 'token')).toThrow(message);
+    expect(() => readEventsConfig(env, 'token')).toThrow(ConfigError);
+    expect(() => readEventsConfig(env, 'token')).toThrow(message);
   });
 });
 
-describe('incident tracking wired to SNS and DynamoDB', () => {
+describe('events and incidents composed over SNS and DynamoDB', () => {
   let sns: LocalSns;
   let dynamo: LocalDynamo;
   beforeAll(async () => {
@@ -68,15 +67,17 @@ describe('incident tracking wired to SNS and DynamoDB', () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
     const snsClient = await createSnsClient({ endpoint: sns.endpoint, region: 'eu-west-1' });
-    const { tracker } = createIncidentTracking(
+    const { incidents: tracker } = composeEvents(
       {
         topicArn,
         tableName,
         reminderIntervalSeconds: 3600,
         source: 'urn:salesforce-token-broker:token',
       },
-      // A shared document client without removeUndefinedValues, as the OAuth wiring passes it.
-      { documents: DynamoDBDocumentClient.from(dynamo.client), sns: snsClient },
+      // A shared document client without removeUndefinedValues, as the compositions pass it.
+      DynamoDBDocumentClient.from(dynamo.client),
+      { logger, metrics },
+      snsClient,
     );
     const output = captureOutput();
     try {
