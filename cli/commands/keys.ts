@@ -1,6 +1,6 @@
 /**
  * `token-broker keys create`: a new signing key and certificate, stored in Secrets Manager in the
- * SPEC §3.4 format. Prints the certificate to upload, its SHA-256 fingerprint and expiry, read
+ * signing key secret format (docs/contracts.md#signing-key-secret). Prints the certificate to upload, its SHA-256 fingerprint and expiry, read
  * back through the same import the broker uses; the private key is never printed.
  */
 import { writeFile } from 'node:fs/promises';
