@@ -6,6 +6,7 @@
  */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type RunningEmulator, startEmulator } from '../emulator/server';
+import { generateSigningMaterial, type SigningMaterial } from '../keys/signing-material';
 import { createDynamoOrgRegistry } from '../lambda/adapters/org-registry';
 import { validateOrgRecord } from '../lambda/core/org-record';
 import {
@@ -14,7 +15,6 @@ import {
 } from '../local/secrets-manager-server';
 import { type LocalSns, startLocalSns } from '../local/sns-server';
 import { type LocalDynamo, startDynalite } from '../test/support/dynalite';
-import { signingMaterial } from '../test/support/keys';
 import { percentile } from './stats';
 
 export const CALLER_ARN = 'arn:aws:sts::123456789012:assumed-role/Fulfilment/bench';
@@ -51,13 +51,13 @@ export async function startWorld(options: { orgCount: number }): Promise<BenchWo
     LocalSecretsManager,
     LocalDynamo,
     LocalSns,
-    Awaited<ReturnType<typeof signingMaterial>>,
+    SigningMaterial,
   ] = await Promise.all([
     startEmulator(),
     startSecretsManagerServer({ region: REGION }),
     startDynalite(),
     startLocalSns({ region: REGION }),
-    signingMaterial('bench'),
+    generateSigningMaterial({ commonName: 'token-broker-bench' }),
   ]);
   const { control } = emulator;
   // The benchmark makes thousands of exchanges per user; Salesforce's hourly cap is not measured here.

@@ -67,7 +67,7 @@ export function checkCertificate(pem: string): void {
 
 /**
  * `exp` as seconds since the epoch. Salesforce's own example sends a decimal string, and
- * @salesforce/core sends milliseconds; both are taken at face value (reference §1.3).
+ * @salesforce/core sends milliseconds; both are taken at face value (docs/emulator.md, JWT bearer checks).
  */
 export function readExpiry(exp: unknown): number | undefined {
   if (typeof exp === 'number' && Number.isFinite(exp)) return exp;

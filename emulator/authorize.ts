@@ -1,7 +1,7 @@
 /**
  * `GET /services/oauth2/authorize` and its two pages (login, Allow/Deny). Bad `client_id` or
  * `redirect_uri` get an error page and no redirect; every other outcome goes back to the
- * registered redirect URI only (reference §2.2, §3).
+ * registered redirect URI only (docs/emulator.md, Authorize).
  */
 import { html, type Reply, readForm, redirect } from './http';
 import { newAuthorizationCode, newHandle } from './ids';
@@ -138,7 +138,7 @@ export function handleLogin(state: EmulatorState, request: AuthorizeRequest): Re
     });
   if (!app.installed) return finish(state, handle, { error: 'OAUTH_EC_APP_NOT_FOUND' });
   if (app.permittedUsers === 'admin_approved') {
-    // Pre-authorized users skip the Allow page; everyone else is turned away (reference §4.1).
+    // Pre-authorized users skip the Allow page; everyone else is turned away (docs/emulator.md, Authorize).
     if (isAssignedToApp(user, app)) return issueCode(state, handle, pending, user);
     return finish(state, handle, {
       error: 'OAUTH_APP_ACCESS_DENIED',

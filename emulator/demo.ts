@@ -1,7 +1,7 @@
 /**
  * The demo org the local stack and `npm run emulator` seed: a production org, one self-authorize
  * app holding the broker's certificate, an integration user who has NOT approved the app yet,
- * and an admin (SPEC §6: the walkthrough starts from `consumer_not_approved`).
+ * and an admin: the walkthrough of docs/local.md starts from `consumer_not_approved`.
  */
 import type { EmulatorClient, OrgView } from './client';
 import type { App } from './model';

@@ -1,4 +1,4 @@
-/** Injected Salesforce-side failures (reference §2.1 last row): 5xx JSON, maintenance HTML, latency. */
+/** Injected Salesforce-side failures (docs/emulator.md#faults): 5xx JSON, maintenance HTML, latency. */
 import { html, oauthError, type Reply } from './http';
 import type { Fault } from './model';
 

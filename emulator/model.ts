@@ -4,10 +4,10 @@
  */
 
 export type Environment = 'production' | 'sandbox';
-/** Connected App "Permitted Users" policy (reference §4.1). */
+/** Connected App "Permitted Users" policy (Salesforce Help, Manage OAuth Access Policies). */
 export type PermittedUsers = 'self_authorize' | 'admin_approved';
 export type AppKind = 'connected_app' | 'external_client_app';
-/** `relax` = "Relax IP restrictions"; `enforce` = "Enforce IP restrictions" (reference §4.5). */
+/** `relax` = "Relax IP restrictions"; `enforce` = "Enforce IP restrictions" (same page). */
 export type IpRelaxation = 'enforce' | 'relax';
 export type GrantKind = 'jwt-bearer' | 'authorization_code' | 'authorize';
 

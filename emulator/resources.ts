@@ -1,6 +1,6 @@
 /**
  * What an issued token unlocks: `/services/data/` (REST), `/services/oauth2/userinfo`, the identity
- * URL `/id/{orgId}/{userId}`, and `/services/oauth2/revoke` (reference §2.3, §5.1).
+ * URL `/id/{orgId}/{userId}`, and `/services/oauth2/revoke` (docs/emulator.md#using-a-token).
  */
 import { json, oauthError, type Reply, readForm, text } from './http';
 import type { Org, User } from './model';

@@ -6,7 +6,7 @@ import { newAccessToken, newRefreshToken } from './ids';
 import type { AccessTokenRecord, App, GrantKind, Org, User } from './model';
 import type { EmulatorState } from './state';
 
-/** Scopes that ask for a refresh token; an approval with one of them counts for JWT (§4.2). */
+/** Scopes that ask for a refresh token; an approval with one of them counts for JWT (docs/emulator.md, JWT bearer check 14). */
 export const REFRESH_SCOPES = ['refresh_token', 'offline_access'];
 
 export function hostUrl(origin: string, host: string): string {

@@ -16,7 +16,7 @@ import {
   type User,
 } from './model';
 
-/** Each user may hold at most five approvals per app; the oldest goes (reference §3.5). */
+/** Each user may hold at most five approvals per app; the oldest goes (docs/emulator.md, Authorize: Allow). */
 const MAX_APPROVALS_PER_USER_AND_APP = 5;
 const HOUR_MS = 3_600_000;
 
@@ -79,7 +79,7 @@ export class EmulatorState {
 
   /**
    * The app with `consumerKey` if it is known on `host`: production apps on login.salesforce.com,
-   * sandbox apps on test.salesforce.com, and any app on its own org's hosts (reference §1.1).
+   * sandbox apps on test.salesforce.com, and any app on its own org's hosts (docs/emulator.md#host-model).
    */
   appOnHost(host: string, consumerKey: string): App | undefined {
     const app = this.apps.get(consumerKey);
@@ -161,7 +161,7 @@ export function orgHosts(org: Org): string[] {
   return hosts;
 }
 
-/** The `aud` values an org accepts: its environment's login URL and its site URLs (§1.3). */
+/** The `aud` values an org accepts: its environment's login URL and its site URLs (docs/emulator.md#host-model). */
 export function acceptedAudiences(org: Org): string[] {
   const environmentAudience =
     org.environment === 'sandbox' ? 'https://test.salesforce.com' : 'https://login.salesforce.com';

@@ -1,6 +1,6 @@
 /**
  * `POST /services/oauth2/token`: the JWT bearer and authorization-code grants, with the exact
- * error pairs of reference §2.1. The order of the JWT checks is assumed (docs/emulator.md).
+ * error pairs listed in docs/emulator.md. The order of the JWT checks is assumed (docs/emulator.md).
  */
 import { createHash, createHmac } from 'node:crypto';
 import { decodeAssertion, readExpiry, verifiesWithCertificate } from './assertion';
@@ -66,7 +66,7 @@ function exchangeAssertion(
   const exp = readExpiry(claims.exp);
   if (exp === undefined) return oauthError('invalid_grant', 'invalid assertion');
   if (exp * 1000 <= state.now()) return oauthError('invalid_grant', 'expired authorization code');
-  // "If both are specified, prn is used." (reference §1.3)
+  // "If both are specified, prn is used." (Salesforce Help, article 000204593)
   const subject = claims.prn ?? claims.sub;
   const user = typeof subject === 'string' ? state.userByUsername(org.id, subject) : undefined;
   if (!user) return oauthError(...NOT_APPROVED);
@@ -171,7 +171,7 @@ function exchangeCode(
   const app = clientId ? state.appOnHost(request.host, clientId) : undefined;
   if (!app) return oauthError('invalid_client_id', 'client identifier invalid');
   const secret = form.get('client_secret');
-  // A secret that is sent is checked even when the app does not require one (reference §3.3).
+  // A secret that is sent is checked even when the app does not require one (docs/emulator.md, Authorization code).
   if ((app.requireSecret || secret !== undefined) && secret !== app.consumerSecret)
     return oauthError('invalid_client', 'invalid client credentials');
   const code = state.codes.get(form.get('code') ?? '');

@@ -123,7 +123,7 @@ describe('jwt-bearer success', () => {
     }
   });
 
-  it('accepts the site URL as aud, a string exp and a millisecond exp (reference §1.3)', async () => {
+  it('accepts the site URL as aud, a string exp and a millisecond exp', async () => {
     await emulator.control.approve('integration@acme.example', app.consumerKey, [
       'api',
       'refresh_token',
@@ -181,7 +181,7 @@ describe('jwt-bearer refusals', () => {
     expect(await exchange('login.salesforce.com', claimsFor('x', { iss: 'nope' }))).toEqual(
       unknown,
     );
-    // A production app is unknown on test.salesforce.com and on another org's My Domain (§1.1).
+    // A production app is unknown on test.salesforce.com and on another org's My Domain (docs/emulator.md#host-model).
     expect(await exchange('test.salesforce.com', claimsFor('integration@acme.example'))).toEqual(
       unknown,
     );
@@ -294,7 +294,7 @@ describe('jwt-bearer refusals', () => {
   });
 });
 
-describe('jwt-bearer approval rules (reference §4.2)', () => {
+describe('jwt-bearer approval rules', () => {
   const user = 'integration@acme.example';
 
   it('self-authorize: only an approval by the sub user that granted refresh_token counts', async () => {

@@ -179,7 +179,7 @@ export class BrokerApi extends Construct {
     ]);
   }
 
-  /** Wires the routes of SPEC §3.1 and §3.2 to the two functions. */
+  /** Wires the token API and OAuth routes (docs/contracts.md) to the two functions. */
   addRoutes(functions: { token: IFunction; oauth: IFunction }): void {
     const token = new LambdaIntegration(functions.token, { allowTestInvoke: false });
     const oauth = new LambdaIntegration(functions.oauth, { allowTestInvoke: false });
@@ -195,7 +195,7 @@ export class BrokerApi extends Construct {
       requestValidator: this.validator,
     });
     // No required parameter: the function answers a callback without `state` with its own error
-    // page and the SPEC §5 headers, which API Gateway's JSON error would lack.
+    // page and headers (docs/contracts.md#page-headers), which API Gateway's JSON error would lack.
     const callback = oauthResource.addResource('callback').addMethod('GET', oauth, {
       authorizationType: AuthorizationType.NONE,
     });
@@ -216,7 +216,7 @@ export class BrokerApi extends Construct {
     });
   }
 
-  /** Errors API Gateway answers itself still use the broker's error body (SPEC §3.1). */
+  /** Errors API Gateway answers itself still use the broker's error body (docs/contracts.md#token-api). */
   private addErrorResponses(): void {
     for (const spec of GATEWAY_RESPONSES) {
       const headers = gatewayResponseHeaders(spec);

@@ -1,6 +1,6 @@
 /**
  * The errors API Gateway answers itself (a bad signature, throttling, a body too large, a failed
- * integration), in the broker's error body (SPEC §3.1) so callers parse one format. The stack
+ * integration), in the broker's error body (docs/contracts.md#token-api) so callers parse one format. The stack
  * (lib/broker-api.ts) turns them into gateway responses and the local gateway (local/gateway.ts)
  * answers with the same bodies. No CDK import: the local gateway loads this module.
  */

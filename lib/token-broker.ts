@@ -50,7 +50,7 @@ const TOKEN_ITEM_ACTIONS = ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'] as c
 const OAUTH_ITEM_ACTIONS = ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'] as const;
 
 /**
- * salesforce-token-broker on AWS (SPEC §2): a REST API with SigV4 token routes and public OAuth
+ * salesforce-token-broker on AWS (docs/architecture.md): a REST API with SigV4 token routes and public OAuth
  * approval routes, the token and OAuth functions with their own least-privilege roles, the
  * DynamoDB table, the KMS-encrypted events and alarm topics, and the ops pack (alarms,
  * dashboard, saved Logs Insights queries).

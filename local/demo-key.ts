@@ -3,10 +3,10 @@
  * generator the emulator's demo uses), reused afterwards so a restart keeps the certificate,
  * replaced when it is about to expire.
  */
-import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeDemoKeys } from '../emulator/demo-keys';
+import { certificateNotAfter } from '../keys/signing-material';
 
 export interface DemoKey {
   readonly privateKeyPem: string;
@@ -25,7 +25,7 @@ export async function loadOrCreateDemoKey(directory: string): Promise<DemoKey> {
       readFile(certificatePath, 'utf8'),
     ]);
     // An expired demo certificate is replaced rather than left to fail the walkthrough.
-    if (Date.parse(new X509Certificate(certificatePem).validTo) > Date.now() + 24 * 3600 * 1000) {
+    if (certificateNotAfter(certificatePem).getTime() > Date.now() + 24 * 3600 * 1000) {
       return { privateKeyPem, certificatePem, certificatePath, generated: false };
     }
   } catch (error) {

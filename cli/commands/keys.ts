@@ -1,6 +1,6 @@
 /**
  * `token-broker keys create`: a new signing key and certificate, stored in Secrets Manager in the
- * SPEC §3.4 format. Prints the certificate to upload, its SHA-256 fingerprint and expiry, read
+ * signing key secret format (docs/contracts.md#signing-key-secret). Prints the certificate to upload, its SHA-256 fingerprint and expiry, read
  * back through the same import the broker uses; the private key is never printed.
  */
 import { writeFile } from 'node:fs/promises';
@@ -10,12 +10,12 @@ import {
   PutSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { generateSigningMaterial } from '../../keys/signing-material';
 import { importSigningKey } from '../../lambda/adapters/signing-keys';
 import { isValidOrgId } from '../../lambda/core/org-record';
 import { isUnderSecretPrefix } from '../../lib/secret-prefix';
 import { formatFields } from '../format';
 import { CliError, type CliIo, EXIT, usageError, writeJson } from '../io';
-import { generateKeyMaterial } from '../key-material';
 import {
   GLOBAL_HELP,
   integerOption,
@@ -115,14 +115,11 @@ async function create(args: readonly string[], io: CliIo): Promise<number> {
     );
   }
   const days = integerOption(values.days, 'days', { min: 1, max: 3650, default: 730 });
-  const material = await generateKeyMaterial({
+  const material = await generateSigningMaterial({
     commonName: values['common-name'] ?? 'salesforce-token-broker',
     days,
   });
-  const secretString = JSON.stringify({
-    privateKey: material.privateKeyPem,
-    certificate: material.certificatePem,
-  });
+  const { secretString } = material;
   // Described by the broker's own import, so what is printed is what the broker will report.
   const { certificate } = await importSigningKey(name, undefined, secretString);
   if (!certificate) throw new CliError('The generated certificate could not be read back');

@@ -1,5 +1,5 @@
 /**
- * `token-broker orgs put|get|list|delete`: the org registry (SPEC §3.3), validated by the same
+ * `token-broker orgs put|get|list|delete`: the org registry (docs/contracts.md#org-record), validated by the same
  * core function the broker uses, so a record the CLI accepts is one the broker can use.
  */
 import { readFile } from 'node:fs/promises';

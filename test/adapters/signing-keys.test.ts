@@ -46,7 +46,7 @@ async function categoryOf(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('Secrets Manager signing keys (real SDK client, local endpoint)', () => {
-  it('reads the SPEC §3.4 JSON, signs with it, and reports the certificate but not the key', async () => {
+  it('reads the JSON signing key secret, signs with it, and reports the certificate but not the key', async () => {
     const material = await signingMaterial('sm-json');
     const { versionId } = await local.putSecret('keys/json', material.secretString);
     const keys = createSecretsManagerSigningKeys({ client });

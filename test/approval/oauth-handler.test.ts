@@ -88,7 +88,7 @@ const SECURITY_HEADERS = {
 };
 
 describe('OAuth handler', () => {
-  it('redirects with the binding cookie and the SPEC §5 headers', async () => {
+  it('redirects with the binding cookie and the page headers', async () => {
     const { handler } = createHandler();
     const result = await get(handler, '/oauth/authorize', { org: 'acme' });
     expect(result.statusCode).toBe(302);

@@ -62,7 +62,7 @@ afterAll(async () => {
 });
 
 describe('keys create', () => {
-  it('stores key and certificate in the SPEC format and prints only the certificate', async () => {
+  it('stores key and certificate in the signing key secret format and prints only the certificate', async () => {
     // Named under the stack's default prefix, which the deployed functions may read.
     const result = await run('keys', 'create', '--org', 'acme', '--days', '400');
     expect(result.code).toBe(0);

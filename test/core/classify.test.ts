@@ -9,7 +9,7 @@ const json = (status: number, body: unknown): TokenEndpointAnswer => ({
   body: JSON.stringify(body),
 });
 
-// Every Salesforce string from reference/salesforce-oauth.md §2, with the category it must get.
+// Every Salesforce answer of docs/contracts.md#salesforce-error-signals, with the category it must get.
 const KNOWN: readonly [string, number, string, string][] = [
   ['consumer_not_approved', 400, 'invalid_grant', "user hasn't approved this consumer"],
   ['consumer_not_approved', 400, 'invalid_grant', 'user has not approved this consumer'],

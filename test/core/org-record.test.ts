@@ -22,7 +22,7 @@ function problemsOf(input: unknown): string {
 }
 
 describe('validateOrgRecord', () => {
-  it('applies the SPEC defaults', () => {
+  it('applies the documented defaults', () => {
     expect(validateOrgRecord(base)).toEqual({
       ...base,
       environment: 'production',

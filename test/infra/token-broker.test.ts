@@ -81,7 +81,7 @@ describe('API routes', () => {
     expect(routes['GET /oauth/authorize']?.RequestParameters).toEqual({
       'method.request.querystring.org': true,
     });
-    // The function answers a missing state with its own page and headers (SPEC §5).
+    // The function answers a missing state with its own page and headers (docs/contracts.md#page-headers).
     expect(routes['GET /oauth/callback']?.RequestParameters).toBeUndefined();
   });
 
