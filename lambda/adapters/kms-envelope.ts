@@ -337,7 +337,7 @@ export function createDataKeySealer(options: DataKeySealerOptions): Sealer {
     if (plaintext?.length !== 32 || !blob) {
       throw new KmsEnvelopeError('kms_unavailable', 'KMS GenerateDataKey returned no 256-bit key');
     }
-    const key = createSecretKey(Buffer.from(plaintext));
+    const key = createSecretKey(plaintext);
     plaintext.fill(0);
     const encrypted = b64u(blob);
     // The generated key opens its own values without a Decrypt round trip.
@@ -390,7 +390,7 @@ export function createDataKeySealer(options: DataKeySealerOptions): Sealer {
       });
       if (plaintext.length !== 32)
         throw new KmsEnvelopeError('malformed', 'Sealed value has no 256-bit data key');
-      const key = createSecretKey(Buffer.from(plaintext));
+      const key = createSecretKey(plaintext);
       plaintext.fill(0);
       remember(encrypted, key);
       return key;
