@@ -68,7 +68,7 @@ export interface IncidentStore {
 }
 
 /**
- * Turns exchange outcomes into the incident lifecycle (docs/contracts.md#incidents). Called only
+ * Turns exchange outcomes into the incident lifecycle (docs/contracts.md#events). Called only
  * on fresh exchanges, never on cache hits. Implementations never throw: the token path must not
  * depend on them.
  */

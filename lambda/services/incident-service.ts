@@ -1,5 +1,5 @@
 /**
- * The {@link IncidentService} (docs/contracts.md#incidents): counts failures in the incident
+ * The {@link IncidentService} (docs/contracts.md#events): counts failures in the incident
  * store, decides what to publish, publishes it. Storage failures are logged and counted, never
  * thrown (as `incident_ledger_error`, the name alarms and saved queries use): a broken store must not
  * break token requests.

@@ -13,12 +13,6 @@ const THIS_FILE = relative(ROOT, fileURLToPath(import.meta.url))
   .split(sep)
   .join('/');
 
-/**
- * Paths whose comments still cite the private brief. The restructuring of lambda/ (and the local
- * stack composed from it) points them at docs/contracts.md; then this list is emptied.
- */
-const NOT_YET_SELF_CONTAINED: readonly string[] = ['lambda/', 'local/stack.ts'];
-
 /** Generated or installed, never written by hand (the git-ignored folders). */
 const SKIPPED_DIRECTORIES = new Set([
   'node_modules',
@@ -95,7 +89,6 @@ describe('documentation stands on its own', () => {
     const found: string[] = [];
     for (const [file, text] of texts) {
       if (file === THIS_FILE) continue;
-      if (NOT_YET_SELF_CONTAINED.some((path) => file === path || file.startsWith(path))) continue;
       text.split('\n').forEach((line, index) => {
         for (const { name, pattern } of CITATIONS) {
           if (pattern.test(line)) found.push(`${file}:${index + 1} cites ${name}: ${line.trim()}`);
