@@ -39,6 +39,7 @@ import { createApprovalService, deferSuccessToApproval } from '../lambda/service
 import { createIncidentTracker } from '../lambda/services/incident-tracker';
 import { createTokenService } from '../lambda/services/token-service';
 import { DEFAULT_SECRET_PREFIX } from '../lib/secret-prefix';
+import { createLocalCaller } from './callers';
 import { createBrokerTable } from './create-table';
 import { loadOrCreateDemoKey } from './demo-key';
 import { JsonLinesEventSink } from './event-sink';
@@ -197,9 +198,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     // The handlers need the gateway's URL (PUBLIC_BASE_URL) and the gateway needs handlers.
     const handlers: { token?: RestHandler; oauth?: RestHandler } = {};
+    const caller = createLocalCaller(LOCAL_CALLER_ARN, LOCAL_REGION);
     const gateway = await startGateway({
       port: ports.gateway,
-      callerArn: LOCAL_CALLER_ARN,
+      sigv4: caller.sigv4,
       handlers: {
         token: (event, context) => (handlers.token as RestHandler)(event, context),
         oauth: (event, context) => (handlers.oauth as RestHandler)(event, context),
@@ -302,6 +304,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       eventsFile,
       demoOrgId: DEMO_ORG_ID,
       callerArn: LOCAL_CALLER_ARN,
+      caller: caller.credentials,
     };
     const stackFilePath = join(dataDir, 'stack.json');
     await writeStackFile(stackFilePath, stackFile);
