@@ -253,4 +253,11 @@ describe('token broker client', () => {
     expect(broker.region).toBe('ap-southeast-2');
     expect(broker.apiUrl).toBe('https://abc123.execute-api.ap-southeast-2.amazonaws.com/prod');
   });
+
+  it('is importable by the package entries callers use', async () => {
+    const entry = await import('salesforce-token-broker/client');
+    const jsforceEntry = await import('salesforce-token-broker/client/jsforce');
+    expect(entry.createTokenBrokerClient).toBe(createTokenBrokerClient);
+    expect(typeof jsforceEntry.createBrokerConnection).toBe('function');
+  });
 });
