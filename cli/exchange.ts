@@ -43,6 +43,18 @@ export async function runExchange(
   });
   const requestId = `cli-${randomUUID()}`;
   const result = await exchange.run(org, { requestId, salesforceBy: Date.now() + timeoutMs });
+  // The status route shows it as the org's last exchange, as it would a token request's.
+  await target
+    .registry()
+    .recordExchangeOutcome(org.orgId, {
+      at: new Date().toISOString(),
+      ok: result.ok,
+      category: result.report.category,
+      salesforce: result.report.salesforce,
+      requestId,
+      latencyMs: result.report.latencyMs,
+    })
+    .catch(() => undefined);
   if (!result.ok) return { ok: false, error: result.error, requestId };
   const { grant } = result.entry;
   return {

@@ -18,9 +18,22 @@ export interface Target {
   readonly secrets: SecretsManagerClient;
   /** The broker API's base URL, when known (needed for approval links and the redirect URI). */
   readonly publicBaseUrl: string | undefined;
+  /**
+   * How a caller reaches the token API here: the local gateway with the stack file's caller key,
+   * or (AWS) the base URL with the standard credential chain. Undefined when the URL is unknown,
+   * or when explicit endpoints say the stack file's gateway is not the one in use.
+   */
+  readonly brokerApi: BrokerApi | undefined;
   /** @throws CliError when no table name is known */
   registry(): DynamoOrgRegistry;
   close(): void;
+}
+
+export interface BrokerApi {
+  readonly url: string;
+  readonly region: string | undefined;
+  /** @default the standard credential chain */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -82,10 +95,19 @@ export async function resolveTarget(values: GlobalValues, io: CliIo): Promise<Ta
     ...(secretsEndpoint ? { endpoint: secretsEndpoint } : {}),
   });
   let dynamo: DynamoDBClient | undefined;
+  const explicit = values['dynamodb-endpoint'] && values['secrets-endpoint'];
+  const brokerApi: BrokerApi | undefined = local
+    ? stack?.caller && !explicit
+      ? { url: stack.publicBaseUrl, region: stack.region, credentials: stack.caller }
+      : undefined
+    : publicBaseUrl
+      ? { url: publicBaseUrl.replace(/\/+$/, ''), region }
+      : undefined;
   return {
     kind: local ? 'local' : 'aws',
     secrets,
     publicBaseUrl: publicBaseUrl?.replace(/\/+$/, ''),
+    brokerApi,
     registry() {
       if (!tableName) {
         throw usageError(

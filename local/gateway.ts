@@ -15,6 +15,7 @@ import {
   gatewayResponseHeaders,
 } from '../lib/gateway-responses';
 import { buildRestEvent, createLambdaContext } from './rest-event';
+import { type SigV4Settings, verifySigV4 } from './sigv4';
 
 export type { RestHandler };
 
@@ -30,8 +31,16 @@ export interface GatewayHandlers {
 
 export interface GatewayOptions {
   readonly handlers: GatewayHandlers;
-  /** The IAM principal the IAM routes report as caller (SigV4 is not checked locally). */
-  readonly callerArn: string;
+  /**
+   * Check SigV4 on the IAM routes as API Gateway does (local/sigv4.ts); the caller ARN is then the
+   * signing key's. `npm start` always sets it.
+   */
+  readonly sigv4?: SigV4Settings;
+  /**
+   * Without `sigv4` only: the IAM principal every request on the IAM routes reports as caller,
+   * signed or not (for tests that exercise the handlers, not authentication).
+   */
+  readonly callerArn?: string;
   /** @default 0 (an ephemeral port) */
   readonly port?: number;
   /** Loopback only. @default '127.0.0.1' */
@@ -235,6 +244,21 @@ async function handle(
     tooLarge();
     return;
   }
+  let callerArn = options.callerArn ?? null;
+  if (found.route.iam && options.sigv4) {
+    const verdict = await verifySigV4(options.sigv4, {
+      method,
+      url: request.url ?? '/',
+      host: request.headers.host ?? '',
+      headers: request.headers,
+      body,
+    });
+    if (!verdict.ok) {
+      writeGatewayError(response, 403, verdict.type, verdict.message);
+      return;
+    }
+    callerArn = verdict.key.arn;
+  }
   const event = buildRestEvent({
     method,
     path: url.pathname,
@@ -243,7 +267,7 @@ async function handle(
     query: queryOf(url),
     headers: headersOf(request),
     body: body.length > 0 ? body.toString('utf8') : null,
-    callerArn: found.route.iam ? options.callerArn : null,
+    callerArn: found.route.iam ? callerArn : null,
     stage: 'local',
     domainName: request.headers.host,
     sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
@@ -264,6 +288,8 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
   const host = options.host ?? '127.0.0.1';
   if (!LOOPBACK_HOSTS.has(host))
     throw new Error(`The local gateway binds to loopback only, not ${host}`);
+  if (!options.sigv4 === !options.callerArn)
+    throw new Error('The local gateway needs exactly one of sigv4 (verified callers) or callerArn');
   const server = createServer((request, response) => {
     handle(options, request, response).catch(() => {
       if (!response.headersSent) {

@@ -1,6 +1,7 @@
 /**
  * The file the running local stack writes under `.local/` so the CLI's `--local` mode finds its
- * endpoints. It holds addresses and names only, never a key or a token.
+ * endpoints. Besides addresses and names it holds the local caller's key pair, which only the
+ * local gateway accepts (readable by the owner only); never a Salesforce key or token.
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 
@@ -23,10 +24,19 @@ export interface StackFile {
   readonly demoOrgId: string;
   /** The caller identity the local gateway reports on the IAM routes. */
   readonly callerArn: string;
+  /**
+   * The key pair the local gateway verifies SigV4 with (region {@link StackFile.region}, service
+   * `execute-api`), mapped to `arn`. Absent in files from stacks that did not check signatures.
+   */
+  readonly caller?: {
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly arn: string;
+  };
 }
 
 export async function writeStackFile(path: string, stack: StackFile): Promise<void> {
-  await writeFile(path, `${JSON.stringify(stack, null, 2)}\n`);
+  await writeFile(path, `${JSON.stringify(stack, null, 2)}\n`, { mode: 0o600 });
 }
 
 /** @returns undefined when there is no such file */

@@ -25,6 +25,7 @@ import type { FunctionRuntime } from '../lambda/handlers/function-runtime';
 import { composeOAuthFunction } from '../lambda/handlers/oauth-function';
 import { composeTokenFunction } from '../lambda/handlers/token-function';
 import { DEFAULT_SECRET_PREFIX } from '../lib/secret-prefix';
+import { createLocalCaller } from './callers';
 import { createBrokerTable } from './create-table';
 import { loadOrCreateDemoKey } from './demo-key';
 import { JsonLinesEventSink } from './event-sink';
@@ -195,9 +196,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     // The handlers need the gateway's URL (PUBLIC_BASE_URL) and the gateway needs handlers.
     const handlers: { token?: RestHandler; oauth?: RestHandler } = {};
+    const caller = createLocalCaller(LOCAL_CALLER_ARN, LOCAL_REGION);
     const gateway = await startGateway({
       port: ports.gateway,
-      callerArn: LOCAL_CALLER_ARN,
+      sigv4: caller.sigv4,
       handlers: {
         token: (event, context) => (handlers.token as RestHandler)(event, context),
         oauth: (event, context) => (handlers.oauth as RestHandler)(event, context),
@@ -269,6 +271,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       eventsFile,
       demoOrgId: DEMO_ORG_ID,
       callerArn: LOCAL_CALLER_ARN,
+      caller: caller.credentials,
     };
     const stackFilePath = join(dataDir, 'stack.json');
     await writeStackFile(stackFilePath, stackFile);

@@ -1,6 +1,7 @@
 /** What `npm start` prints once the stack is up: where everything is, and the walkthrough. */
 import { isAbsolute, relative } from 'node:path';
 import { buildApprovalLink } from '../lambda/core/approval-links';
+import { callerSummary, signedCurl } from './caller-commands';
 import { DEMO_SECRET_ID, type LocalStack } from './stack';
 
 export function renderWalkthrough(stack: LocalStack, cwd: string = process.cwd()): string {
@@ -9,14 +10,15 @@ export function renderWalkthrough(stack: LocalStack, cwd: string = process.cwd()
     const inside = relative(cwd, path);
     return inside && !inside.startsWith('..') && !isAbsolute(inside) ? inside : path;
   };
-  const tokenCurl = `curl -s -X POST ${base}/orgs/${stack.demoOrgId}/token`;
+  const tokenCurl = signedCurl(stack, 'POST', `/orgs/${stack.demoOrgId}/token`);
   const cli =
     stack.dataDir === `${cwd}/.local`
       ? '--local'
       : `--local --stack-file ${show(`${stack.dataDir}/stack.json`)}`;
   return `salesforce-token-broker is running on loopback (Ctrl-C stops everything)
 
-  API gateway          ${base}  (PUBLIC_BASE_URL; IAM routes see caller ${stack.callerArn})
+  API gateway          ${base}  (PUBLIC_BASE_URL; IAM routes check SigV4 as API Gateway does)
+  ${callerSummary(stack)}
   Salesforce emulator  ${stack.emulatorUrl}  (demo org: ${stack.demo.integrationUsername} has NOT approved the app)
   DynamoDB (dynalite)  ${stack.dynamodbEndpoint}  table ${stack.tableName}, ${stack.persisted ? `persisted in ${show(`${stack.dataDir}/dynamodb`)}` : 'in memory'}
   Secrets Manager      ${stack.secretsManagerEndpoint}  secret ${DEMO_SECRET_ID} (${stack.demo.keyGenerated ? 'new demo key' : 'demo key'} in ${show(`${stack.dataDir}/keys`)})
@@ -33,6 +35,8 @@ Walkthrough
   3. Request a token again. It succeeds; run it once more and it is served from the cache:
        ${tokenCurl}
      The org's status (last exchange, open incidents, approval link):
-       curl -s ${base}/orgs/${stack.demoOrgId}/status
+       ${signedCurl(stack, 'GET', `/orgs/${stack.demoOrgId}/status`)}
+     From code, the client library does the signing, caching and retries (docs/client.md);
+     the CLI's verify goes through it as a caller would: npm run cli -- verify --org ${stack.demoOrgId} ${cli}
 `;
 }

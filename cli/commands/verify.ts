@@ -2,11 +2,13 @@
  * `token-broker verify --org ID`: one real JWT Bearer exchange through the broker's token service;
  * prints the category and remediation on failure. Exit 0 only when the exchange works.
  */
+import { exchangeThroughApi } from '../broker-client';
 import { loadOrg, runExchange } from '../exchange';
 import { exchangeFailureJson, formatExchangeFailure } from '../format';
 import { type CliIo, EXIT, writeJson } from '../io';
 import { GLOBAL_HELP, integerOption, parseCommand, requireOption } from '../options';
 import { resolveTarget } from '../target';
+import { resolveVia, VIA_HELP } from '../verify-via';
 
 export const VERIFY_HELP = `Usage: token-broker verify --org ID [options]
 
@@ -17,11 +19,16 @@ Salesforce login for the integration user. Exit code 0 only on success.
 
   --org ID                  the org's registry id
   --timeout SECONDS         budget for the exchange, retries included (default 20)
+${VIA_HELP}
 
 ${GLOBAL_HELP}`;
 
 export async function runVerify(args: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseCommand(args, { org: { type: 'string' }, timeout: { type: 'string' } });
+  const { values } = parseCommand(args, {
+    org: { type: 'string' },
+    timeout: { type: 'string' },
+    via: { type: 'string' },
+  });
   if (values.help) {
     io.out(`${VERIFY_HELP}\n`);
     return EXIT.ok;
@@ -35,7 +42,10 @@ export async function runVerify(args: readonly string[], io: CliIo): Promise<num
   const target = await resolveTarget(values, io);
   try {
     const org = await loadOrg(target, orgId);
-    const result = await runExchange(target, org, timeoutSeconds * 1000);
+    const api = resolveVia(values.via, target);
+    const result = api
+      ? await exchangeThroughApi(api, orgId, timeoutSeconds * 1000)
+      : await runExchange(target, org, timeoutSeconds * 1000);
     if (!result.ok) {
       if (values.json) writeJson(io, exchangeFailureJson(orgId, result.error));
       else io.out(`${formatExchangeFailure(orgId, result.error)}\n`);

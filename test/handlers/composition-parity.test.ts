@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRequestSigner } from '../../client/signer';
 import { EmulatorClient } from '../../emulator/client';
 import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
 import { validateOrgRecord } from '../../lambda/core/org-record';
@@ -97,9 +98,10 @@ async function observe(run: () => Promise<number>): Promise<{ status: number; me
 
 const viaLocalStack = () =>
   observe(async () => {
-    const response = await fetch(`${stack.publicBaseUrl}/orgs/${stack.demo.orgId}/token`, {
-      method: 'POST',
-    });
+    const url = new URL(`${stack.publicBaseUrl}/orgs/${stack.demo.orgId}/token`);
+    if (!stack.caller) throw new Error('the local stack has no caller key');
+    const headers = await createRequestSigner(stack.region, stack.caller)({ method: 'POST', url });
+    const response = await fetch(url, { method: 'POST', headers });
     await response.arrayBuffer();
     return response.status;
   });

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRequestSigner } from '../../client/signer';
 import { EmulatorClient } from '../../emulator/client';
 import { launchBrowser } from '../../emulator/testing/browser';
 import type { StackFile } from '../../local/stack-file';
@@ -62,6 +63,15 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
+/** What the printed `curl --aws-sigv4` sends: a request signed with the stack file's caller key. */
+async function signedFetch(info: StackFile, method: 'GET' | 'POST', path: string) {
+  const caller = info.caller;
+  if (!caller) throw new Error('the stack file has no caller key');
+  const url = new URL(`${info.publicBaseUrl}${path}`);
+  const headers = await createRequestSigner(info.region, caller)({ method, url });
+  return fetch(url, { method, headers });
+}
+
 async function readEvents(
   file: string,
 ): Promise<{ type: string; data: Record<string, unknown> }[]> {
@@ -93,7 +103,9 @@ describe('npm start', () => {
 
   it('prints where everything runs and copy-paste commands for the walkthrough', () => {
     const text = stack.output();
-    expect(text).toContain(`curl -s -X POST ${info.publicBaseUrl}/orgs/demo/token`);
+    const signing = `--aws-sigv4 "aws:amz:eu-west-1:execute-api" --user "${info.caller?.accessKeyId}:${info.caller?.secretAccessKey}"`;
+    expect(text).toContain(`curl -s -X POST ${signing} ${info.publicBaseUrl}/orgs/demo/token`);
+    expect(text).toContain(`curl -s ${signing} ${info.publicBaseUrl}/orgs/demo/status`);
     expect(text).toContain(`${info.publicBaseUrl}/oauth/authorize?org=demo`);
     expect(text).toContain(`sign in as ${USER} and click Allow`);
     expect(text).toContain(`${dataDir}/events.jsonl`);
@@ -108,8 +120,9 @@ describe('npm start', () => {
   });
 
   it('runs the walkthrough: fail, approve in the browser, verified and resolved, token, cache', async () => {
-    const tokenUrl = `${info.publicBaseUrl}/orgs/demo/token`;
-    const first = await fetch(tokenUrl, { method: 'POST' });
+    const unsigned = await fetch(`${info.publicBaseUrl}/orgs/demo/token`, { method: 'POST' });
+    expect(unsigned.status).toBe(403);
+    const first = await signedFetch(info, 'POST', '/orgs/demo/token');
     const failure = (await first.json()) as Record<string, any>;
     expect(first.status).toBe(502);
     expect(failure.error).toBe('consumer_not_approved');
@@ -150,17 +163,17 @@ describe('npm start', () => {
     );
 
     const emulator = new EmulatorClient(info.emulatorUrl);
-    const second = await fetch(tokenUrl, { method: 'POST' });
+    const second = await signedFetch(info, 'POST', '/orgs/demo/token');
     const grant = (await second.json()) as Record<string, string>;
     expect(second.status).toBe(200);
     expect(second.headers.get('cache-control')).toBe('no-store');
     expect(grant.org_id).toBe('demo');
     const exchanges = await emulator.countTokenExchanges(USER);
-    const third = await fetch(tokenUrl, { method: 'POST' });
+    const third = await signedFetch(info, 'POST', '/orgs/demo/token');
     expect(((await third.json()) as Record<string, string>).access_token).toBe(grant.access_token);
     expect(await emulator.countTokenExchanges(USER)).toBe(exchanges);
 
-    const status = await fetch(`${info.publicBaseUrl}/orgs/demo/status`);
+    const status = await signedFetch(info, 'GET', '/orgs/demo/status');
     expect(await status.json()).toMatchObject({ openIncidents: [], lastExchange: { ok: true } });
 
     const everything = `${stack.output()}\n${await readFile(info.eventsFile, 'utf8')}`;
