@@ -6,7 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { createSalesforceTokenClient } from '../lambda/adapters/salesforce-token-client';
 import { createSecretsManagerSigningKeys } from '../lambda/adapters/signing-keys';
-import { type BrokerError, isBrokerError } from '../lambda/core/errors';
+import { connectionFailureOf } from '../lambda/core/classify';
+import { BrokerError, isBrokerError } from '../lambda/core/errors';
+import { buildRemediation } from '../lambda/core/remediation';
 import type { OrgRecord } from '../lambda/core/types';
 import { createTokenService } from '../lambda/services/token-service';
 import { CliError } from './io';
@@ -55,7 +57,37 @@ export async function runExchange(
       requestId,
     };
   } catch (error) {
-    if (isBrokerError(error)) return { ok: false, error, requestId };
+    if (isBrokerError(error)) {
+      return { ok: false, error: withNetworkCause(error, org, target.publicBaseUrl), requestId };
+    }
     throw error;
   }
+}
+
+/**
+ * The token service words `salesforce_unavailable` for a Salesforce outage ("wait"); when the
+ * exchange never got an HTTP answer, the operator at the terminal needs the network cause and the
+ * fix for it (a host that does not resolve is a wrong login URL, and waiting will not help).
+ */
+function withNetworkCause(
+  error: BrokerError,
+  org: OrgRecord,
+  publicBaseUrl: string | undefined,
+): BrokerError {
+  if (error.category !== 'salesforce_unavailable' || !connectionFailureOf(error.salesforce)) {
+    return error;
+  }
+  const remediation = buildRemediation(error.category, {
+    org,
+    publicBaseUrl,
+    salesforce: error.salesforce,
+  });
+  return new BrokerError(error.category, remediation.summary, {
+    cause: error.cause,
+    ...(error.salesforce ? { salesforce: error.salesforce } : {}),
+    remediation,
+    ...(error.retryAfterSeconds === undefined
+      ? {}
+      : { retryAfterSeconds: error.retryAfterSeconds }),
+  });
 }
