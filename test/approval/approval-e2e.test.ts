@@ -219,6 +219,10 @@ describe('state checks in a browser', () => {
     const replay = await pageStatus(page.url());
     expect(replay.status).toBe(400);
     expect(replay.text).toContain('unknown or was already used');
+    // A reload of the finished callback: a calm note with the way to check, not an alarm.
+    expect(replay.text).toContain('Approval already handled');
+    expect(replay.text).toContain('token-broker verify --org');
+    expect(await page.locator('body').getAttribute('class')).toBe('notice');
     expect(broker.events.types().at(-1)).toBe('token_broker.approval.completed');
   });
 
