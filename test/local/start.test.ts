@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmulatorClient } from '../../emulator/client';
-import { launchBrowser } from '../../emulator/testing/browser';
+import { launchBrowser, visibleText } from '../../emulator/testing/browser';
 import type { StackFile } from '../../local/stack-file';
 import { cli } from '../cli/run-cli';
 import { findSecrets } from '../support/logs';
@@ -110,7 +110,10 @@ describe('npm start', () => {
   it('runs the walkthrough: fail, approve in the browser, verified and resolved, token, cache', async () => {
     const tokenUrl = `${info.publicBaseUrl}/orgs/demo/token`;
     const first = await fetch(tokenUrl, { method: 'POST' });
-    const failure = (await first.json()) as Record<string, any>;
+    const failure = (await first.json()) as {
+      error: string;
+      remediation: { approvalLink: string };
+    };
     expect(first.status).toBe(502);
     expect(failure.error).toBe('consumer_not_approved');
     const approvalLink = `${info.publicBaseUrl}/oauth/authorize?org=demo`;
@@ -133,7 +136,7 @@ describe('npm start', () => {
       await page.waitForURL((url) =>
         url.toString().startsWith(`${info.publicBaseUrl}/oauth/callback`),
       );
-      const result = (await page.locator('main').innerText()).replace(/\s+/g, ' ');
+      const result = await visibleText(page.locator('main'));
       expect(result).toContain('Approved and verified');
       expect(result).toContain(`Approved as ${USER}`);
       expect(result).toContain('JWT exchange works');
