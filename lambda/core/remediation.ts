@@ -26,8 +26,18 @@ interface Names {
   readonly user: string;
   readonly key: string;
   readonly host: string;
+  /** Host (and port) of the login URL, as a connection error concerns it. */
+  readonly loginHost: string;
   readonly audience: string;
   readonly secret: string;
+}
+
+function hostOf(loginUrl: string): string {
+  try {
+    return new URL(loginUrl).host;
+  } catch {
+    return loginUrl;
+  }
 }
 
 function namesOf(org: OrgRecord | undefined): Names {
@@ -36,6 +46,7 @@ function namesOf(org: OrgRecord | undefined): Names {
     user: org ? `the integration user ${org.username}` : 'the integration user (the JWT sub)',
     key: org ? `consumer key ${org.consumerKey}` : 'the consumer key',
     host: org ? org.loginUrl : 'the org login URL',
+    loginHost: org ? hostOf(org.loginUrl) : 'the login host',
     audience: org ? org.audience : 'the org audience',
     secret: org ? `secret ${org.signingKeySecretId}` : 'the signing key secret',
   };
@@ -46,17 +57,9 @@ const APPROVAL_WARNING =
 
 type Texts = { readonly summary: string; readonly steps: readonly string[] };
 
-function hostOf(loginUrl: string): string {
-  try {
-    return new URL(loginUrl).host;
-  } catch {
-    return loginUrl;
-  }
-}
-
 /** `salesforce_unavailable` when no HTTP answer came back: the fix follows the network cause. */
 function connectionTexts(failure: ConnectionFailure, n: Names): Texts {
-  const host = n.host === 'the org login URL' ? 'the login host' : hostOf(n.host);
+  const host = n.loginHost;
   const checkLoginUrl = `Check the login URL of the org record (${n.host}) for a typo, a renamed My Domain or a wrong port: token-broker orgs get --org ${n.orgId}; correct it with token-broker orgs put --org ${n.orgId} --update --login-url URL, then token-broker verify --org ${n.orgId}.`;
   switch (failure.kind) {
     case 'dns':
