@@ -8,7 +8,7 @@ import {
   Runtime,
   SystemLogLevel,
 } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { writeLogsStatement } from './broker-policies';
@@ -99,8 +99,6 @@ export class BrokerFunction extends Construct {
         minify: true,
         sourceMap: true,
         sourcesContent: false,
-        // esbuild's per-file size table on every synth hides the lines an operator must read.
-        logLevel: LogLevel.WARNING,
         // The SDK is bundled. Taking it from the nodejs24.x runtime keeps the token bundle near
         // 100 KB (against about 590 KB) and its import near 15 ms (against about 70 ms), within
         // the budgets, but the first request then loads the SDK from hundreds of files, and the
