@@ -67,8 +67,17 @@ process.stdout.write(`Salesforce emulator on ${emulator.url}
 Press Ctrl-C to stop.
 `);
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
-    emulator.close().then(() => process.exit(0));
+    if (stopping) return;
+    stopping = true;
+    emulator.close().then(
+      () => process.exit(0),
+      (error: Error) => {
+        process.stderr.write(`Salesforce emulator did not stop cleanly: ${error.message}\n`);
+        process.exit(1);
+      },
+    );
   });
 }

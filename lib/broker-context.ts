@@ -27,6 +27,35 @@ export const CONTEXT_KEYS = [
   'sourceMapStackTraces',
 ] as const;
 
+/** The prop each context key sets, where the names differ (the key carries the unit). */
+const PROP_OF_KEY: Partial<Record<(typeof CONTEXT_KEYS)[number], keyof TokenBrokerProps>> = {
+  logRetentionDays: 'logRetention',
+  incidentReminderIntervalSeconds: 'incidentReminderInterval',
+  oauthStateTtlSeconds: 'oauthStateTtl',
+  signingKeyMaxAgeSeconds: 'signingKeyMaxAge',
+  salesforceTimeoutMs: 'salesforceTimeout',
+};
+
+const UNIT_NAMES = { ms: 'milliseconds', s: 'seconds' } as const;
+
+/**
+ * Restates the construct's complaint about a prop in terms of the context key that set it, since
+ * someone who typed `-c salesforceTimeoutMs=...` never wrote `salesforceTimeout`.
+ * @returns the error unchanged when no context key sets the prop
+ */
+export function inContextTerms(error: TokenBrokerConfigError): TokenBrokerConfigError {
+  const key = CONTEXT_KEYS.find(
+    (candidate) => (PROP_OF_KEY[candidate] ?? candidate) === error.prop,
+  );
+  if (!key) return error;
+  const fix = `fix cdk.json or the -c ${key}=... argument`;
+  const { range } = error;
+  const message = range
+    ? `context "${key}" is ${range.value}; give a number of ${UNIT_NAMES[range.unit]} from ${range.min} to ${range.max}; ${fix}`
+    : `context "${key}": ${error.detail}; ${fix}`;
+  return new TokenBrokerConfigError(message, error.prop, message);
+}
+
 /** Reads the broker's configuration from context; absent keys keep the construct's defaults. */
 export function readBrokerContext(node: Node): TokenBrokerProps {
   const raw = (key: (typeof CONTEXT_KEYS)[number]): unknown => node.tryGetContext(key);

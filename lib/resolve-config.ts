@@ -30,9 +30,30 @@ export interface BrokerConfig {
   readonly serverErrorRateThreshold: number;
 }
 
+/** The allowed range of a numeric prop, so a caller can restate it in its own unit. */
+export interface ConfigRange {
+  readonly value: number;
+  readonly min: number;
+  readonly max: number;
+  readonly unit: 'ms' | 's';
+}
+
 /** Thrown at synth for a bad prop; the message names the prop and says how to fix it. */
 export class TokenBrokerConfigError extends Error {
   override readonly name = 'TokenBrokerConfigError';
+
+  /**
+   * @param prop the top-level prop at fault, so the CDK app can name the context key that set it
+   * @param detail the message without the construct's prefix
+   */
+  constructor(
+    message: string,
+    readonly prop?: keyof TokenBrokerProps,
+    readonly detail: string = message,
+    readonly range?: ConfigRange,
+  ) {
+    super(message);
+  }
 }
 
 const LOG_LEVELS: readonly BrokerLogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
@@ -68,6 +89,7 @@ export function resolveBrokerConfig(props: TokenBrokerProps): BrokerConfig {
   if (config.alarmEmail !== undefined && !EMAIL.test(config.alarmEmail)) {
     fail(
       `alarmEmail "${config.alarmEmail}" is not an e-mail address; omit it to skip the subscription`,
+      'alarmEmail',
     );
   }
   checkThrottling('throttling', config.throttling);
@@ -77,27 +99,34 @@ export function resolveBrokerConfig(props: TokenBrokerProps): BrokerConfig {
   checkSeconds('signingKeyMaxAge', config.signingKeyMaxAge, 0, 86_400);
   checkMilliseconds('salesforceTimeout', config.salesforceTimeout, 1_000, 6_000);
   if (!LOG_LEVELS.includes(config.logLevel)) {
-    fail(`logLevel "${config.logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+    fail(`logLevel "${config.logLevel}" is not one of ${LOG_LEVELS.join(', ')}`, 'logLevel');
   }
   if (config.executionLogLevel !== 'INFO' && config.executionLogLevel !== 'ERROR') {
-    fail(`executionLogLevel "${config.executionLogLevel}" must be INFO or ERROR`);
+    fail(
+      `executionLogLevel "${config.executionLogLevel}" must be INFO or ERROR`,
+      'executionLogLevel',
+    );
   }
   checkMilliseconds('latencyAlarmThreshold', config.latencyAlarmThreshold, 100, 29_000);
   const rate = config.serverErrorRateThreshold;
   if (!(rate > 0 && rate <= 1)) {
-    fail(`serverErrorRateThreshold ${rate} must be a fraction above 0 and at most 1 (0.05 = 5%)`);
+    fail(
+      `serverErrorRateThreshold ${rate} must be a fraction above 0 and at most 1 (0.05 = 5%)`,
+      'serverErrorRateThreshold',
+    );
   }
   return config;
 }
 
-function fail(message: string): never {
-  throw new TokenBrokerConfigError(`TokenBroker: ${message}`);
+function fail(message: string, prop?: keyof TokenBrokerProps, range?: ConfigRange): never {
+  throw new TokenBrokerConfigError(`TokenBroker: ${message}`, prop, message, range);
 }
 
 function checkStageName(stageName: string): void {
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(stageName)) {
     fail(
       `stageName "${stageName}" is not a valid API Gateway stage name; use letters, digits, "-" and "_" (e.g. "prod")`,
+      'stageName',
     );
   }
 }
@@ -106,11 +135,13 @@ function checkCustomDomain(domain: CustomDomainProps): void {
   if (!HOST_NAME.test(domain.domainName)) {
     fail(
       `customDomain.domainName "${domain.domainName}" must be a lowercase host name such as "broker.example.com", without scheme, path or trailing dot`,
+      'customDomain',
     );
   }
   if (!Token.isUnresolved(domain.certificateArn) && !CERTIFICATE_ARN.test(domain.certificateArn)) {
     fail(
       `customDomain.certificateArn "${domain.certificateArn}" must be an ACM certificate ARN (arn:aws:acm:{region}:{account}:certificate/{id}) in the stack's region`,
+      'customDomain',
     );
   }
   const zone = domain.hostedZone;
@@ -118,12 +149,14 @@ function checkCustomDomain(domain: CustomDomainProps): void {
   if (!/^Z[A-Z0-9]{1,31}$/.test(zone.hostedZoneId)) {
     fail(
       `customDomain.hostedZone.hostedZoneId "${zone.hostedZoneId}" must look like "Z0123456789ABC"`,
+      'customDomain',
     );
   }
   const zoneName = zone.zoneName.replace(/\.$/, '');
   if (domain.domainName !== zoneName && !domain.domainName.endsWith(`.${zoneName}`)) {
     fail(
       `customDomain.domainName "${domain.domainName}" is not inside hostedZone.zoneName "${zone.zoneName}"; give the zone that contains the domain, or omit hostedZone and create the DNS record yourself`,
+      'customDomain',
     );
   }
 }
@@ -132,33 +165,57 @@ function checkSecretPrefix(prefix: string): void {
   if (!SECRET_PREFIX_PATTERN.test(prefix)) {
     fail(
       `signingKeySecretPrefix "${prefix}" must be a secret-name prefix ending in "/" (letters, digits and /_+=.@-), e.g. "salesforce-token-broker/"`,
+      'signingKeySecretPrefix',
     );
   }
 }
 
-function checkThrottling(name: string, throttling: ThrottlingProps): void {
+function checkThrottling(
+  name: 'throttling' | 'publicRouteThrottling',
+  throttling: ThrottlingProps,
+): void {
   const { rateLimit, burstLimit } = throttling;
   if (!(Number.isFinite(rateLimit) && rateLimit > 0)) {
-    fail(`${name}.rateLimit ${rateLimit} must be a positive number of requests per second`);
+    fail(`${name}.rateLimit ${rateLimit} must be a positive number of requests per second`, name);
   }
   if (!(Number.isInteger(burstLimit) && burstLimit >= 1)) {
-    fail(`${name}.burstLimit ${burstLimit} must be a positive integer`);
+    fail(`${name}.burstLimit ${burstLimit} must be a positive integer`, name);
   }
   if (burstLimit < rateLimit) {
-    fail(`${name}.burstLimit ${burstLimit} must be at least rateLimit ${rateLimit}`);
+    fail(`${name}.burstLimit ${burstLimit} must be at least rateLimit ${rateLimit}`, name);
   }
 }
 
-function checkSeconds(name: string, duration: Duration, min: number, max: number): void {
-  const seconds = duration.toSeconds();
-  if (seconds < min || seconds > max) {
-    fail(`${name} is ${seconds} s; give a duration from ${min} s to ${max} s`);
+function checkSeconds(
+  name: keyof TokenBrokerProps,
+  duration: Duration,
+  min: number,
+  max: number,
+): void {
+  const value = duration.toSeconds();
+  if (value < min || value > max) {
+    fail(`${name} is ${value} s; give a duration from ${min} s to ${max} s`, name, {
+      value,
+      min,
+      max,
+      unit: 's',
+    });
   }
 }
 
-function checkMilliseconds(name: string, duration: Duration, min: number, max: number): void {
-  const ms = duration.toMilliseconds();
-  if (ms < min || ms > max) {
-    fail(`${name} is ${ms} ms; give a duration from ${min} ms to ${max} ms`);
+function checkMilliseconds(
+  name: keyof TokenBrokerProps,
+  duration: Duration,
+  min: number,
+  max: number,
+): void {
+  const value = duration.toMilliseconds();
+  if (value < min || value > max) {
+    fail(`${name} is ${value} ms; give a duration from ${min} ms to ${max} ms`, name, {
+      value,
+      min,
+      max,
+      unit: 'ms',
+    });
   }
 }

@@ -1,6 +1,6 @@
 /**
  * `npm start`: the whole product on loopback (see local/stack.ts and docs/local.md), a printed
- * walkthrough, and a clean stop on Ctrl-C (SIGINT) or SIGTERM.
+ * walkthrough, and a clean stop on Ctrl-C (SIGINT), SIGTERM or SIGHUP.
  *
  * Options (flag, or environment variable): --port / TOKEN_BROKER_PORT (API gateway, 3000),
  * --emulator-port / TOKEN_BROKER_EMULATOR_PORT (4010), --dynamodb-port / TOKEN_BROKER_DYNAMODB_PORT
@@ -77,6 +77,16 @@ try {
 const logLevel = (values['log-level'] ?? env.POWERTOOLS_LOG_LEVEL ?? 'ERROR').toUpperCase();
 if (!LOG_LEVELS.includes(logLevel)) fail(`--log-level must be one of ${LOG_LEVELS.join(', ')}`, 2);
 
+// Installed before the start so a signal during it still ends with the ports closed and no
+// stack file left behind (the default action would kill the process mid-write).
+let stopRequested = false;
+let stop: () => void = () => {
+  stopRequested = true;
+};
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => stop());
+}
+
 const stack = await startLocalStack({
   dataDir: values['data-dir'] ?? env.TOKEN_BROKER_DATA_DIR ?? '.local',
   ports,
@@ -85,20 +95,22 @@ const stack = await startLocalStack({
   print: (line) => process.stdout.write(`${line}\n`),
 }).catch((error: Error) => fail(`the local stack could not start: ${error.message}`, 1));
 
-process.stdout.write(`${renderWalkthrough(stack)}\nPress Ctrl-C to stop.\n`);
-
 let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write('\nStopping the local stack...\n');
-    stack.close().then(
-      () => {
-        process.stdout.write('Stopped.\n');
-        process.exit(0);
-      },
-      () => process.exit(1),
-    );
-  });
-}
+stop = () => {
+  if (stopping) return;
+  stopping = true;
+  process.stdout.write('\nStopping the local stack...\n');
+  stack.close().then(
+    () => {
+      process.stdout.write('Stopped.\n');
+      process.exit(0);
+    },
+    (error: Error) => {
+      process.stderr.write(`npm start: the local stack did not stop cleanly: ${error.message}\n`);
+      process.exit(1);
+    },
+  );
+};
+
+if (stopRequested) stop();
+else process.stdout.write(`${renderWalkthrough(stack)}\nPress Ctrl-C to stop.\n`);

@@ -5,7 +5,13 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isBrokerError } from '../../lambda/core/errors';
-import { validateOrgRecord } from '../../lambda/core/org-record';
+import {
+  defaultAudience,
+  detectEnvironment,
+  validateOrgRecord,
+} from '../../lambda/core/org-record';
+import type { OrgRecord } from '../../lambda/core/types';
+import { checkAudience } from '../doctor-checks';
 import { formatOrg, formatOrgTable } from '../format';
 import { CliError, type CliIo, EXIT, usageError, writeJson } from '../io';
 import { GLOBAL_HELP, parseCommand, requireOption } from '../options';
@@ -15,9 +21,10 @@ export const ORGS_HELP = `Usage: token-broker orgs <put|get|list|delete> [option
 
 Manage the broker's org registry (one record per Salesforce org).
 
-  orgs put --org ID [--file record.json | -] [field options] [--update]
+  orgs put --org ID [--file record.json | -] [field options] [--update] [--force]
       Create or replace a record. Field options override the file; with --update they are
-      applied to the existing record.
+      applied to the existing record. An audience that does not fit the login URL (a sandbox
+      host with the production audience, or the reverse) is refused unless --force.
         --login-url URL            https://login.salesforce.com, https://test.salesforce.com,
                                    a My Domain or an Experience Cloud site URL
         --consumer-key KEY         the Connected App / External Client App consumer key
@@ -28,6 +35,7 @@ Manage the broker's org registry (one record per Salesforce org).
         --consumer-secret-id ID    only if the app requires a secret for the web-server flow
         --token-ttl SECONDS        how long tokens are served from cache (default 1800)
         --caller ARN               IAM role/user ARN allowed to get tokens (repeatable)
+        --force                    save even when the audience does not fit the login URL
   orgs get --org ID       Show one record.
   orgs list               List all records.
   orgs delete --org ID    Delete a record (exit 1 if there was none).
@@ -48,6 +56,7 @@ const PUT_OPTIONS = {
   org: { type: 'string' },
   file: { type: 'string' },
   update: { type: 'boolean' },
+  force: { type: 'boolean' },
   'login-url': { type: 'string' },
   'consumer-key': { type: 'string' },
   username: { type: 'string' },
@@ -125,6 +134,15 @@ async function put(args: readonly string[], io: CliIo): Promise<number> {
     }
     input.orgId = orgId;
     const record = validate(input);
+    // Only what this run sets is judged: a --update of the token TTL on a record saved with
+    // --force earlier is not the moment of the mistake.
+    const setsTarget =
+      !values.update ||
+      values.file !== undefined ||
+      ['login-url', 'audience', 'environment'].some(
+        (option) => values[option as keyof typeof values] !== undefined,
+      );
+    if (setsTarget && !values.force) refuseMismatchedAudience(record);
     await registry.putOrg(record);
     if (values.json) writeJson(io, record);
     else io.out(`Saved org ${orgId}.\n${formatOrg(record)}\n`);
@@ -132,6 +150,20 @@ async function put(args: readonly string[], io: CliIo): Promise<number> {
   } finally {
     target.close();
   }
+}
+
+/**
+ * The mismatch `doctor` would fail later (a sandbox login with the production audience, the
+ * reverse, or a My Domain as audience), refused while the operator is still at the keyboard.
+ */
+function refuseMismatchedAudience(record: OrgRecord): void {
+  const verdict = checkAudience(record);
+  if (verdict.verdict !== 'fail') return;
+  const environment = detectEnvironment(record.loginUrl);
+  const fits = defaultAudience(environment, record.loginUrl);
+  throw usageError(
+    `not saved: the audience ${record.audience} does not fit the ${environment} login URL ${record.loginUrl}; use --audience ${fits} (or leave --audience and --environment out to derive it), or --force to save it anyway`,
+  );
 }
 
 async function get(args: readonly string[], io: CliIo): Promise<number> {

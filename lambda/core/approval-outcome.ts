@@ -9,6 +9,7 @@
  */
 import { CATEGORY_TRAITS, type Category } from './categories';
 import type { BrokerError } from './errors';
+import type { PageTone } from './html';
 import type { StateFailure } from './oauth-state';
 import type { OrgRecord, Remediation, SalesforceErrorDetail } from './types';
 
@@ -42,6 +43,8 @@ export interface PageFact {
 export interface ApprovalOutcome {
   readonly kind: OutcomeKind;
   readonly succeeded: boolean;
+  /** How the page looks: `notice` for a refusal that is no cause for alarm (a reload). */
+  readonly tone: PageTone;
   /** The failure category; `undefined` when verified. */
   readonly category: Category | undefined;
   readonly httpStatus: number;
@@ -81,11 +84,13 @@ function failure(
     readonly approver?: string | undefined;
     readonly grantedScopes?: readonly string[] | undefined;
     readonly jwt?: JwtCheck;
+    readonly tone?: PageTone;
   },
 ): ApprovalOutcome {
   return {
     kind,
     succeeded: false,
+    tone: text.tone ?? 'fail',
     category,
     httpStatus: CATEGORY_TRAITS[category].httpStatus,
     orgId: text.orgId,
@@ -128,8 +133,7 @@ export function decideUnknownOrg(orgId: string): ApprovalOutcome {
 const STATE_TEXT: Readonly<Record<StateFailure, string>> = {
   missing: 'The callback carried no state, so it cannot be tied to an approval the broker started.',
   malformed: 'The state in the callback is not one this broker issues.',
-  unknown_or_used:
-    'This approval attempt is unknown or was already used. Each approval link works once.',
+  unknown_or_used: 'This approval link is unknown or was already used.',
   expired: 'This approval attempt expired before Salesforce sent the browser back.',
   cookie_missing:
     'This browser did not start this approval attempt (its binding cookie is missing).',
@@ -148,8 +152,30 @@ function stateFailureStep(reason: StateFailure, approvalLink: string | undefined
     : 'Open the approval link the broker printed or sent, and finish the approval in the same browser, within a few minutes.';
 }
 
+/**
+ * A used state is what a reload (or the browser's back and forward) of a finished callback
+ * sends: the approval was handled the first time, so the page says so calmly and tells how to
+ * see how it went. The attempt's record is gone by then, so the org is named only when the
+ * caller knows it.
+ */
+function decideUsedState(context: Base): ApprovalOutcome {
+  const org = context.orgId ?? 'ORG_ID';
+  return failure('state_invalid', 'state_invalid', {
+    ...context,
+    tone: 'notice',
+    title: 'Approval already handled',
+    summary: `This approval link is unknown or was already used. Each link works once: if you just approved and reloaded this page, the broker already handled that approval and there is nothing more to do here.`,
+    facts: [{ label: 'Reason', value: 'unknown_or_used' }],
+    steps: [
+      `See whether the JWT exchange works now: run token-broker verify --org ${org}, or GET /orgs/${context.orgId ?? '{orgId}'}/status on the broker (last exchange, open incidents).`,
+      `If it still fails, start a new approval from the approval link (token-broker approval-url --org ${org}).`,
+    ],
+  });
+}
+
 /** The callback's state was refused; nothing was exchanged. */
 export function decideStateFailure(reason: StateFailure, context: Base = {}): ApprovalOutcome {
+  if (reason === 'unknown_or_used') return decideUsedState(context);
   return failure('state_invalid', 'state_invalid', {
     ...context,
     title: 'Approval link expired or not valid here',
@@ -282,6 +308,7 @@ export function decideVerification(input: {
       ...common,
       kind: 'verified',
       succeeded: true,
+      tone: 'ok',
       category: undefined,
       httpStatus: 200,
       title: 'Approved and verified',

@@ -13,7 +13,13 @@ const definitions = (rows: readonly { label: string; value: string }[]) =>
     .map((row) => `<dt>${escapeHtml(row.label)}</dt><dd>${escapeHtml(row.value)}</dd>`)
     .join('')}</dl>`;
 
-/** Renders the page for an outcome; every value from the outcome is escaped. */
+const STEPS_HEADING = { ok: 'Note', fail: 'What to do next', notice: 'How to check' } as const;
+
+/**
+ * Renders the page for an outcome; every value from the outcome is escaped. The outcome's steps
+ * are the page's only advice: the JWT failure's remediation, which would repeat them (approve as
+ * the integration user, pre-authorize), stays in the events.
+ */
 export function renderApprovalPage(
   outcome: ApprovalOutcome,
   context: { readonly requestId: string },
@@ -21,12 +27,9 @@ export function renderApprovalPage(
   const parts = [`<h1>${escapeHtml(outcome.title)}</h1>`, `<p>${escapeHtml(outcome.summary)}</p>`];
   if (outcome.facts.length > 0) parts.push(definitions(outcome.facts));
   if (outcome.steps.length > 0) {
-    parts.push(
-      `<h2>${outcome.succeeded ? 'Note' : 'What to do next'}</h2>`,
-      list(outcome.steps, 'ol'),
-    );
+    parts.push(`<h2>${STEPS_HEADING[outcome.tone]}</h2>`, list(outcome.steps, 'ol'));
   }
-  const { salesforce, remediation } = outcome;
+  const { salesforce } = outcome;
   if (salesforce?.error || salesforce?.error_description) {
     const rows = [
       ...(salesforce.status ? [{ label: 'HTTP status', value: String(salesforce.status) }] : []),
@@ -36,14 +39,6 @@ export function renderApprovalPage(
         : []),
     ];
     parts.push('<h2>What Salesforce said</h2>', definitions(rows));
-  }
-  if (remediation && !outcome.succeeded && outcome.kind !== 'jwt_still_failing') {
-    // jwt_still_failing already lists these steps as its own.
-    parts.push(
-      '<h2>Why the JWT exchange fails</h2>',
-      `<p>${escapeHtml(remediation.summary)}</p>`,
-      list(remediation.steps, 'ul'),
-    );
   }
   if (outcome.approvalLink && !outcome.succeeded) {
     parts.push(
@@ -58,6 +53,6 @@ export function renderApprovalPage(
   return renderDocument({
     title: outcome.title,
     bodyHtml: parts.join('\n'),
-    tone: outcome.succeeded ? 'ok' : 'fail',
+    tone: outcome.tone,
   });
 }

@@ -36,6 +36,47 @@ export type Classification =
       readonly salesforce: SalesforceErrorDetail;
     };
 
+/**
+ * Why no HTTP answer came back. Each kind has its own fix: a name that does not resolve or a port
+ * that refuses is a wrong login URL (retrying will not help), a timeout may be Salesforce or the
+ * network path, and a TLS failure is a wrong host or something intercepting TLS.
+ */
+export type ConnectionFailureKind = 'dns' | 'refused' | 'timeout' | 'tls' | 'network';
+
+export interface ConnectionFailure {
+  readonly kind: ConnectionFailureKind;
+  /** The network layer's code (`ENOTFOUND`, `ECONNREFUSED`, ...) or what timed out. */
+  readonly code: string;
+}
+
+const CONNECTION_FAILED = 'connection failed: ';
+const NO_ANSWER = 'no answer within ';
+
+const FAILURE_KINDS: readonly (readonly [ConnectionFailureKind, RegExp])[] = [
+  ['dns', /^(ENOTFOUND|EAI_AGAIN|EAI_FAIL|EAI_NONAME|ENODATA)\b/],
+  ['refused', /^ECONNREFUSED\b/],
+  ['timeout', /^(ETIMEDOUT|UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT)\b/],
+  [
+    'tls',
+    /^(CERT_|ERR_TLS_|ERR_SSL_|EPROTO\b|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH)/,
+  ],
+];
+
+/**
+ * The network cause of a failure that never got an HTTP answer (status 0), read back from the
+ * detail {@link classifyTokenAnswer} wrote; undefined for anything Salesforce answered.
+ */
+export function connectionFailureOf(
+  detail: SalesforceErrorDetail | undefined,
+): ConnectionFailure | undefined {
+  const description = detail?.status === 0 ? (detail.error_description ?? '') : '';
+  if (description.startsWith(NO_ANSWER)) return { kind: 'timeout', code: 'timeout' };
+  if (!description.startsWith(CONNECTION_FAILED)) return undefined;
+  const code = description.slice(CONNECTION_FAILED.length);
+  const kind = FAILURE_KINDS.find(([, pattern]) => pattern.test(code))?.[0] ?? 'network';
+  return { kind, code };
+}
+
 /** Longest Salesforce-provided text kept in error details, so a hostile body cannot flood logs. */
 const MAX_DETAIL_CHARS = 300;
 
@@ -156,14 +197,14 @@ export function classifyTokenAnswer(answer: TokenEndpointAnswer): Classification
     return {
       ok: false,
       category: 'salesforce_unavailable',
-      salesforce: { status: 0, error_description: `no answer within ${answer.timeoutMs} ms` },
+      salesforce: { status: 0, error_description: `${NO_ANSWER}${answer.timeoutMs} ms` },
     };
   }
   if (answer.kind === 'network') {
     return {
       ok: false,
       category: 'salesforce_unavailable',
-      salesforce: { status: 0, error_description: clip(`connection failed: ${answer.message}`) },
+      salesforce: { status: 0, error_description: clip(`${CONNECTION_FAILED}${answer.message}`) },
     };
   }
   const { status, contentType, body } = answer;

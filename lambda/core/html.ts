@@ -19,11 +19,14 @@ export function escapeHtml(value: string): string {
 
 const STYLE = [
   'body{font-family:system-ui,sans-serif;line-height:1.5;margin:0;background:#f6f7f9;color:#1b1f24}',
-  'main{max-width:46rem;margin:2rem auto;padding:1.5rem 2rem;background:#fff;border-radius:8px;border:1px solid #d8dde3}',
+  // Usernames, consumer keys, URLs and Salesforce's messages have no spaces to break at; inherited
+  // by everything in main so no text widens the page (word-break for engines without anywhere).
+  'main{max-width:46rem;margin:2rem auto;padding:1.5rem 2rem;background:#fff;border-radius:8px;border:1px solid #d8dde3;overflow-wrap:anywhere;word-break:break-word}',
   'h1{font-size:1.5rem;margin-top:0}h2{font-size:1.1rem;margin-top:1.5rem}',
-  '.ok h1{color:#1a7f37}.fail h1{color:#b42318}',
-  'dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}',
-  'code{background:#eef1f4;padding:0 .25rem;border-radius:3px;overflow-wrap:anywhere}',
+  '.ok h1{color:#1a7f37}.fail h1{color:#b42318}.notice h1{color:#1b1f24}',
+  // minmax(0,1fr): a plain 1fr column never shrinks below its longest unbroken value.
+  'dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.25rem 1rem}dt{font-weight:600}dd{margin:0}',
+  'code{background:#eef1f4;padding:0 .25rem;border-radius:3px}',
   'footer{margin-top:2rem;font-size:.85rem;color:#57606a}',
 ].join('');
 
@@ -47,16 +50,18 @@ export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'X-Frame-Options': 'DENY',
 };
 
+export type PageTone = 'ok' | 'fail' | 'notice';
+
 /**
  * A complete HTML document.
  * @param title plain text; escaped here
  * @param bodyHtml already-escaped markup
- * @param tone `ok` or `fail`, for the heading colour
+ * @param tone `ok`, `fail`, or `notice` for news that is neither (no alarming red)
  */
 export function renderDocument(input: {
   readonly title: string;
   readonly bodyHtml: string;
-  readonly tone: 'ok' | 'fail';
+  readonly tone: PageTone;
 }): string {
   return [
     '<!doctype html>',

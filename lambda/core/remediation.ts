@@ -6,28 +6,47 @@
  */
 import { buildApprovalLink, buildRedirectUri, buildSalesforceAuthorizeUrl } from './approval-links';
 import type { Category } from './categories';
-import type { OrgRecord, Remediation } from './types';
+import { type ConnectionFailure, connectionFailureOf } from './classify';
+import type { OrgRecord, Remediation, SalesforceErrorDetail } from './types';
 
 export interface RemediationContext {
   /** The org concerned, when known: names the user, app and host in the steps. */
   readonly org?: OrgRecord | undefined;
   /** The broker's public base URL: needed for the approval link and redirect URI. */
   readonly publicBaseUrl?: string | undefined;
+  /**
+   * What Salesforce (or the network) answered. For `salesforce_unavailable` without an HTTP answer
+   * it selects the fix for the network cause: a wrong host is not fixed by waiting.
+   */
+  readonly salesforce?: SalesforceErrorDetail | undefined;
 }
 
 interface Names {
+  readonly orgId: string;
   readonly user: string;
   readonly key: string;
   readonly host: string;
+  /** Host (and port) of the login URL, as a connection error concerns it. */
+  readonly loginHost: string;
   readonly audience: string;
   readonly secret: string;
 }
 
+function hostOf(loginUrl: string): string {
+  try {
+    return new URL(loginUrl).host;
+  } catch {
+    return loginUrl;
+  }
+}
+
 function namesOf(org: OrgRecord | undefined): Names {
   return {
+    orgId: org ? org.orgId : 'ID',
     user: org ? `the integration user ${org.username}` : 'the integration user (the JWT sub)',
     key: org ? `consumer key ${org.consumerKey}` : 'the consumer key',
     host: org ? org.loginUrl : 'the org login URL',
+    loginHost: org ? hostOf(org.loginUrl) : 'the login host',
     audience: org ? org.audience : 'the org audience',
     secret: org ? `secret ${org.signingKeySecretId}` : 'the signing key secret',
   };
@@ -38,7 +57,61 @@ const APPROVAL_WARNING =
 
 type Texts = { readonly summary: string; readonly steps: readonly string[] };
 
-function textsFor(category: Category, n: Names): Texts {
+/** `salesforce_unavailable` when no HTTP answer came back: the fix follows the network cause. */
+function connectionTexts(failure: ConnectionFailure, n: Names): Texts {
+  const host = n.loginHost;
+  const checkLoginUrl = `Check the login URL of the org record (${n.host}) for a typo, a renamed My Domain or a wrong port: token-broker orgs get --org ${n.orgId}; correct it with token-broker orgs put --org ${n.orgId} --update --login-url URL, then token-broker verify --org ${n.orgId}.`;
+  switch (failure.kind) {
+    case 'dns':
+      return {
+        summary: `The login host ${host} does not resolve (${failure.code}): Salesforce was never reached, and retrying will not help if the name is wrong.`,
+        steps: [
+          checkLoginUrl,
+          'If the name is right, check name resolution where the broker runs (VPC DNS settings, a proxy).',
+        ],
+      };
+    case 'refused':
+      return {
+        summary: `Nothing accepts connections at ${host} (${failure.code}): the login URL points at a wrong host or port, or a firewall refuses the connection.`,
+        steps: [
+          checkLoginUrl,
+          'If the URL is right, check the egress path from the broker (proxy, firewall, security group).',
+        ],
+      };
+    case 'tls':
+      return {
+        summary: `The TLS handshake with ${host} failed (${failure.code}): the login URL is probably not a Salesforce host, or something on the path intercepts TLS.`,
+        steps: [
+          checkLoginUrl,
+          'If a corporate proxy re-signs TLS, give Node its CA certificate (NODE_EXTRA_CA_CERTS) or route the broker around it.',
+        ],
+      };
+    case 'timeout':
+      return {
+        summary: `${host} did not answer in time: either Salesforce is slow, or the network path drops the packets (firewall, missing NAT route).`,
+        steps: [
+          'Retry after the Retry-After delay; the broker already retried within its time budget.',
+          'If every attempt times out, check the egress path from the broker to the login host and https://status.salesforce.com.',
+          checkLoginUrl,
+        ],
+      };
+    case 'network':
+      return {
+        summary: `The connection to ${host} failed (${failure.code}) before Salesforce answered.`,
+        steps: [
+          'Retry after the Retry-After delay; the broker already retried within its time budget.',
+          'If it persists, check the egress path from the broker (proxy, firewall, NAT) to the login host.',
+          checkLoginUrl,
+        ],
+      };
+  }
+}
+
+function textsFor(
+  category: Category,
+  n: Names,
+  salesforce: SalesforceErrorDetail | undefined,
+): Texts {
   switch (category) {
     case 'consumer_not_approved':
       return {
@@ -137,7 +210,9 @@ function textsFor(category: Category, n: Names): Texts {
           'Avoid forceRefresh and DELETE unless a token was actually rejected: every fresh exchange is a login.',
         ],
       };
-    case 'salesforce_unavailable':
+    case 'salesforce_unavailable': {
+      const failure = connectionFailureOf(salesforce);
+      if (failure) return connectionTexts(failure, n);
       return {
         summary:
           'Salesforce did not answer usefully (5xx, maintenance page, timeout or connection error).',
@@ -146,6 +221,7 @@ function textsFor(category: Category, n: Names): Texts {
           'Check https://status.salesforce.com for the instance, and the network path from the broker to the login host.',
         ],
       };
+    }
     case 'unexpected_response':
       return {
         summary:
@@ -228,8 +304,8 @@ export function buildRemediation(
   category: Category,
   context: RemediationContext = {},
 ): Remediation {
-  const { org, publicBaseUrl } = context;
-  const texts = textsFor(category, namesOf(org));
+  const { org, publicBaseUrl, salesforce } = context;
+  const texts = textsFor(category, namesOf(org), salesforce);
   const withLinks =
     org &&
     publicBaseUrl &&

@@ -78,7 +78,12 @@ export function createJwtExchange(deps: JwtExchangeDeps): JwtExchange {
     org: OrgRecord,
     salesforce: SalesforceErrorDetail | undefined,
   ): BrokerError {
-    const remediation = buildRemediation(category, { org, publicBaseUrl: deps.publicBaseUrl });
+    // The Salesforce detail words the fix: a host that does not resolve is not an outage to wait out.
+    const remediation = buildRemediation(category, {
+      org,
+      publicBaseUrl: deps.publicBaseUrl,
+      ...(salesforce ? { salesforce } : {}),
+    });
     const retryAfterSeconds =
       category === 'salesforce_unavailable'
         ? (deps.unavailableRetryAfterSeconds ?? 5)

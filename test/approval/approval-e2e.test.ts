@@ -5,6 +5,7 @@
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { visibleText } from '../../emulator/testing/browser';
 import { signingMaterial } from '../support/keys';
 import { type CapturedOutput, captureOutput, findSecrets } from '../support/logs';
 import {
@@ -50,7 +51,7 @@ async function approve(
     await page.click(options.decision === 'deny' ? '#oadeny' : '#oaapprove');
   }
   await page.waitForURL((url) => url.toString().startsWith(`${stack.gateway.url}/oauth/callback`));
-  return (await page.locator('main').innerText()).replace(/\s+/g, ' ');
+  return visibleText(page.locator('main'));
 }
 
 /**
@@ -73,7 +74,7 @@ async function pageStatus(url: string): Promise<{ status: number; text: string }
   const response = await page.goto(url);
   return {
     status: response?.status() ?? 0,
-    text: (await page.locator('main').innerText()).replace(/\s+/g, ' '),
+    text: await visibleText(page.locator('main')),
   };
 }
 
@@ -219,6 +220,10 @@ describe('state checks in a browser', () => {
     const replay = await pageStatus(page.url());
     expect(replay.status).toBe(400);
     expect(replay.text).toContain('unknown or was already used');
+    // A reload of the finished callback: a calm note with the way to check, not an alarm.
+    expect(replay.text).toContain('Approval already handled');
+    expect(replay.text).toContain('token-broker verify --org');
+    expect(await page.locator('body').getAttribute('class')).toBe('notice');
     expect(broker.events.types().at(-1)).toBe('token_broker.approval.completed');
   });
 
@@ -229,7 +234,7 @@ describe('state checks in a browser', () => {
     await page.click('#Login');
     await page.click('#oaapprove');
     await page.waitForURL((url) => url.pathname === '/oauth/callback');
-    const text = await page.locator('main').innerText();
+    const text = await visibleText(page.locator('main'));
     expect(text).toContain('expired');
     expect(broker.events.events.at(-1)?.data).toMatchObject({ category: 'state_invalid' });
   });
@@ -241,7 +246,7 @@ describe('state checks in a browser', () => {
     await page.click('#Login');
     await page.click('#oaapprove');
     await page.waitForURL((url) => url.pathname === '/oauth/callback');
-    expect(await page.locator('main').innerText()).toContain('binding cookie is missing');
+    expect(await visibleText(page.locator('main'))).toContain('binding cookie is missing');
 
     await page.goto(broker.approvalLink);
     const [cookie] = await context.cookies();
@@ -249,7 +254,7 @@ describe('state checks in a browser', () => {
     await context.addCookies([{ ...cookie, value: 'A'.repeat(43) }]);
     await page.click('#Login');
     await page.waitForURL((url) => url.pathname === '/oauth/callback');
-    expect(await page.locator('main').innerText()).toContain('binding cookie differs');
+    expect(await visibleText(page.locator('main'))).toContain('binding cookie differs');
   });
 
   it('refuses a callback without state', async () => {
@@ -285,7 +290,7 @@ describe('hostile input in a browser', () => {
     });
     await page.goto(broker.approvalLink);
     await page.waitForURL((url) => url.pathname === '/oauth/callback');
-    expect(await page.locator('main').innerText()).toContain(script);
+    expect(await visibleText(page.locator('main'))).toContain(script);
     expect(await page.locator('main script, main img').count()).toBe(0);
 
     const base = `${stack.gateway.url}/oauth/callback`;

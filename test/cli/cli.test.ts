@@ -358,6 +358,8 @@ describe('approval-url, verify and doctor', () => {
       'token-broker/mismatched',
       '--audience',
       'https://acme.my.salesforce.com',
+      // orgs put refuses this audience; doctor must still catch a record saved around that.
+      '--force',
     );
     const result = await run(
       'doctor',

@@ -77,3 +77,36 @@ describe('buildRemediation', () => {
     ).toBeUndefined();
   });
 });
+
+describe('salesforce_unavailable by network cause', () => {
+  const unavailable = (error_description: string, status = 0) =>
+    buildRemediation('salesforce_unavailable', { org, salesforce: { status, error_description } });
+
+  it.each([
+    ['connection failed: ENOTFOUND', 'does not resolve (ENOTFOUND)'],
+    ['connection failed: EAI_AGAIN', 'does not resolve (EAI_AGAIN)'],
+    ['connection failed: ECONNREFUSED', 'Nothing accepts connections at acme.my.salesforce.com'],
+    ['connection failed: ERR_TLS_CERT_ALTNAME_INVALID', 'TLS handshake'],
+    ['connection failed: UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'TLS handshake'],
+  ])('%s: names the cause and sends the operator to the login URL first', (detail, summary) => {
+    const remediation = unavailable(detail);
+    expect(remediation.summary).toContain(summary);
+    expect(remediation.steps[0]).toContain(
+      'token-broker orgs put --org acme-prod --update --login-url URL',
+    );
+    expect(remediation.steps.join(' ')).not.toContain('Retry after');
+  });
+
+  it.each([
+    ['no answer within 5000 ms', 0],
+    ['connection failed: ECONNRESET', 0],
+  ])('%s: may be the path or Salesforce, so retry comes first', (detail, status) => {
+    expect(unavailable(detail, status).steps[0]).toContain('Retry after the Retry-After delay');
+  });
+
+  it('a 5xx answer, or no detail at all, keeps the advice to wait', () => {
+    const outage = unavailable('retry your request', 503);
+    expect(outage).toEqual(buildRemediation('salesforce_unavailable', { org }));
+    expect(outage.steps[0]).toContain('Retry after the Retry-After delay');
+  });
+});

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoIncidentStore } from '../../lambda/adapters/incident-store';
 import { BrokerError } from '../../lambda/core/errors';
 import type { IncidentService } from '../../lambda/core/ports';
@@ -25,6 +25,7 @@ let clock: ManualClock;
 let publisher: RecordingPublisher;
 let ledger: DynamoIncidentStore;
 let tracker: IncidentService;
+let quiet: ReturnType<typeof captureOutput>;
 
 beforeAll(async () => {
   dynamo = await startDynalite();
@@ -33,6 +34,8 @@ afterAll(async () => {
   await dynamo.close();
 });
 beforeEach(async () => {
+  // The tracker logs every transition to stdout; the tests that read those logs capture them too.
+  quiet = captureOutput();
   clock = new ManualClock();
   publisher = new RecordingPublisher({ knownSecrets: () => [FAKE_ACCESS_TOKEN, FAKE_ASSERTION] });
   ledger = new DynamoIncidentStore({
@@ -46,6 +49,10 @@ beforeEach(async () => {
     reminderIntervalMs: HOUR,
     ...observability(),
   });
+});
+
+afterEach(() => {
+  quiet.stop();
 });
 
 const fail = (requestId: string, error = notApprovedError()) =>

@@ -122,3 +122,25 @@ describe('cdk synth (CLI, offline, no credentials, CloudFormation validation on)
     }
   });
 });
+
+describe('cdk synth with a bad context value', () => {
+  it('stops with one line naming the context key and the fix, no stack trace', async () => {
+    const failure = await run(
+      join(PROJECT_ROOT, 'node_modules/.bin/cdk'),
+      ['synth', '--quiet', '-c', 'salesforceTimeoutMs=99999', '-o', join(scratch, 'bad.out')],
+      { cwd: PROJECT_ROOT, env: offlineEnv(scratch) },
+    ).then(
+      () => undefined,
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect(failure?.code).not.toBe(0);
+    const lines = `${failure?.stdout}${failure?.stderr}`.split('\n').filter((line) => line.trim());
+    const ours = lines.filter((line) => line.includes('salesforceTimeout'));
+    expect(ours).toEqual([
+      'context "salesforceTimeoutMs" is 99999; give a number of milliseconds from 1000 to 6000; fix cdk.json or the -c salesforceTimeoutMs=... argument',
+    ]);
+    expect(lines.filter((line) => /^\s+at |Error:|\^/.test(line))).toEqual([]);
+    // The only other line is the CDK CLI's own note that the app exited non-zero.
+    expect(lines.length).toBeLessThanOrEqual(2);
+  }, 120_000);
+});

@@ -1,5 +1,6 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
+import { createBrokerApp } from '../../lib/broker-app';
 import { readBrokerContext } from '../../lib/broker-context';
 import { TokenBrokerConfigError } from '../../lib/resolve-config';
 import { TokenBroker, type TokenBrokerProps } from '../../lib/token-broker';
@@ -143,5 +144,26 @@ describe('context parsing', () => {
     [{ sourceMapStackTraces: 'yes' }, /context "sourceMapStackTraces" must be true or false/],
   ])('rejects bad context %j', (context, message) => {
     expect(read(context)).toThrow(message);
+  });
+});
+
+describe('the CDK app with a value the construct rejects', () => {
+  it.each<[Record<string, unknown>, string]>([
+    [
+      { salesforceTimeoutMs: '99999' },
+      'context "salesforceTimeoutMs" is 99999; give a number of milliseconds from 1000 to 6000; fix cdk.json or the -c salesforceTimeoutMs=... argument',
+    ],
+    [
+      { oauthStateTtlSeconds: 5 },
+      'context "oauthStateTtlSeconds" is 5; give a number of seconds from 60 to 3600; fix cdk.json or the -c oauthStateTtlSeconds=... argument',
+    ],
+    [
+      { throttling: '{"rateLimit":100,"burstLimit":10}' },
+      'context "throttling": throttling.burstLimit 10 must be at least rateLimit 100; fix cdk.json or the -c throttling=... argument',
+    ],
+  ])('names the context key of %j, not the prop', (context, message) => {
+    const build = () => createBrokerApp({ context });
+    expect(build).toThrow(TokenBrokerConfigError);
+    expect(build).toThrow(message);
   });
 });

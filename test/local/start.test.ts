@@ -15,7 +15,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequestSigner } from '../../client/signer';
 import { EmulatorClient } from '../../emulator/client';
-import { launchBrowser } from '../../emulator/testing/browser';
+import { launchBrowser, visibleText } from '../../emulator/testing/browser';
 import type { StackFile } from '../../local/stack-file';
 import { cli } from '../cli/run-cli';
 import { findSecrets } from '../support/logs';
@@ -123,7 +123,10 @@ describe('npm start', () => {
     const unsigned = await fetch(`${info.publicBaseUrl}/orgs/demo/token`, { method: 'POST' });
     expect(unsigned.status).toBe(403);
     const first = await signedFetch(info, 'POST', '/orgs/demo/token');
-    const failure = (await first.json()) as Record<string, any>;
+    const failure = (await first.json()) as {
+      error: string;
+      remediation: { approvalLink: string };
+    };
     expect(first.status).toBe(502);
     expect(failure.error).toBe('consumer_not_approved');
     const approvalLink = `${info.publicBaseUrl}/oauth/authorize?org=demo`;
@@ -146,7 +149,7 @@ describe('npm start', () => {
       await page.waitForURL((url) =>
         url.toString().startsWith(`${info.publicBaseUrl}/oauth/callback`),
       );
-      const result = (await page.locator('main').innerText()).replace(/\s+/g, ' ');
+      const result = await visibleText(page.locator('main'));
       expect(result).toContain('Approved and verified');
       expect(result).toContain(`Approved as ${USER}`);
       expect(result).toContain('JWT exchange works');

@@ -1,12 +1,31 @@
 /**
  * The figures a reliability suite reports: faults injected and survived, fuzz cases run, requests
  * under load, errors, secrets found, latency percentiles. Each suite file runs in its own process,
- * so each writes its own JSON under the git-ignored `.local/reliability/`; summarize.ts merges
- * them into `.local/reliability/figures.json` and prints the table docs/reliability.md quotes.
+ * so each writes its own JSON under {@link FIGURES_DIR}; summarize.ts merges them into
+ * `figures.json` there and prints the table docs/reliability.md quotes.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-export const FIGURES_DIR = new URL('../../../.local/reliability/', import.meta.url);
+const CHECKOUT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/**
+ * `RELIABILITY_FIGURES_DIR`, or a folder under the system temp directory named after this
+ * checkout: tests never write into the checkout, and two checkouts on one machine (worktrees)
+ * keep their figures apart while the suites and summarize.ts still agree on where they are.
+ */
+export const FIGURES_DIR = pathToFileURL(
+  `${
+    process.env.RELIABILITY_FIGURES_DIR ??
+    join(
+      tmpdir(),
+      `token-broker-reliability-${createHash('sha256').update(CHECKOUT).digest('hex').slice(0, 12)}`,
+    )
+  }/`,
+);
 
 export interface LatencySummary {
   readonly count: number;

@@ -1,9 +1,9 @@
 /**
- * Merges the per-suite figures under `.local/reliability/` into `.local/reliability/figures.json`
- * and prints the table docs/reliability.md quotes. Run after the suites:
- * `npx tsx test/reliability/support/summarize.ts`.
+ * Merges the per-suite figures under {@link FIGURES_DIR} into `figures.json` there and prints the
+ * table docs/reliability.md quotes. Run after the suites: `npm run reliability:figures`.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { FIGURES_DIR, type SuiteFigures } from './figures';
 
 const suites = readdirSync(FIGURES_DIR)
@@ -44,3 +44,4 @@ const rows: [string, string | number][] = [
   ]),
 ];
 console.log(`| figure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}`);
+console.log(`\n(merged into ${fileURLToPath(new URL('figures.json', FIGURES_DIR))})`);
