@@ -18,6 +18,10 @@ export interface StackFile {
   readonly publicBaseUrl: string;
   readonly dynamodbEndpoint: string;
   readonly secretsManagerEndpoint: string;
+  /** The local KMS endpoint (`AWS_ENDPOINT_URL_KMS`). */
+  readonly kmsEndpoint: string;
+  /** ARN of the key the shared token cache is sealed under. */
+  readonly tokenCacheKeyId: string;
   readonly emulatorUrl: string;
   readonly eventsFile: string;
   /** The demo org's registry id. */

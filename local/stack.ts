@@ -11,6 +11,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
@@ -30,6 +31,7 @@ import { createBrokerTable } from './create-table';
 import { loadOrCreateDemoKey } from './demo-key';
 import { JsonLinesEventSink } from './event-sink';
 import { type RestHandler, startGateway } from './gateway';
+import { startKmsServer } from './kms-server';
 import { startSecretsManagerServer } from './secrets-manager-server';
 import { removeStackFile, type StackFile, writeStackFile } from './stack-file';
 import { assertPortFree } from './tcp-ports';
@@ -38,6 +40,8 @@ export const LOCAL_TABLE = 'token-broker';
 export const LOCAL_REGION = 'eu-west-1';
 export const DEMO_ORG_ID = 'demo';
 export const DEMO_SECRET_ID = `${DEFAULT_SECRET_PREFIX}demo`;
+/** The symmetric key the shared token cache is sealed under. */
+export const LOCAL_TOKEN_CACHE_KEY_ALIAS = 'alias/salesforce-token-broker-token-cache';
 /** What the local gateway reports as the SigV4 caller of the IAM routes. */
 export const LOCAL_CALLER_ARN = 'arn:aws:sts::123456789012:assumed-role/LocalDeveloper/npm-start';
 /** The role the demo org allows (the caller above, normalised). */
@@ -171,6 +175,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region: LOCAL_REGION,
     });
     closers.push(() => secrets.close());
+    // Keys live in memory like DynamoDB's items: a restart starts from an empty token cache.
+    const kms = await startKmsServer({ region: LOCAL_REGION });
+    closers.push(() => kms.close());
+    const tokenCacheKey = await kms.createKey({ alias: LOCAL_TOKEN_CACHE_KEY_ALIAS });
     const emulator = await startEmulator({ port: ports.emulator });
     closers.push(() => emulator.close());
 
@@ -186,6 +194,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       credentials: LOCAL_CREDENTIALS,
     });
     closers.push(() => secretsClient.destroy());
+    const kmsClient = new KMSClient({
+      endpoint: kms.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    closers.push(() => kmsClient.destroy());
     await createBrokerTable(dynamoClient, LOCAL_TABLE).catch((error: { name?: string }) => {
       if (error.name !== 'ResourceInUseException') throw error;
     });
@@ -229,7 +243,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await writeFile(eventsFile, '');
     const runtime: Omit<FunctionRuntime, 'logger'> = {
       metrics: new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME }),
-      clients: () => ({ dynamo: dynamoClient, secrets: secretsClient }),
+      clients: () => ({ dynamo: dynamoClient, secrets: secretsClient, kms: kmsClient }),
       publisher: new JsonLinesEventSink(eventsFile, options.print),
     };
     const logLevel = options.logLevel ?? 'ERROR';
@@ -267,6 +281,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       publicBaseUrl,
       dynamodbEndpoint: dynamo.endpoint,
       secretsManagerEndpoint: secrets.endpoint,
+      kmsEndpoint: kms.endpoint,
+      tokenCacheKeyId: tokenCacheKey.arn,
       emulatorUrl: emulator.url,
       eventsFile,
       demoOrgId: DEMO_ORG_ID,

@@ -8,6 +8,7 @@ import type { RequestDeadline } from './deadline';
 import type { BrokerError } from './errors';
 import type { FailureRecord, StoredIncident } from './incidents';
 import type { OAuthStateRecord } from './oauth-state';
+import type { CachedGrant } from './token-cache';
 import type { BrokerEvent, OrgRecord, SalesforceErrorDetail, TokenGrant } from './types';
 
 /** Structured log sink of the services (the Powertools Logger fits). Never handed a secret. */
@@ -101,6 +102,20 @@ export interface TokenExchanger {
       readonly cause: ResolutionCause;
     },
   ): Promise<TokenGrant>;
+}
+
+/** One exchange's result and its report; the error carries category, detail and remediation. */
+export type ExchangeResult =
+  | { readonly ok: true; readonly entry: CachedGrant; readonly report: ExchangeReport }
+  | { readonly ok: false; readonly error: BrokerError; readonly report: ExchangeReport };
+
+/** One Salesforce login for an org with the org's grant, turned into a grant or an error. */
+export interface GrantExchange {
+  /** Never throws a {@link BrokerError}: failures come back as results, with their report. */
+  run(
+    org: OrgRecord,
+    context: { readonly requestId: string; readonly salesforceBy: number },
+  ): Promise<ExchangeResult>;
 }
 
 /** Reported once per fresh exchange, for metrics and logs. Holds no secret. */

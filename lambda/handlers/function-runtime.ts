@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -24,6 +25,7 @@ import type { EventsConfig } from './events-config';
 export interface FunctionClients {
   readonly dynamo: DynamoDBClient;
   readonly secrets: SecretsManagerClient;
+  readonly kms: KMSClient;
   /** @default a client built on the first publish (endpoint from `AWS_ENDPOINT_URL_SNS`) */
   readonly sns?: SNSClient;
 }
@@ -46,13 +48,15 @@ export interface FunctionRuntime {
  */
 export async function createAwsClients(): Promise<FunctionClients> {
   // Dynamic imports keep the SDK's module initialisation off the cold-start import path.
-  const [{ DynamoDBClient }, { SecretsManagerClient }] = await Promise.all([
+  const [{ DynamoDBClient }, { SecretsManagerClient }, { KMSClient }] = await Promise.all([
     import('@aws-sdk/client-dynamodb'),
     import('@aws-sdk/client-secrets-manager'),
+    import('@aws-sdk/client-kms'),
   ]);
   return {
     dynamo: new DynamoDBClient(buildBoundedClientConfig()),
     secrets: new SecretsManagerClient(buildBoundedClientConfig()),
+    kms: new KMSClient(buildBoundedClientConfig()),
   };
 }
 

@@ -6,6 +6,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoOrgRegistry } from '../adapters/org-registry';
 import { createSalesforceTokenClient } from '../adapters/salesforce-token-client';
 import { createSecretsManagerSigningKeys } from '../adapters/signing-keys';
+import { SYSTEM_TIME } from '../core/deadline';
+import { createJwtExchange } from '../services/jwt-exchange';
 import { createTokenService, type TokenService } from '../services/token-service';
 import { createExchangeReporter } from './exchange-reporting';
 import {
@@ -33,21 +35,27 @@ export async function composeTokenService(
     (await import('@aws-sdk/lib-dynamodb')).DynamoDBDocumentClient.from(clients.dynamo);
   const { incidents } =
     shared?.events ?? composeEvents(config.events, documents, runtime, clients.sns);
+  const signingKeys = createSecretsManagerSigningKeys({
+    client: clients.secrets,
+    maxAgeMs: config.token.signingKeyMaxAgeSeconds * 1000,
+    onRefreshFailure: (secretId, error) =>
+      logger.warn('Signing key refresh failed; serving the last good key', {
+        secret_id: secretId,
+        message: error.message,
+      }),
+  });
   return createTokenService({
     registry: createDynamoOrgRegistry({ client: documents, tableName: config.token.tableName }),
-    signingKeys: createSecretsManagerSigningKeys({
-      client: clients.secrets,
-      maxAgeMs: config.token.signingKeyMaxAgeSeconds * 1000,
-      onRefreshFailure: (secretId, error) =>
-        logger.warn('Signing key refresh failed; serving the last good key', {
-          secret_id: secretId,
-          message: error.message,
-        }),
+    exchange: createJwtExchange({
+      signingKeys,
+      tokenEndpoint: createSalesforceTokenClient({
+        timeoutMs: config.token.salesforceTimeoutMs,
+        ...(time ? { time } : {}),
+      }),
+      publicBaseUrl: config.token.publicBaseUrl,
+      clock: () => (time ?? SYSTEM_TIME).now(),
     }),
-    tokenEndpoint: createSalesforceTokenClient({
-      timeoutMs: config.token.salesforceTimeoutMs,
-      ...(time ? { time } : {}),
-    }),
+    signingKeys,
     publicBaseUrl: config.token.publicBaseUrl,
     incidents,
     reporter: createExchangeReporter(logger, metrics),

@@ -10,12 +10,12 @@ import type {
   ExchangeOutcome,
   ExchangeOutcomeStore,
   ExchangeReporter,
+  ExchangeResult,
   IncidentService,
   ResolutionCause,
   ServiceLogger,
 } from '../core/ports';
 import type { OrgRecord } from '../core/types';
-import type { ExchangeResult } from './jwt-exchange';
 
 export interface ExchangeBookkeepingDeps {
   readonly incidents: IncidentService;

@@ -9,14 +9,14 @@ import type { Category } from '../core/categories';
 import type { Classification, SalesforceToken } from '../core/classify';
 import { BrokerError, isBrokerError } from '../core/errors';
 import type {
-  ExchangeReport,
+  GrantExchange,
   SigningKey,
   SigningKeyProvider,
   TokenEndpointClient,
   TokenEndpointResult,
 } from '../core/ports';
 import { buildRemediation } from '../core/remediation';
-import { type CachedGrant, computeExpiry } from '../core/token-cache';
+import { computeExpiry } from '../core/token-cache';
 import type { Clock, OrgRecord, SalesforceErrorDetail, TokenGrant } from '../core/types';
 
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -33,19 +33,6 @@ export interface JwtExchangeDeps {
   readonly rateLimitRetryAfterSeconds?: number;
 }
 
-/** One exchange's result and its report; the error carries category, detail and remediation. */
-export type ExchangeResult =
-  | { readonly ok: true; readonly entry: CachedGrant; readonly report: ExchangeReport }
-  | { readonly ok: false; readonly error: BrokerError; readonly report: ExchangeReport };
-
-export interface JwtExchange {
-  /** Never throws a {@link BrokerError}: failures come back as results, with their report. */
-  run(
-    org: OrgRecord,
-    context: { readonly requestId: string; readonly salesforceBy: number },
-  ): Promise<ExchangeResult>;
-}
-
 function toGrant(token: SalesforceToken, org: OrgRecord, expiresAt: string): TokenGrant {
   return {
     access_token: token.access_token,
@@ -59,7 +46,7 @@ function toGrant(token: SalesforceToken, org: OrgRecord, expiresAt: string): Tok
   };
 }
 
-export function createJwtExchange(deps: JwtExchangeDeps): JwtExchange {
+export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
   const { clock } = deps;
 
   function post(org: OrgRecord, key: SigningKey, salesforceBy: number) {

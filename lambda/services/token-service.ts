@@ -16,12 +16,12 @@ import type {
   ExchangeOutcome,
   ExchangeOutcomeStore,
   ExchangeReporter,
+  GrantExchange,
   IncidentService,
   OpenIncident,
   OrgRegistry,
   ServiceLogger,
   SigningKeyProvider,
-  TokenEndpointClient,
   TokenExchanger,
   TokenInvalidationStore,
 } from '../core/ports';
@@ -32,15 +32,16 @@ import {
   type ExchangeContext,
   recoverWith,
 } from './exchange-bookkeeping';
-import { createJwtExchange } from './jwt-exchange';
 import { createOrgAccess } from './org-access';
 
 export interface TokenServiceDeps {
   /** Org records with the token state kept on them (outcome, invalidation time). */
   readonly registry: OrgRegistry & ExchangeOutcomeStore & TokenInvalidationStore;
+  /** The org's login: the JWT Bearer exchange (see createJwtExchange). */
+  readonly exchange: GrantExchange;
+  /** For the status route's certificate check. */
   readonly signingKeys: SigningKeyProvider;
-  readonly tokenEndpoint: TokenEndpointClient;
-  /** The API's public base URL, for approval links in remediations and status. */
+  /** The API's public base URL, for approval links in status. */
   readonly publicBaseUrl: string;
   readonly incidents: IncidentService;
   readonly reporter: ExchangeReporter;
@@ -53,10 +54,6 @@ export interface TokenServiceDeps {
    * @default 30000
    */
   readonly orgCacheTtlMs?: number;
-  /** Retry-After for `salesforce_unavailable`, seconds. @default 5 */
-  readonly unavailableRetryAfterSeconds?: number;
-  /** Retry-After for `login_rate_exceeded`, seconds. @default 300 */
-  readonly rateLimitRetryAfterSeconds?: number;
 }
 
 export interface CallerContext {
@@ -110,18 +107,6 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     logger,
     ...(deps.orgCacheTtlMs === undefined ? {} : { ttlMs: deps.orgCacheTtlMs }),
   });
-  const jwt = createJwtExchange({
-    signingKeys: deps.signingKeys,
-    tokenEndpoint: deps.tokenEndpoint,
-    publicBaseUrl: deps.publicBaseUrl,
-    clock,
-    ...(deps.unavailableRetryAfterSeconds === undefined
-      ? {}
-      : { unavailableRetryAfterSeconds: deps.unavailableRetryAfterSeconds }),
-    ...(deps.rateLimitRetryAfterSeconds === undefined
-      ? {}
-      : { rateLimitRetryAfterSeconds: deps.rateLimitRetryAfterSeconds }),
-  });
   const settle = createExchangeBookkeeping({
     incidents: deps.incidents,
     outcomes: registry,
@@ -131,7 +116,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
   });
 
   async function exchange(org: OrgRecord, context: ExchangeContext): Promise<CachedGrant> {
-    const result = await jwt.run(org, {
+    const result = await deps.exchange.run(org, {
       requestId: context.requestId,
       salesforceBy: context.deadline.salesforceBy,
     });

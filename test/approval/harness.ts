@@ -6,6 +6,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Browser } from 'playwright-core';
@@ -19,6 +20,7 @@ import { readEventsConfig } from '../../lambda/handlers/events-config';
 import { composeOAuthFunction } from '../../lambda/handlers/oauth-function';
 import { composeTokenFunction } from '../../lambda/handlers/token-function';
 import { type LocalGateway, type RestHandler, startGateway } from '../../local/gateway';
+import { type LocalKms, startKmsServer } from '../../local/kms-server';
 import {
   type LocalSecretsManager,
   startSecretsManagerServer,
@@ -52,16 +54,18 @@ export interface Broker {
 let handlers: { token?: RestHandler; oauth?: RestHandler } = {};
 let dynamo: LocalDynamo;
 let secrets: LocalSecretsManager;
+let kms: LocalKms;
 
 export async function startStack(): Promise<Stack> {
   const key = await signingMaterial('approval-e2e');
   let emulator: RunningEmulator;
   let browser: Browser;
-  [emulator, browser, dynamo, secrets] = await Promise.all([
+  [emulator, browser, dynamo, secrets, kms] = await Promise.all([
     startEmulator(),
     launchBrowser(),
     startDynalite(),
     startSecretsManagerServer(),
+    startKmsServer(),
   ]);
   await secrets.putSecret('token-broker/acme', key.secretString);
   await secrets.putSecret('token-broker/acme-consumer', 'the-consumer-secret');
@@ -79,7 +83,13 @@ export async function startStack(): Promise<Stack> {
     browser,
     key,
     async close() {
-      await Promise.all([gateway.close(), emulator.close(), browser.close(), secrets.close()]);
+      await Promise.all([
+        gateway.close(),
+        emulator.close(),
+        browser.close(),
+        secrets.close(),
+        kms.close(),
+      ]);
       await dynamo.close();
     },
   };
@@ -132,7 +142,7 @@ export async function composeBroker(stack: Stack, options: WorldOptions = {}): P
   const runtime = {
     logger: new Logger({ serviceName: SERVICE_NAME }),
     metrics: new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME }),
-    clients: () => ({ dynamo: dynamo.client, secrets: secretsClient }),
+    clients: () => ({ dynamo: dynamo.client, secrets: secretsClient, kms: kmsClient }),
     publisher: events,
   };
   const eventsConfig = (role: 'token' | 'oauth') =>
@@ -140,6 +150,11 @@ export async function composeBroker(stack: Stack, options: WorldOptions = {}): P
       { EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:e2e', TABLE_NAME: tableName },
       role,
     );
+  const kmsClient = new KMSClient({
+    endpoint: kms.endpoint,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const secretsClient = new SecretsManagerClient({
     endpoint: secrets.endpoint,
     region: 'eu-west-1',

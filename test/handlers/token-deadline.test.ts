@@ -15,7 +15,11 @@ import type { RestHandler } from '../../lambda/handlers/rest-handler';
 import { createTokenHandler } from '../../lambda/handlers/token-handler';
 import { createTokenService } from '../../lambda/services/token-service';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
-import { createMemoryKeys, createMemoryRegistry } from '../support/in-memory-ports';
+import {
+  createMemoryKeys,
+  createMemoryRegistry,
+  withJwtExchange,
+} from '../support/in-memory-ports';
 import { signingMaterial } from '../support/keys';
 import { captureOutput } from '../support/logs';
 import { createManualTime, type ManualTime, waitFor } from '../support/manual-time';
@@ -95,12 +99,14 @@ function makeHandler(
     service: async () =>
       createTokenService({
         registry,
-        signingKeys: createMemoryKeys({ 'keys/acme': secretString }),
-        tokenEndpoint: createSalesforceTokenClient({
-          timeoutMs: options.salesforceTimeoutMs ?? 1000,
-          time,
+        ...withJwtExchange({
+          signingKeys: createMemoryKeys({ 'keys/acme': secretString }),
+          tokenEndpoint: createSalesforceTokenClient({
+            timeoutMs: options.salesforceTimeoutMs ?? 1000,
+            time,
+          }),
+          publicBaseUrl: 'https://broker.example.com/prod',
         }),
-        publicBaseUrl: 'https://broker.example.com/prod',
         incidents,
         reporter: createExchangeReporter(logger, metrics),
         logger,

@@ -21,7 +21,7 @@ import {
   startSecretsManagerServer,
 } from '../../local/secrets-manager-server';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
-import { NO_INCIDENTS } from '../support/in-memory-ports';
+import { NO_INCIDENTS, withJwtExchange } from '../support/in-memory-ports';
 import { type SigningMaterial, signingMaterial } from '../support/keys';
 import { type CapturedOutput, captureOutput, findSecrets } from '../support/logs';
 import { checkResponse } from '../support/openapi';
@@ -93,12 +93,14 @@ function makeHandler(options: { incidents?: IncidentService; broken?: boolean } 
       if (options.broken) throw new Error('table name wrong: arn:aws:dynamodb:internal-detail');
       return createTokenService({
         registry,
-        signingKeys: createSecretsManagerSigningKeys({ client: secretsClient }),
-        tokenEndpoint: createSalesforceTokenClient({
-          timeoutMs: 1000,
-          sleep: async () => undefined,
+        ...withJwtExchange({
+          signingKeys: createSecretsManagerSigningKeys({ client: secretsClient }),
+          tokenEndpoint: createSalesforceTokenClient({
+            timeoutMs: 1000,
+            sleep: async () => undefined,
+          }),
+          publicBaseUrl: PUBLIC_BASE_URL,
         }),
-        publicBaseUrl: PUBLIC_BASE_URL,
         incidents: options.incidents ?? NO_INCIDENTS,
         reporter: createExchangeReporter(logger, metrics),
         logger,

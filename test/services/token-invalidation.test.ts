@@ -17,6 +17,7 @@ import {
   createRecordingLogger,
   createRecordingReporter,
   NO_INCIDENTS,
+  withJwtExchange,
 } from '../support/in-memory-ports';
 import { signingMaterial } from '../support/keys';
 import {
@@ -63,9 +64,12 @@ function startInstance(tableName: string): { service: TokenService; dynamoCalls:
   };
   const service = createTokenService({
     registry: createDynamoOrgRegistry({ client, tableName }),
-    signingKeys: createMemoryKeys({ 'keys/acme': secretString }),
-    tokenEndpoint: createSalesforceTokenClient({ timeoutMs: 2000, sleep: async () => undefined }),
-    publicBaseUrl: 'https://broker.example.com/prod',
+    ...withJwtExchange({
+      signingKeys: createMemoryKeys({ 'keys/acme': secretString }),
+      tokenEndpoint: createSalesforceTokenClient({ timeoutMs: 2000, sleep: async () => undefined }),
+      publicBaseUrl: 'https://broker.example.com/prod',
+      time: { now: () => now, after: SYSTEM_TIME.after },
+    }),
     incidents: NO_INCIDENTS,
     reporter: createRecordingReporter(),
     logger: createRecordingLogger(),

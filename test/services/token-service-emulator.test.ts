@@ -23,6 +23,7 @@ import {
   createRecordingIncidents,
   createRecordingLogger,
   createRecordingReporter,
+  withJwtExchange,
 } from '../support/in-memory-ports';
 import { type SigningMaterial, signingMaterial } from '../support/keys';
 
@@ -101,12 +102,14 @@ async function setUp(setup: Setup = {}) {
   const tracker = createRecordingIncidents();
   const service = createTokenService({
     registry: createMemoryRegistry([record]),
-    signingKeys: createSecretsManagerSigningKeys({ client: secretsClient }),
-    tokenEndpoint: createSalesforceTokenClient({
-      timeoutMs: 1000,
-      backoff: { baseMs: 5, maxMs: 20, maxAttempts: 3 },
+    ...withJwtExchange({
+      signingKeys: createSecretsManagerSigningKeys({ client: secretsClient }),
+      tokenEndpoint: createSalesforceTokenClient({
+        timeoutMs: 1000,
+        backoff: { baseMs: 5, maxMs: 20, maxAttempts: 3 },
+      }),
+      publicBaseUrl: 'https://broker.example.com/prod',
     }),
-    publicBaseUrl: 'https://broker.example.com/prod',
     incidents: tracker,
     reporter,
     logger: createRecordingLogger(),

@@ -13,6 +13,7 @@ import {
   createMemoryRegistry,
   createRecordingIncidents,
   createRecordingReporter,
+  withJwtExchange,
 } from '../support/in-memory-ports';
 import { type SigningMaterial, signingMaterial } from '../support/keys';
 import {
@@ -56,21 +57,25 @@ function build(
   const warnings: string[] = [];
   const registry = createMemoryRegistry([org]);
   const keys = createMemoryKeys({ 'keys/acme': material.secretString });
+  const time = options.now && { now: options.now, after: SYSTEM_TIME.after };
   const reporter = createRecordingReporter();
   const { reports } = reporter;
   const tracker = options.tracker ?? createRecordingIncidents();
   const service: TokenService = createTokenService({
     registry,
-    signingKeys: keys,
-    tokenEndpoint: createSalesforceTokenClient({ timeoutMs: 2000, sleep: async () => undefined }),
-    publicBaseUrl: PUBLIC_BASE_URL,
+    ...withJwtExchange({
+      signingKeys: keys,
+      tokenEndpoint: createSalesforceTokenClient({ timeoutMs: 2000, sleep: async () => undefined }),
+      publicBaseUrl: PUBLIC_BASE_URL,
+      ...(time ? { time } : {}),
+    }),
     incidents: tracker,
     reporter,
     logger: {
       info: () => undefined,
       warn: (message, extra) => warnings.push(`${message} ${JSON.stringify(extra)}`),
     },
-    ...(options.now ? { time: { now: options.now, after: SYSTEM_TIME.after } } : {}),
+    ...(time ? { time } : {}),
   });
   return { service, registry, keys, reports, tracker, warnings };
 }

@@ -5,20 +5,24 @@
  */
 
 import { importSigningKey } from '../../lambda/adapters/signing-keys';
+import { SYSTEM_TIME, type TimeSource } from '../../lambda/core/deadline';
 import type {
   ExchangeOutcome,
   ExchangeOutcomeStore,
   ExchangeReport,
   ExchangeReporter,
+  GrantExchange,
   IncidentService,
   OpenIncident,
   OrgRegistry,
   ServiceLogger,
   SigningKey,
   SigningKeyProvider,
+  TokenEndpointClient,
   TokenInvalidationStore,
 } from '../../lambda/core/ports';
 import type { OrgRecord } from '../../lambda/core/types';
+import { createJwtExchange } from '../../lambda/services/jwt-exchange';
 
 export function createMemoryRegistry(records: readonly OrgRecord[] = []): OrgRegistry &
   ExchangeOutcomeStore &
@@ -152,5 +156,25 @@ export function createRecordingLogger(): ServiceLogger & {
     warnings,
     info: (message, extra) => infos.push(`${message} ${JSON.stringify(extra)}`),
     warn: (message, extra) => warnings.push(`${message} ${JSON.stringify(extra)}`),
+  };
+}
+
+/** The token service's exchange and status ports over one key provider and token endpoint. */
+export function withJwtExchange(deps: {
+  readonly signingKeys: SigningKeyProvider;
+  readonly tokenEndpoint: TokenEndpointClient;
+  readonly publicBaseUrl: string;
+  readonly time?: TimeSource;
+}): { exchange: GrantExchange; signingKeys: SigningKeyProvider; publicBaseUrl: string } {
+  const time = deps.time ?? SYSTEM_TIME;
+  return {
+    exchange: createJwtExchange({
+      signingKeys: deps.signingKeys,
+      tokenEndpoint: deps.tokenEndpoint,
+      publicBaseUrl: deps.publicBaseUrl,
+      clock: () => time.now(),
+    }),
+    signingKeys: deps.signingKeys,
+    publicBaseUrl: deps.publicBaseUrl,
   };
 }
