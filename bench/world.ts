@@ -9,6 +9,7 @@ import { type RunningEmulator, startEmulator } from '../emulator/server';
 import { generateSigningMaterial, type SigningMaterial } from '../keys/signing-material';
 import { createDynamoOrgRegistry } from '../lambda/adapters/org-registry';
 import { validateOrgRecord } from '../lambda/core/org-record';
+import { type LocalKms, startKmsServer } from '../local/kms-server';
 import {
   type LocalSecretsManager,
   startSecretsManagerServer,
@@ -40,25 +41,30 @@ export interface BenchWorld {
   readonly functionEnv: Readonly<Record<string, string>>;
   /** Median ms of `count` outcome writes (the registry's UpdateItem after each fresh exchange). */
   timeOutcomeWrite(count: number): Promise<number>;
+  /** The events published so far (the local SNS topic's messages). */
+  events(): readonly { readonly type: string; readonly subject: string }[];
   /** Successful token exchanges the emulator has recorded for `username`. */
   exchanges(username: string): Promise<number>;
   close(): Promise<void>;
 }
 
 export async function startWorld(options: { orgCount: number }): Promise<BenchWorld> {
-  const [emulator, secrets, dynamo, sns, material]: [
+  const [emulator, secrets, dynamo, sns, kms, material]: [
     RunningEmulator,
     LocalSecretsManager,
     LocalDynamo,
     LocalSns,
+    LocalKms,
     SigningMaterial,
   ] = await Promise.all([
     startEmulator(),
     startSecretsManagerServer({ region: REGION }),
     startDynalite(),
     startLocalSns({ region: REGION }),
+    startKmsServer({ region: REGION }),
     generateSigningMaterial({ commonName: 'token-broker-bench' }),
   ]);
+  const tokenCacheKey = await kms.createKey();
   const { control } = emulator;
   // The benchmark makes thousands of exchanges per user; Salesforce's hourly cap is not measured here.
   await control.updateSettings({ loginsPerHour: 1_000_000 });
@@ -119,12 +125,16 @@ export async function startWorld(options: { orgCount: number }): Promise<BenchWo
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
       AWS_ENDPOINT_URL_SNS: sns.endpoint,
+      AWS_ENDPOINT_URL_KMS: kms.endpoint,
+      TOKEN_CACHE_KEY_ID: tokenCacheKey.arn,
       AWS_LAMBDA_FUNCTION_NAME: 'token-broker-bench-TokenFunction',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
     },
+    events: () =>
+      sns.messages.map(({ message }) => JSON.parse(message) as { type: string; subject: string }),
     async timeOutcomeWrite(count) {
       const orgId = orgs[0]?.orgId ?? 'bench-0';
       const durations: number[] = [];
@@ -144,7 +154,13 @@ export async function startWorld(options: { orgCount: number }): Promise<BenchWo
     },
     exchanges: (username) => control.countTokenExchanges(username),
     async close() {
-      await Promise.all([emulator.close(), secrets.close(), dynamo.close(), sns.close()]);
+      await Promise.all([
+        emulator.close(),
+        secrets.close(),
+        dynamo.close(),
+        sns.close(),
+        kms.close(),
+      ]);
     },
   };
 }

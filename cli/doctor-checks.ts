@@ -5,6 +5,7 @@
 import { buildRedirectUri } from '../lambda/core/approval-links';
 import { defaultAudience, detectEnvironment, isLoopbackHost } from '../lambda/core/org-record';
 import type { CertificateInfo } from '../lambda/core/ports';
+import { SALESFORCE_LOGINS_PER_HOUR } from '../lambda/core/shared-token';
 import type { OrgRecord } from '../lambda/core/types';
 import { isUnderSecretPrefix } from '../lib/secret-prefix';
 
@@ -234,4 +235,31 @@ export function checkSecretPrefix(
     verdict: 'warn',
     detail: `${outside.join(' and ')} ${outside.length === 1 ? 'is' : 'are'} outside ${prefix}, which the deployed functions may read: they will get AccessDenied; store the secret under ${prefix} (keys create) or pass --secret-prefix with the stack's prefix`,
   };
+}
+
+/** A share of the hourly login limit above which `login-budget` warns. @default 25 */
+export const LOGIN_BUDGET_WARN_PERCENT = 25;
+
+/**
+ * The org's Salesforce logins in the last hour, all broker instances and the CLI together,
+ * against Salesforce's 3,600 per user per hour (which other clients of the user share).
+ */
+export function checkLoginBudget(loginsLastHour: number): CheckResult {
+  const percent = (100 * loginsLastHour) / SALESFORCE_LOGINS_PER_HOUR;
+  const detail = `${loginsLastHour} Salesforce login${loginsLastHour === 1 ? '' : 's'} in the last hour by the broker (${percent.toFixed(1)}% of ${SALESFORCE_LOGINS_PER_HOUR})`;
+  if (percent >= 90) {
+    return {
+      check: 'login-budget',
+      verdict: 'fail',
+      detail: `${detail}: Salesforce will refuse logins with login_rate_exceeded soon`,
+    };
+  }
+  if (percent >= LOGIN_BUDGET_WARN_PERCENT) {
+    return {
+      check: 'login-budget',
+      verdict: 'warn',
+      detail: `${detail}: look for callers using forceRefresh or DELETE in a loop`,
+    };
+  }
+  return { check: 'login-budget', verdict: 'pass', detail };
 }

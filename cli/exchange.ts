@@ -55,6 +55,13 @@ export async function runExchange(
       latencyMs: result.report.latencyMs,
     })
     .catch(() => undefined);
+  // Each attempt was a Salesforce login; a verified fix ends the fleet's failure memory at once.
+  const shared = target.sharedTokens();
+  await Promise.all([
+    result.report.attempts > 0 &&
+      shared.countLogins(org.orgId, { count: result.report.attempts, at: Date.now() }),
+    result.ok && shared.clearFailure(org.orgId),
+  ]).catch(() => undefined);
   if (!result.ok) return { ok: false, error: result.error, requestId };
   const { grant } = result.entry;
   return {

@@ -8,6 +8,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoOrgRegistry, type DynamoOrgRegistry } from '../lambda/adapters/org-registry';
+import { createDynamoSharedTokenStore } from '../lambda/adapters/shared-token-store';
+import type { SharedTokenStore } from '../lambda/core/ports';
 import { DEFAULT_STACK_FILE, readStackFile, type StackFile } from '../local/stack-file';
 import { CliError, type CliIo, usageError } from './io';
 import type { GlobalValues } from './options';
@@ -26,6 +28,8 @@ export interface Target {
   readonly brokerApi: BrokerApi | undefined;
   /** @throws CliError when no table name is known */
   registry(): DynamoOrgRegistry;
+  /** The orgs' shared token items (logins, remembered failures); never opens a token. */
+  sharedTokens(): SharedTokenStore;
   close(): void;
 }
 
@@ -103,25 +107,26 @@ export async function resolveTarget(values: GlobalValues, io: CliIo): Promise<Ta
     : publicBaseUrl
       ? { url: publicBaseUrl.replace(/\/+$/, ''), region }
       : undefined;
+  const documents = () => {
+    if (!tableName) {
+      throw usageError('No table name: pass --table NAME, set TOKEN_BROKER_TABLE, or use --local.');
+    }
+    dynamo ??= new DynamoDBClient({
+      ...common,
+      ...(dynamodbEndpoint ? { endpoint: dynamodbEndpoint } : {}),
+    });
+    return { client: DynamoDBDocumentClient.from(dynamo), tableName };
+  };
   return {
     kind: local ? 'local' : 'aws',
     secrets,
     publicBaseUrl: publicBaseUrl?.replace(/\/+$/, ''),
     brokerApi,
     registry() {
-      if (!tableName) {
-        throw usageError(
-          'No table name: pass --table NAME, set TOKEN_BROKER_TABLE, or use --local.',
-        );
-      }
-      dynamo ??= new DynamoDBClient({
-        ...common,
-        ...(dynamodbEndpoint ? { endpoint: dynamodbEndpoint } : {}),
-      });
-      return createDynamoOrgRegistry({
-        client: DynamoDBDocumentClient.from(dynamo),
-        tableName,
-      });
+      return createDynamoOrgRegistry(documents());
+    },
+    sharedTokens() {
+      return createDynamoSharedTokenStore(documents());
     },
     close() {
       secrets.destroy();

@@ -25,6 +25,9 @@ export const CONTEXT_KEYS = [
   'removalPolicy',
   'manageApiGatewayAccountRole',
   'sourceMapStackTraces',
+  'failureMemorySeconds',
+  'minTokenAgeSeconds',
+  'loginBudgetAlarmPercent',
 ] as const;
 
 /** The prop each context key sets, where the names differ (the key carries the unit). */
@@ -34,6 +37,8 @@ const PROP_OF_KEY: Partial<Record<(typeof CONTEXT_KEYS)[number], keyof TokenBrok
   oauthStateTtlSeconds: 'oauthStateTtl',
   signingKeyMaxAgeSeconds: 'signingKeyMaxAge',
   salesforceTimeoutMs: 'salesforceTimeout',
+  failureMemorySeconds: 'failureMemory',
+  minTokenAgeSeconds: 'minTokenAge',
 };
 
 const UNIT_NAMES = { ms: 'milliseconds', s: 'seconds' } as const;
@@ -94,6 +99,9 @@ export function readBrokerContext(node: Node): TokenBrokerProps {
       raw('manageApiGatewayAccountRole'),
     ),
     sourceMapStackTraces: readBoolean('sourceMapStackTraces', raw('sourceMapStackTraces')),
+    failureMemory: seconds('failureMemorySeconds'),
+    minTokenAge: seconds('minTokenAgeSeconds'),
+    loginBudgetAlarmPercent: readNumber('loginBudgetAlarmPercent', raw('loginBudgetAlarmPercent')),
   };
 }
 

@@ -30,6 +30,8 @@ export interface OpsPackProps {
   readonly alarmTopic: ITopic;
   readonly latencyThreshold: Duration;
   readonly serverErrorRateThreshold: number;
+  /** Alarm when an org uses this share of its 3,600 logins an hour, percent. */
+  readonly loginBudgetAlarmPercent: number;
 }
 
 /** A broker metric (EMF, namespace {@link METRIC_NAMESPACE}) summed over five minutes. */
@@ -83,6 +85,11 @@ export class OpsPack extends Construct {
       brokerMetric(METRIC.exchangeBookkeepingAbandoned),
       'Incident or last-outcome writes were still running when a token response had to go: DynamoDB or SNS is slow. Check their latency and throttling.',
     );
+    this.addAlarm('LoginBudget', {
+      metric: brokerMetric(METRIC.loginBudgetUsed, {}, 'Maximum'),
+      threshold: props.loginBudgetAlarmPercent,
+      description: `An org used at least ${props.loginBudgetAlarmPercent}% of Salesforce's 3,600 logins per user per hour (all environments). Find it with the "logins by org" saved query or the SalesforceLogins metric; repeated forceRefresh or DELETE, or another client logging in as the integration user, are the usual causes.`,
+    });
     for (const [name, fn] of Object.entries(props.functions)) {
       this.addCountAlarm(
         `${name}Errors`,
@@ -257,6 +264,29 @@ export class OpsPack extends Construct {
           fn.metricDuration({ period: PERIOD, statistic: 'p99', label: `${name} p99 ms` }),
         ),
         width: 8,
+      }),
+    );
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Fleet: logins avoided',
+        left: [
+          brokerMetric(METRIC.fleetCacheHits),
+          brokerMetric(METRIC.tokenRefreshSuppressed),
+          byCategory(METRIC.rememberedFailures, 'remembered failures'),
+        ],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Salesforce logins by org (3,600 per user per hour)',
+        left: [
+          new MathExpression({
+            expression: `SEARCH('{${METRIC_NAMESPACE},${DIMENSION.orgId},service} MetricName="${METRIC.salesforceLogins}"', 'Sum', 300)`,
+            label: 'logins',
+            period: PERIOD,
+          }),
+        ],
+        right: [brokerMetric(METRIC.loginBudgetUsed, {}, 'Maximum')],
+        width: 12,
       }),
     );
     return dashboard;

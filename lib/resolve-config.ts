@@ -28,6 +28,9 @@ export interface BrokerConfig {
   readonly sourceMapStackTraces: boolean;
   readonly latencyAlarmThreshold: Duration;
   readonly serverErrorRateThreshold: number;
+  readonly failureMemory: Duration;
+  readonly minTokenAge: Duration;
+  readonly loginBudgetAlarmPercent: number;
 }
 
 /** The allowed range of a numeric prop, so a caller can restate it in its own unit. */
@@ -82,6 +85,9 @@ export function resolveBrokerConfig(props: TokenBrokerProps): BrokerConfig {
     sourceMapStackTraces: props.sourceMapStackTraces ?? false,
     latencyAlarmThreshold: props.latencyAlarmThreshold ?? Duration.seconds(3),
     serverErrorRateThreshold: props.serverErrorRateThreshold ?? 0.05,
+    failureMemory: props.failureMemory ?? Duration.seconds(60),
+    minTokenAge: props.minTokenAge ?? Duration.seconds(30),
+    loginBudgetAlarmPercent: props.loginBudgetAlarmPercent ?? 25,
   };
   checkStageName(config.stageName);
   if (config.customDomain) checkCustomDomain(config.customDomain);
@@ -108,6 +114,15 @@ export function resolveBrokerConfig(props: TokenBrokerProps): BrokerConfig {
     );
   }
   checkMilliseconds('latencyAlarmThreshold', config.latencyAlarmThreshold, 100, 29_000);
+  checkSeconds('failureMemory', config.failureMemory, 0, 3_600);
+  checkSeconds('minTokenAge', config.minTokenAge, 0, 600);
+  const budget = config.loginBudgetAlarmPercent;
+  if (!(budget > 0 && budget <= 100)) {
+    fail(
+      `loginBudgetAlarmPercent ${budget} must be a percentage above 0 and at most 100`,
+      'loginBudgetAlarmPercent',
+    );
+  }
   const rate = config.serverErrorRateThreshold;
   if (!(rate > 0 && rate <= 1)) {
     fail(

@@ -61,6 +61,16 @@ export class SavedQueries extends Construct {
           limit: 50,
         }),
       ),
+      // Each exchange line carries its attempts: every attempt is a Salesforce login.
+      define(
+        'logins-by-org',
+        new QueryString({
+          fields: ['@timestamp', ORG, 'attempts'],
+          filterStatements: ['attempts > 0'],
+          statsStatements: ['sum(attempts) as logins by org, bin(1h) as hour'],
+          sort: 'logins desc',
+        }),
+      ),
       define(
         'approvals',
         new QueryString({

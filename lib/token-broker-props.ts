@@ -146,4 +146,27 @@ export interface TokenBrokerProps {
    * @default 0.05
    */
   readonly serverErrorRateThreshold?: number;
+  /**
+   * How long a failure that does not change by itself (`consumer_not_approved`, `invalid_client`...)
+   * is answered from the fleet's memory before Salesforce is asked again (jittered by up to 20%).
+   * Every environment shares it, so a broken org costs one login per period, not one per request.
+   * `Duration.seconds(0)` turns it off.
+   *
+   * @default Duration.seconds(60)
+   */
+  readonly failureMemory?: Duration;
+  /**
+   * A token younger than this is not dropped by `forceRefresh` or `DELETE`: the caller gets the
+   * same token again and no login is made, so no caller can spend the org's logins.
+   *
+   * @default Duration.seconds(30)
+   */
+  readonly minTokenAge?: Duration;
+  /**
+   * Alarm when an org uses more than this percentage of Salesforce's 3,600 logins per user per
+   * hour (all environments together).
+   *
+   * @default 25
+   */
+  readonly loginBudgetAlarmPercent?: number;
 }

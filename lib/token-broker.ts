@@ -1,9 +1,10 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import type { Key } from 'aws-cdk-lib/aws-kms';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { orgKey, stateKey } from '../lambda/adapters/table-schema';
+import { orgKey, sharedTokenKey, stateKey } from '../lambda/adapters/table-schema';
 import { buildRedirectUri } from '../lambda/core/approval-links';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../lambda/core/metrics';
 import { BrokerApi } from './broker-api';
@@ -15,6 +16,7 @@ import { OpsPack } from './ops-pack';
 import { type BrokerConfig, resolveBrokerConfig } from './resolve-config';
 import { SavedQueries } from './saved-queries';
 import type { TokenBrokerProps } from './token-broker-props';
+import { createTokenCacheKey, sealTokensStatement } from './token-cache-key';
 
 export type {
   BrokerLogLevel,
@@ -47,6 +49,9 @@ const OAUTH_FUNCTION = { memorySize: 256, timeout: Duration.seconds(20) } as con
  * queries the org index: only the CLI lists orgs.
  */
 const TOKEN_ITEM_ACTIONS = ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'] as const;
+/** Partition prefixes: org records and incidents (`ORG#`), the shared token items (`TOKEN#`). */
+const ORG_PREFIX = orgKey('').pk;
+const SHARED_TOKEN_PREFIX = sharedTokenKey('').pk;
 const OAUTH_ITEM_ACTIONS = ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'] as const;
 
 /**
@@ -65,6 +70,8 @@ export class TokenBroker extends Construct {
   readonly alarmTopic: Topic;
   readonly tokenFunction: BrokerFunction;
   readonly oauthFunction: BrokerFunction;
+  /** Seals the fleet's shared token cache in the table. */
+  readonly tokenCacheKey: Key;
   /** `https://{host}[/{stage}]`, no trailing slash; what the functions get as PUBLIC_BASE_URL. */
   readonly publicBaseUrl: string;
   /** `{publicBaseUrl}/oauth/callback`: register it as the Connected App's callback URL. */
@@ -92,6 +99,8 @@ export class TokenBroker extends Construct {
       removalPolicy: config.removalPolicy,
       sourceMapStackTraces: config.sourceMapStackTraces,
     };
+    this.tokenCacheKey = createTokenCacheKey(this, config.removalPolicy);
+    const sealTokens = sealTokensStatement(this.tokenCacheKey, this.table);
     const environment = this.sharedEnvironment(config);
     const publishing = publishStatements(this.eventsTopic, topics.key);
     const secrets = readSecretsStatement(config.signingKeySecretPrefix);
@@ -104,9 +113,12 @@ export class TokenBroker extends Construct {
       environment: {
         ...environment,
         SIGNING_KEY_MAX_AGE_SECONDS: String(config.signingKeyMaxAge.toSeconds()),
+        FAILURE_MEMORY_SECONDS: String(config.failureMemory.toSeconds()),
+        MIN_TOKEN_AGE_SECONDS: String(config.minTokenAge.toSeconds()),
       },
       statements: [
-        tableItemsStatement(this.table, TOKEN_ITEM_ACTIONS, [orgKey('').pk]),
+        tableItemsStatement(this.table, TOKEN_ITEM_ACTIONS, [ORG_PREFIX, SHARED_TOKEN_PREFIX]),
+        sealTokens,
         secrets,
         ...publishing,
       ],
@@ -121,7 +133,13 @@ export class TokenBroker extends Construct {
         OAUTH_STATE_TTL_SECONDS: String(config.oauthStateTtl.toSeconds()),
       },
       statements: [
-        tableItemsStatement(this.table, OAUTH_ITEM_ACTIONS, [orgKey('').pk, stateKey('').pk]),
+        // The callback's check stores its fresh token for the fleet, so it seals tokens too.
+        tableItemsStatement(this.table, OAUTH_ITEM_ACTIONS, [
+          ORG_PREFIX,
+          stateKey('').pk,
+          SHARED_TOKEN_PREFIX,
+        ]),
+        sealTokens,
         secrets,
         ...publishing,
       ],
@@ -141,6 +159,7 @@ export class TokenBroker extends Construct {
       alarmTopic: this.alarmTopic,
       latencyThreshold: config.latencyAlarmThreshold,
       serverErrorRateThreshold: config.serverErrorRateThreshold,
+      loginBudgetAlarmPercent: config.loginBudgetAlarmPercent,
     });
     new SavedQueries(this, 'Queries', {
       folder: `${SERVICE_NAME}/${config.stageName}`,
@@ -159,6 +178,7 @@ export class TokenBroker extends Construct {
       POWERTOOLS_LOG_LEVEL: config.logLevel,
       SALESFORCE_TIMEOUT_MS: String(config.salesforceTimeout.toMilliseconds()),
       INCIDENT_REMINDER_INTERVAL_SECONDS: String(config.incidentReminderInterval.toSeconds()),
+      TOKEN_CACHE_KEY_ID: this.tokenCacheKey.keyArn,
     };
   }
 }

@@ -77,6 +77,10 @@ export interface LocalStackOptions {
   };
   /** Keep DynamoDB on disk under `{dataDir}/dynamodb` instead of memory. @default false */
   readonly persist?: boolean;
+  /** The token function's `FAILURE_MEMORY_SECONDS`. @default 60 */
+  readonly failureMemorySeconds?: number;
+  /** The token function's `MIN_TOKEN_AGE_SECONDS`. @default 30 */
+  readonly minTokenAgeSeconds?: number;
   /** Powertools log level of the functions. @default 'ERROR' */
   readonly logLevel?: LogLevel;
   /** Where event summaries go. @default console.log */
@@ -255,6 +259,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           publicBaseUrl,
           salesforceTimeoutMs: LOCAL_SALESFORCE_TIMEOUT_MS,
           signingKeyMaxAgeSeconds: 300,
+          tokenCacheKeyId: tokenCacheKey.arn,
+          failureMemorySeconds: options.failureMemorySeconds ?? 60,
+          minTokenAgeSeconds: options.minTokenAgeSeconds ?? 30,
         },
         events: localEventsConfig('token'),
       },
@@ -267,6 +274,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           publicBaseUrl,
           salesforceTimeoutMs: LOCAL_SALESFORCE_TIMEOUT_MS,
           stateTtlSeconds: 600,
+          tokenCacheKeyId: tokenCacheKey.arn,
         },
         events: localEventsConfig('oauth'),
       },

@@ -5,12 +5,14 @@
 import { createSecretsManagerSigningKeys } from '../../lambda/adapters/signing-keys';
 import { isBrokerError } from '../../lambda/core/errors';
 import type { SigningKey } from '../../lambda/core/ports';
+import { countLoginsLastHour } from '../../lambda/core/shared-token';
 import {
   type CheckResult,
   checkAudience,
   checkCertificateExpiry,
   checkCertificateMatchesKey,
   checkConsumerKey,
+  checkLoginBudget,
   checkRedirectUri,
   checkSecretPrefix,
 } from '../doctor-checks';
@@ -131,6 +133,13 @@ export async function runDoctor(args: readonly string[], io: CliIo): Promise<num
         });
       }
     }
+
+    // After the exchange above, so the count includes the login doctor itself just made.
+    const shared = await target
+      .sharedTokens()
+      .read(orgId, { consistent: true })
+      .catch(() => undefined);
+    checks.push(checkLoginBudget(shared ? countLoginsLastHour(shared.logins, Date.now()) : 0));
 
     const failed = checks.filter((check) => check.verdict === 'fail').length;
     const warned = checks.filter((check) => check.verdict === 'warn').length;

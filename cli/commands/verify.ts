@@ -43,6 +43,12 @@ export async function runVerify(args: readonly string[], io: CliIo): Promise<num
   try {
     const org = await loadOrg(target, orgId);
     const api = resolveVia(values.via, target);
+    // The operator says "fixed, check now": a failure the fleet remembers must not answer for
+    // Salesforce. If the check fails, the token function remembers it again.
+    await target
+      .sharedTokens()
+      .clearFailure(orgId)
+      .catch(() => undefined);
     const result = api
       ? await exchangeThroughApi(api, orgId, timeoutSeconds * 1000)
       : await runExchange(target, org, timeoutSeconds * 1000);

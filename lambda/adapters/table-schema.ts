@@ -7,9 +7,10 @@
  * | org record     | `ORG#{orgId}`       | `ORG`                 |
  * | incident       | `ORG#{orgId}`       | `INCIDENT#{category}` |
  * | OAuth state    | `STATE#{sha256}`    | `STATE`               |
+ * | shared token   | `TOKEN#{orgId}`     | `TOKEN`               |
  *
  * `gsi1pk` = `ORG` on org records only, so the registry can be listed without a scan.
- * `ttl` (epoch seconds) lets DynamoDB delete expired OAuth state eventually (closed incidents are
+ * `ttl` (epoch seconds) lets DynamoDB delete expired OAuth state and idle shared token items eventually (closed incidents are
  * deleted when they resolve); code never relies on it for correctness.
  */
 export const TABLE_SCHEMA = {
@@ -22,5 +23,10 @@ export const TABLE_SCHEMA = {
 export const orgKey = (orgId: string) => ({ pk: `ORG#${orgId}`, sk: 'ORG' }) as const;
 export const incidentKey = (orgId: string, category: string) =>
   ({ pk: `ORG#${orgId}`, sk: `INCIDENT#${category}` }) as const;
+/**
+ * The org's shared token state: sealed token, lease, remembered failure, login counts. Its own
+ * partition prefix, so IAM can grant it apart from the org records (`dynamodb:LeadingKeys`).
+ */
+export const sharedTokenKey = (orgId: string) => ({ pk: `TOKEN#${orgId}`, sk: 'TOKEN' }) as const;
 export const stateKey = (stateHash: string) => ({ pk: `STATE#${stateHash}`, sk: 'STATE' }) as const;
 export const ORG_INDEX_VALUE = 'ORG';

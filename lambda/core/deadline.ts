@@ -124,8 +124,12 @@ export async function settleBy<T>(
   const expiry = new Promise<Settled<T>>((resolve) => {
     cancel = time.after(timeLeft(at, time.now()), () => resolve({ settled: false }));
   });
+  const outcome = work.then((value) => ({ settled: true, value }) as const);
+  // Work left behind may still fail: that must not become an unhandled rejection (which ends a
+  // Node process, and with it the Lambda environment).
+  outcome.catch(() => undefined);
   try {
-    return await Promise.race([work.then((value) => ({ settled: true, value }) as const), expiry]);
+    return await Promise.race([outcome, expiry]);
   } finally {
     cancel?.();
   }

@@ -8,6 +8,12 @@ export interface BrokerErrorOptions {
   readonly remediation?: Remediation;
   /** Seconds a caller should wait before retrying; only meaningful for retryable categories. */
   readonly retryAfterSeconds?: number;
+  /**
+   * Answered from the fleet's failure memory: the same failure a recent exchange met, without
+   * asking Salesforce again.
+   * @default false
+   */
+  readonly remembered?: boolean;
 }
 
 /**
@@ -23,6 +29,7 @@ export class BrokerError extends Error {
   readonly salesforce: SalesforceErrorDetail | undefined;
   readonly remediation: Remediation | undefined;
   readonly retryAfterSeconds: number | undefined;
+  readonly remembered: boolean;
 
   constructor(category: Category, message: string, options: BrokerErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -30,6 +37,7 @@ export class BrokerError extends Error {
     this.salesforce = options.salesforce;
     this.remediation = options.remediation;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.remembered = options.remembered === true;
   }
 
   get retryable(): boolean {

@@ -14,8 +14,20 @@ export const METRIC = {
   exchangeFailures: 'ExchangeFailures',
   /** Milliseconds spent in Salesforce's token endpoint per exchange (all attempts). */
   exchangeLatency: 'ExchangeLatency',
+  /** Requests served from the environment's memory or the fleet's shared token (no login). */
   cacheHits: 'CacheHits',
+  /** Requests that made, or waited for, a login. */
   cacheMisses: 'CacheMisses',
+  /** Requests served another environment's token from the table (read + decrypt, no login). */
+  fleetCacheHits: 'FleetCacheHits',
+  /** Failures answered from the fleet's failure memory without calling Salesforce; `Category`. */
+  rememberedFailures: 'RememberedFailures',
+  /** forceRefresh or DELETE inside the minimum token age: no new login, the current token stays. */
+  tokenRefreshSuppressed: 'TokenRefreshSuppressed',
+  /** Salesforce logins (each exchange attempt); dimension `OrgId`. */
+  salesforceLogins: 'SalesforceLogins',
+  /** The highest share of Salesforce's 3,600 logins per user per hour an org used, percent. */
+  loginBudgetUsed: 'LoginBudgetUsed',
   /** Count of events that could not be delivered and were logged instead. */
   eventDeliveryFailed: 'EventDeliveryFailed',
   /** Count of incident-ledger (DynamoDB) failures the token path survived. */
@@ -32,4 +44,5 @@ export const METRIC = {
 
 export const DIMENSION = {
   category: 'Category',
+  orgId: 'OrgId',
 } as const;

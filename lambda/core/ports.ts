@@ -8,6 +8,7 @@ import type { RequestDeadline } from './deadline';
 import type { BrokerError } from './errors';
 import type { FailureRecord, StoredIncident } from './incidents';
 import type { OAuthStateRecord } from './oauth-state';
+import type { Lease, RememberedFailure, SharedToken, SharedTokenState } from './shared-token';
 import type { CachedGrant } from './token-cache';
 import type { BrokerEvent, OrgRecord, SalesforceErrorDetail, TokenGrant } from './types';
 
@@ -139,6 +140,14 @@ export interface ExchangeReporter {
   reportExchange(report: ExchangeReport): void;
   /** When an exchange's bookkeeping was still running at `respondBy` and was left behind. */
   reportBookkeepingAbandoned(report: ExchangeReport): void;
+  /** A token served from the fleet's shared cache (another environment's login). */
+  reportFleetHit(orgId: string): void;
+  /** A failure answered from the fleet's memory, without a login. */
+  reportRememberedFailure(orgId: string, category: Category): void;
+  /** A forceRefresh or DELETE inside the minimum token age: no login made. */
+  reportRefreshSuppressed(orgId: string): void;
+  /** The org's logins in the last hour, fleet-wide, after a login was counted. */
+  reportLoginBudget(orgId: string, loginsLastHour: number): void;
 }
 
 /** What may be shown about a signing key's certificate: never the key itself. */
@@ -269,4 +278,59 @@ export interface AuthorizationCodeClient {
     readonly redirectUri: string;
     readonly deadline: number;
   }): Promise<ApprovalIdentity>;
+}
+
+/** Seals values under the stack's KMS key; the context is authenticated, never stored. */
+export interface TokenSealer {
+  seal(plaintext: Uint8Array, context: Readonly<Record<string, string>>): Promise<string>;
+  /** @throws when the value was sealed with another context, or was tampered with */
+  open(sealed: string, context: Readonly<Record<string, string>>): Promise<Uint8Array>;
+}
+
+/** The result of a conditional write: whether it was made, and the item after it. */
+export interface SharedWrite {
+  readonly stored: boolean;
+  readonly state: SharedTokenState | undefined;
+}
+
+/** Logins to count on a write: how many, and when. */
+export interface LoginCount {
+  readonly count: number;
+  readonly at: number;
+}
+
+/**
+ * The org's shared token state in the table (see shared-token.ts): one item per org, every change
+ * one conditional write.
+ */
+export interface SharedTokenStore {
+  read(
+    orgId: string,
+    options?: { readonly consistent?: boolean },
+  ): Promise<SharedTokenState | undefined>;
+  /**
+   * Takes the lease if it is free, expired or already the owner's; with `force`, whoever holds it.
+   * @returns the new fencing version when taken
+   */
+  acquireLease(
+    orgId: string,
+    lease: Lease,
+    options: { readonly now: number; readonly force?: boolean },
+  ): Promise<{ readonly acquired: true; readonly version: number } | { readonly acquired: false }>;
+  /** Stores the token if `token.version` is still the latest lease's; clears any failure. */
+  publishToken(orgId: string, token: SharedToken, logins: LoginCount): Promise<SharedWrite>;
+  /** Stores the failure if `failure.version` is still the latest lease's. */
+  rememberFailure(
+    orgId: string,
+    failure: RememberedFailure,
+    logins: LoginCount,
+  ): Promise<SharedWrite>;
+  /** Counts logins that no other write carried (a fenced-out exchange, a CLI check). */
+  countLogins(orgId: string, logins: LoginCount): Promise<SharedTokenState | undefined>;
+  /** Gives the lease up, if `owner` still holds it. */
+  releaseLease(orgId: string, owner: string): Promise<void>;
+  /** Drops the shared token if it is still the one of `version`. @returns whether it was dropped */
+  dropToken(orgId: string, version: number): Promise<boolean>;
+  /** Forgets the remembered failure (a fix was verified). */
+  clearFailure(orgId: string): Promise<void>;
 }

@@ -9,6 +9,7 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type middy from '@middy/core';
 import { DIMENSION, METRIC } from '../core/metrics';
 import type { ExchangeReporter } from '../core/ports';
+import { SALESFORCE_LOGINS_PER_HOUR } from '../core/shared-token';
 
 export function createExchangeReporter(logger: Logger, metrics: Metrics): ExchangeReporter {
   return {
@@ -17,6 +18,9 @@ export function createExchangeReporter(logger: Logger, metrics: Metrics): Exchan
       if (report.attempts > 0) {
         metrics.addMetric(METRIC.tokenExchanges, MetricUnit.Count, report.attempts);
         metrics.addMetric(METRIC.exchangeLatency, MetricUnit.Milliseconds, report.latencyMs);
+        const logins = metrics.singleMetric();
+        logins.addDimension(DIMENSION.orgId, report.orgId);
+        logins.addMetric(METRIC.salesforceLogins, MetricUnit.Count, report.attempts);
       }
       if (!report.ok && report.category) {
         const single = metrics.singleMetric();
@@ -34,6 +38,32 @@ export function createExchangeReporter(logger: Logger, metrics: Metrics): Exchan
     },
     reportBookkeepingAbandoned() {
       metrics.addMetric(METRIC.exchangeBookkeepingAbandoned, MetricUnit.Count, 1);
+    },
+    reportFleetHit() {
+      metrics.addMetric(METRIC.fleetCacheHits, MetricUnit.Count, 1);
+    },
+    reportRememberedFailure(orgId, category) {
+      const single = metrics.singleMetric();
+      single.addDimension(DIMENSION.category, category);
+      single.addMetric(METRIC.rememberedFailures, MetricUnit.Count, 1);
+      logger.info('Failure answered from the fleet memory', { org_id: orgId, category });
+    },
+    reportRefreshSuppressed(orgId) {
+      metrics.addMetric(METRIC.tokenRefreshSuppressed, MetricUnit.Count, 1);
+      logger.info('Refresh suppressed: the token is younger than the minimum age', {
+        org_id: orgId,
+      });
+    },
+    reportLoginBudget(orgId, loginsLastHour) {
+      metrics.addMetric(
+        METRIC.loginBudgetUsed,
+        MetricUnit.Percent,
+        (100 * loginsLastHour) / SALESFORCE_LOGINS_PER_HOUR,
+      );
+      logger.info('Salesforce logins in the last hour', {
+        org_id: orgId,
+        logins_last_hour: loginsLastHour,
+      });
     },
   };
 }

@@ -10,6 +10,11 @@ export interface OAuthConfig {
   readonly stateTtlSeconds: number;
   /** Per-request timeout for Salesforce calls (`SALESFORCE_TIMEOUT_MS`). @default 5000 */
   readonly salesforceTimeoutMs: number;
+  /**
+   * The KMS key the shared token cache is sealed under (`TOKEN_CACHE_KEY_ID`): the callback's check
+   * stores its fresh token there, so the first caller after an approval needs no login.
+   */
+  readonly tokenCacheKeyId: string;
 }
 
 /** @throws ConfigError naming the first missing or malformed variable */
@@ -20,5 +25,6 @@ export function readOAuthConfig(env: Readonly<Record<string, string | undefined>
     // Salesforce codes live 15 minutes; an attempt may not outlive its code by much.
     stateTtlSeconds: readInteger(env, 'OAUTH_STATE_TTL_SECONDS', 600, { min: 60, max: 3600 }),
     salesforceTimeoutMs: readInteger(env, 'SALESFORCE_TIMEOUT_MS', 5000, SALESFORCE_TIMEOUT_BOUNDS),
+    tokenCacheKeyId: readString(env, 'TOKEN_CACHE_KEY_ID'),
   };
 }

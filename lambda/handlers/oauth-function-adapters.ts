@@ -21,6 +21,10 @@ import { composeTokenService } from './token-function-adapters';
 
 /** Signing keys are read once per instance here: approvals are rare. */
 const SIGNING_KEY_MAX_AGE_SECONDS = 300;
+/** The callback's own check remembers a failure like a token request would (token-config.ts). */
+const FAILURE_MEMORY_SECONDS = 60;
+/** Unused here: the OAuth function never drops a token on a caller's behalf. */
+const MIN_TOKEN_AGE_SECONDS = 30;
 
 export async function composeOAuthHandler(
   config: OAuthFunctionConfig,
@@ -40,6 +44,9 @@ export async function composeOAuthHandler(
         publicBaseUrl: oauth.publicBaseUrl,
         salesforceTimeoutMs: oauth.salesforceTimeoutMs,
         signingKeyMaxAgeSeconds: SIGNING_KEY_MAX_AGE_SECONDS,
+        tokenCacheKeyId: oauth.tokenCacheKeyId,
+        failureMemorySeconds: FAILURE_MEMORY_SECONDS,
+        minTokenAgeSeconds: MIN_TOKEN_AGE_SECONDS,
       },
       events: config.events,
     },

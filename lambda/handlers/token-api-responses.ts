@@ -19,6 +19,8 @@ export interface ErrorBody {
   readonly request_id: string;
   readonly remediation?: Remediation;
   readonly salesforce?: SalesforceErrorDetail;
+  /** Present (true) when the failure was answered from the fleet's failure memory. */
+  readonly remembered?: true;
 }
 
 const BASE_HEADERS = {
@@ -91,6 +93,7 @@ export function errorResponse(
     request_id: requestId,
     ...(error.remediation ? { remediation: error.remediation } : {}),
     ...(error.salesforce ? { salesforce: error.salesforce } : {}),
+    ...(error.remembered ? { remembered: true as const } : {}),
   };
   const headers: Record<string, string> =
     traits.httpStatus === 503

@@ -17,6 +17,16 @@ export interface TokenConfig {
   readonly salesforceTimeoutMs: number;
   /** How long a signing key is served from memory before it is re-read, seconds. @default 300 */
   readonly signingKeyMaxAgeSeconds: number;
+  /** The KMS key (id, ARN or alias) the shared token cache is sealed under (`TOKEN_CACHE_KEY_ID`). */
+  readonly tokenCacheKeyId: string;
+  /**
+   * How long a failure that does not change by itself is answered from the fleet's memory before
+   * Salesforce is asked again, seconds (jittered by up to 20%); 0 turns the memory off.
+   * @default 60
+   */
+  readonly failureMemorySeconds: number;
+  /** A token younger than this is not dropped by forceRefresh or DELETE, seconds. @default 30 */
+  readonly minTokenAgeSeconds: number;
 }
 
 export function readTokenConfig(env: Readonly<Record<string, string | undefined>>): TokenConfig {
@@ -28,5 +38,8 @@ export function readTokenConfig(env: Readonly<Record<string, string | undefined>
       min: 0,
       max: 86_400,
     }),
+    tokenCacheKeyId: readString(env, 'TOKEN_CACHE_KEY_ID'),
+    failureMemorySeconds: readInteger(env, 'FAILURE_MEMORY_SECONDS', 60, { min: 0, max: 3600 }),
+    minTokenAgeSeconds: readInteger(env, 'MIN_TOKEN_AGE_SECONDS', 30, { min: 0, max: 600 }),
   };
 }

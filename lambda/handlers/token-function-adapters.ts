@@ -3,10 +3,14 @@
  * on the first request. Only {@link composeTokenFunction} imports this module.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDataKeySealer } from '../adapters/kms-envelope';
 import { createDynamoOrgRegistry } from '../adapters/org-registry';
 import { createSalesforceTokenClient } from '../adapters/salesforce-token-client';
+import { createDynamoSharedTokenStore } from '../adapters/shared-token-store';
 import { createSecretsManagerSigningKeys } from '../adapters/signing-keys';
 import { SYSTEM_TIME } from '../core/deadline';
+import { TOKEN_CACHE_PURPOSE } from '../core/shared-token';
+import { createFleetTokens } from '../services/fleet-tokens';
 import { createJwtExchange } from '../services/jwt-exchange';
 import { createTokenService, type TokenService } from '../services/token-service';
 import { createExchangeReporter } from './exchange-reporting';
@@ -44,8 +48,26 @@ export async function composeTokenService(
         message: error.message,
       }),
   });
+  const reporter = createExchangeReporter(logger, metrics);
+  const { token } = config;
+  const fleet = createFleetTokens({
+    store: createDynamoSharedTokenStore({ client: documents, tableName: token.tableName }),
+    sealer: createDataKeySealer({
+      client: clients.kms,
+      keyId: token.tokenCacheKeyId,
+      // What KMS checks and CloudTrail records; the org is authenticated per value (AES-GCM AAD).
+      dataKeyContext: { purpose: TOKEN_CACHE_PURPOSE, table: token.tableName },
+    }),
+    tableName: token.tableName,
+    reporter,
+    logger,
+    time: time ?? SYSTEM_TIME,
+    failureMemoryMs: token.failureMemorySeconds * 1000,
+    minTokenAgeMs: token.minTokenAgeSeconds * 1000,
+  });
   return createTokenService({
     registry: createDynamoOrgRegistry({ client: documents, tableName: config.token.tableName }),
+    fleet,
     exchange: createJwtExchange({
       signingKeys,
       tokenEndpoint: createSalesforceTokenClient({
@@ -58,7 +80,7 @@ export async function composeTokenService(
     signingKeys,
     publicBaseUrl: config.token.publicBaseUrl,
     incidents,
-    reporter: createExchangeReporter(logger, metrics),
+    reporter,
     logger,
     ...(time ? { time } : {}),
   });

@@ -34,10 +34,13 @@ export interface OrgAccess {
     caller: string | null | undefined,
     options?: { readonly fresh?: boolean },
   ): Promise<OrgRecord>;
+  /** The latest invalidation of the org's tokens this environment has read, ms since the epoch. */
+  invalidatedAt(orgId: string): number | undefined;
 }
 
 interface KnownOrg {
   readonly org: OrgRecord;
+  readonly invalidatedAt: number | undefined;
   readonly allows: (caller: string | null | undefined) => boolean;
   readonly loadedAt: number;
 }
@@ -61,7 +64,12 @@ export function createOrgAccess(deps: OrgAccessDeps): OrgAccess {
         token_invalidated_at: new Date(tokenInvalidatedAt).toISOString(),
       });
     }
-    const entry: KnownOrg = { org, allows: compileCallerRule(org), loadedAt: clock() };
+    const entry: KnownOrg = {
+      org,
+      invalidatedAt: tokenInvalidatedAt,
+      allows: compileCallerRule(org),
+      loadedAt: clock(),
+    };
     known.set(orgId, entry);
     return entry;
   }
@@ -89,6 +97,10 @@ export function createOrgAccess(deps: OrgAccessDeps): OrgAccess {
         );
       }
       return entry.org;
+    },
+
+    invalidatedAt(orgId) {
+      return known.get(orgId)?.invalidatedAt;
     },
   };
 }

@@ -16,6 +16,7 @@ import type {
   ExchangeOutcome,
   ExchangeOutcomeStore,
   ExchangeReporter,
+  ExchangeResult,
   GrantExchange,
   IncidentService,
   OpenIncident,
@@ -25,13 +26,14 @@ import type {
   TokenExchanger,
   TokenInvalidationStore,
 } from '../core/ports';
-import { type CachedGrant, TokenCache } from '../core/token-cache';
+import { TokenCache } from '../core/token-cache';
 import type { OrgRecord, TokenGrant } from '../core/types';
 import {
   createExchangeBookkeeping,
   type ExchangeContext,
   recoverWith,
 } from './exchange-bookkeeping';
+import type { FleetStatus, FleetTokens } from './fleet-tokens';
 import { createOrgAccess } from './org-access';
 
 export interface TokenServiceDeps {
@@ -39,6 +41,8 @@ export interface TokenServiceDeps {
   readonly registry: OrgRegistry & ExchangeOutcomeStore & TokenInvalidationStore;
   /** The org's login: the JWT Bearer exchange (see createJwtExchange). */
   readonly exchange: GrantExchange;
+  /** The fleet tier under this environment's memory: shared token, lease, failure memory. */
+  readonly fleet: FleetTokens;
   /** For the status route's certificate check. */
   readonly signingKeys: SigningKeyProvider;
   /** The API's public base URL, for approval links in status. */
@@ -79,6 +83,8 @@ export interface OrgStatus {
   readonly salesforceAuthorizeUrl: string;
   readonly lastExchange: ExchangeOutcome | null;
   readonly openIncidents: readonly OpenIncident[];
+  /** Salesforce logins in the last hour, the shared token's times, a remembered failure. */
+  readonly fleet: FleetStatus;
   readonly signingKey:
     | { readonly available: true; readonly certificate: CertificateInfo | null }
     | { readonly available: false; readonly message: string };
@@ -94,6 +100,13 @@ export interface TokenService extends TokenExchanger {
   invalidate(orgId: string, context: CallerContext): Promise<boolean>;
   status(orgId: string, context: CallerContext): Promise<OrgStatus>;
 }
+
+/** What status shows when the fleet state cannot be read (the failure is logged). */
+const UNKNOWN_FLEET_STATUS: FleetStatus = {
+  loginsLastHour: 0,
+  sharedToken: null,
+  rememberedFailure: null,
+};
 
 export function createTokenService(deps: TokenServiceDeps): TokenService {
   const { registry, logger } = deps;
@@ -115,44 +128,61 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     time,
   });
 
-  async function exchange(org: OrgRecord, context: ExchangeContext): Promise<CachedGrant> {
-    const result = await deps.exchange.run(org, {
-      requestId: context.requestId,
-      salesforceBy: context.deadline.salesforceBy,
-    });
-    await settle(org, result, context);
-    if (!result.ok) throw result.error;
-    return result.entry;
+  /** The login and its bookkeeping, as the fleet tier runs them under the org's lease. */
+  function loginFor(org: OrgRecord, context: ExchangeContext) {
+    return {
+      exchange: () =>
+        deps.exchange.run(org, {
+          requestId: context.requestId,
+          salesforceBy: context.deadline.salesforceBy,
+        }),
+      settle: (result: ExchangeResult) => settle(org, result, context),
+    };
   }
 
   return {
     async getToken(orgId, request) {
       const org = await access.authorize(orgId, request.caller);
-      const load = () =>
-        exchange(org, {
-          requestId: request.requestId,
-          deadline: request.deadline,
-          cause: 'token_exchange',
-        });
-      if (!request.forceRefresh) return cache.getOrLoad(orgId, load);
-      // The caller found the token bad: other instances must drop it too. The time is taken
-      // before this exchange starts, so the token it brings is not dropped by the same record.
-      const recorded = recoverWith(
-        logger,
-        'Recording the token invalidation',
-        orgId,
-        undefined,
-        () => registry.recordTokenInvalidation(orgId, clock()),
-      );
-      try {
-        return await cache.getOrLoad(orgId, load, { forceRefresh: true });
-      } finally {
-        await recorded;
+      const fleetRequest = {
+        requestId: request.requestId,
+        deadline: request.deadline,
+        invalidatedAt: access.invalidatedAt(orgId),
+      };
+      const { exchange, settle: settleExchange } = loginFor(org, {
+        requestId: request.requestId,
+        deadline: request.deadline,
+        cause: 'token_exchange',
+      });
+      if (!request.forceRefresh) {
+        return cache.getOrLoad(orgId, () =>
+          deps.fleet.obtain(org, fleetRequest, exchange, settleExchange),
+        );
       }
+      // Taken before the exchange starts, so the token it brings is not dropped by the same record.
+      const startedAt = clock();
+      let suppressed = false;
+      const result = await cache.getOrLoad(
+        orgId,
+        async () => {
+          const refreshed = await deps.fleet.refresh(org, fleetRequest, exchange, settleExchange);
+          suppressed = refreshed.suppressed;
+          return refreshed.entry;
+        },
+        { forceRefresh: true },
+      );
+      // The caller found the token bad: other environments must drop their copies of it too.
+      if (!suppressed) {
+        await recoverWith(logger, 'Recording the token invalidation', orgId, undefined, () =>
+          registry.recordTokenInvalidation(orgId, startedAt),
+        );
+      }
+      return result;
     },
 
     async invalidate(orgId, context) {
-      await access.authorize(orgId, context.caller);
+      const org = await access.authorize(orgId, context.caller);
+      // Inside the minimum token age nothing is dropped: the next request gets the same token.
+      if ((await deps.fleet.drop(org)) === 'suppressed') return false;
       const dropped = cache.invalidate(orgId);
       // Not degraded to local-only on failure: the caller retries a 500, a 204 would mislead.
       await registry.recordTokenInvalidation(orgId, clock());
@@ -162,7 +192,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     async status(orgId, context) {
       const org = await access.authorize(orgId, context.caller, { fresh: true });
       const redirectUri = buildRedirectUri(deps.publicBaseUrl);
-      const [lastExchange, openIncidents, signingKey] = await Promise.all([
+      const [lastExchange, openIncidents, signingKey, fleet] = await Promise.all([
         // The status route degrades rather than fails: each part that cannot be read is logged.
         recoverWith(logger, 'Reading the last exchange outcome', orgId, undefined, () =>
           registry.getExchangeOutcome(orgId),
@@ -178,6 +208,9 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
               message: isBrokerError(error) ? error.message : 'The signing key could not be loaded',
             }) as const,
         ),
+        recoverWith(logger, 'Reading the fleet state', orgId, UNKNOWN_FLEET_STATUS, () =>
+          deps.fleet.describe(orgId),
+        ),
       ]);
       return {
         org,
@@ -186,13 +219,20 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
         salesforceAuthorizeUrl: buildSalesforceAuthorizeUrl(org, redirectUri),
         lastExchange: lastExchange ?? null,
         openIncidents,
+        fleet,
         signingKey,
       };
     },
 
     async exchangeFresh(org, context) {
       // Never joins an exchange in flight: that one may have started before the fix it must prove.
-      const entry = await exchange(org, context);
+      const { exchange, settle: settleExchange } = loginFor(org, context);
+      const entry = await deps.fleet.prove(
+        org,
+        { requestId: context.requestId, deadline: context.deadline, invalidatedAt: undefined },
+        exchange,
+        settleExchange,
+      );
       cache.put(org.orgId, entry);
       return entry.grant;
     },

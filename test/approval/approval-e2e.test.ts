@@ -102,8 +102,12 @@ describe('approval loop in a browser', () => {
     expect(text).toContain('Granted scopes api refresh_token');
     expect(text).toContain('JWT exchange works');
 
+    // The callback's check stored its token for the fleet and ended the failure memory: the
+    // first caller after the approval gets that token, with no login of its own.
+    const logins = await stack.emulator.control.countTokenExchanges(INTEGRATION_USER);
     const after = await broker.requestToken();
     expect(after.status).toBe(200);
+    expect(await stack.emulator.control.countTokenExchanges(INTEGRATION_USER)).toBe(logins);
     expect(broker.events.types()).toEqual([
       'token_broker.incident.opened',
       'token_broker.incident.resolved',

@@ -55,6 +55,7 @@ let handlers: { token?: RestHandler; oauth?: RestHandler } = {};
 let dynamo: LocalDynamo;
 let secrets: LocalSecretsManager;
 let kms: LocalKms;
+let tokenCacheKeyId: string;
 
 export async function startStack(): Promise<Stack> {
   const key = await signingMaterial('approval-e2e');
@@ -67,6 +68,7 @@ export async function startStack(): Promise<Stack> {
     startSecretsManagerServer(),
     startKmsServer(),
   ]);
+  tokenCacheKeyId = (await kms.createKey()).arn;
   await secrets.putSecret('token-broker/acme', key.secretString);
   await secrets.putSecret('token-broker/acme-consumer', 'the-consumer-secret');
   // Late-bound so each test composes a fresh broker behind the same gateway URL.
@@ -168,6 +170,9 @@ export async function composeBroker(stack: Stack, options: WorldOptions = {}): P
           publicBaseUrl: gateway.url,
           salesforceTimeoutMs: 5000,
           signingKeyMaxAgeSeconds: 300,
+          tokenCacheKeyId,
+          failureMemorySeconds: 60,
+          minTokenAgeSeconds: 30,
         },
         events: eventsConfig('token'),
       },
@@ -180,6 +185,7 @@ export async function composeBroker(stack: Stack, options: WorldOptions = {}): P
           publicBaseUrl: gateway.url,
           salesforceTimeoutMs: 5000,
           stateTtlSeconds: 600,
+          tokenCacheKeyId,
         },
         events: eventsConfig('oauth'),
       },

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC } from '../../lambda/core/metrics';
+import type { LocalKms } from '../../local/kms-server';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import type { LocalSecretsManager } from '../../local/secrets-manager-server';
 import type { LocalDynamo } from '../support/dynalite';
@@ -14,16 +15,17 @@ const CODE_TOKEN = '00Dxx!approval-access-token-from-the-code';
 let salesforce: ScriptedSalesforce;
 let secrets: LocalSecretsManager;
 let dynamo: LocalDynamo;
+let kms: LocalKms;
 
 beforeAll(async () => {
-  ({ salesforce, secrets, dynamo } = await startEntryWorld({
+  ({ salesforce, secrets, dynamo, kms } = await startEntryWorld({
     keyLabel: 'oauth-entry',
     orgId: 'entry',
     username: INTEGRATION_USER,
     callers: [],
   }));
 });
-afterAll(() => Promise.all([salesforce.close(), secrets.close(), dynamo.close()]));
+afterAll(() => Promise.all([salesforce.close(), secrets.close(), kms.close(), dynamo.close()]));
 
 describe('oauth.ts Lambda entry', () => {
   it('counts the callback JWT re-run in the exchange metrics and logs with the Lambda context', async () => {

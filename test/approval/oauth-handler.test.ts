@@ -233,6 +233,7 @@ describe('OAuth config', () => {
     TABLE_NAME: 't',
     PUBLIC_BASE_URL: 'https://broker.example.com/prod/',
     EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:events',
+    TOKEN_CACHE_KEY_ID: 'alias/token-cache',
   };
   it('reads defaults and normalises the base URL', () => {
     expect(readOAuthConfig(env)).toEqual({
@@ -240,6 +241,7 @@ describe('OAuth config', () => {
       publicBaseUrl: 'https://broker.example.com/prod',
       stateTtlSeconds: 600,
       salesforceTimeoutMs: 5000,
+      tokenCacheKeyId: 'alias/token-cache',
     });
   });
   it('refuses a missing variable, a bad TTL and a plain-http public URL', () => {

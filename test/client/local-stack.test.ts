@@ -92,6 +92,8 @@ beforeAll(async () => {
     dataDir,
     ports: { gateway: 0, emulator: 0 },
     print: () => undefined,
+    // The revocation test invalidates a token obtained a moment earlier.
+    minTokenAgeSeconds: 0,
   });
   emulator = new EmulatorClient(stack.emulatorUrl);
   await emulator.approve(stack.demo.integrationUsername, stack.demo.consumerKey, [

@@ -6,6 +6,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerEvent } from '../../lambda/core/types';
+import type { LocalKms } from '../../local/kms-server';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import type { LocalSecretsManager } from '../../local/secrets-manager-server';
 import { type LocalSns, startLocalSns } from '../../local/sns-server';
@@ -25,12 +26,13 @@ const NOT_APPROVED = sfError('invalid_grant', "user hasn't approved this consume
 let salesforce: ScriptedSalesforce;
 let secrets: LocalSecretsManager;
 let dynamo: LocalDynamo;
+let kms: LocalKms;
 let sns: LocalSns;
 let dynamoOpen = true;
 
 beforeAll(async () => {
   sns = await startLocalSns();
-  ({ salesforce, secrets, dynamo } = await startEntryWorld({
+  ({ salesforce, secrets, dynamo, kms } = await startEntryWorld({
     keyLabel: 'events-flow',
     orgId: 'acme-prod',
     username: 'integration@acme.com',
@@ -40,11 +42,19 @@ beforeAll(async () => {
       EVENTS_TOPIC_ARN: sns.createTopic('token-broker-events'),
       INCIDENT_REMINDER_INTERVAL_SECONDS: '3600',
       AWS_ENDPOINT_URL_SNS: sns.endpoint,
+      // Every request here must reach Salesforce to count the incident's repeats.
+      FAILURE_MEMORY_SECONDS: '0',
     },
   }));
 });
 afterAll(() =>
-  Promise.all([salesforce.close(), secrets.close(), sns.close(), dynamoOpen && dynamo.close()]),
+  Promise.all([
+    salesforce.close(),
+    secrets.close(),
+    kms.close(),
+    sns.close(),
+    dynamoOpen && dynamo.close(),
+  ]),
 );
 
 async function call(

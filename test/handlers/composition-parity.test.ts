@@ -37,7 +37,13 @@ let entry: RestHandler;
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'composition-parity-'));
   [stack, sns] = await Promise.all([
-    startLocalStack({ dataDir, ports: { gateway: 0, emulator: 0 }, print: () => undefined }),
+    // An approval made in Salesforce directly (not through the callback) must show at once.
+    startLocalStack({
+      dataDir,
+      ports: { gateway: 0, emulator: 0 },
+      print: () => undefined,
+      failureMemorySeconds: 0,
+    }),
     startLocalSns(),
   ]);
   emulator = new EmulatorClient(stack.emulatorUrl);
@@ -71,6 +77,9 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_DYNAMODB: stack.dynamodbEndpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: stack.secretsManagerEndpoint,
     AWS_ENDPOINT_URL_SNS: sns.endpoint,
+    AWS_ENDPOINT_URL_KMS: stack.kmsEndpoint,
+    TOKEN_CACHE_KEY_ID: stack.tokenCacheKeyId,
+    FAILURE_MEMORY_SECONDS: '0',
   });
   ({ handler: entry } = await import('../../lambda/handlers/token'));
 });

@@ -16,6 +16,7 @@ import { createTokenHandler } from '../../lambda/handlers/token-handler';
 import { createTokenService } from '../../lambda/services/token-service';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import {
+  createMemoryFleet,
   createMemoryKeys,
   createMemoryRegistry,
   withJwtExchange,
@@ -98,6 +99,7 @@ function makeHandler(
     time,
     service: async () =>
       createTokenService({
+        fleet: createMemoryFleet({ time }),
         registry,
         ...withJwtExchange({
           signingKeys: createMemoryKeys({ 'keys/acme': secretString }),

@@ -2,6 +2,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../lambda/handlers/env';
 import { readTokenConfig } from '../../lambda/handlers/token-config';
+import type { LocalKms } from '../../local/kms-server';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import type { LocalSecretsManager } from '../../local/secrets-manager-server';
 import type { LocalDynamo } from '../support/dynalite';
@@ -26,9 +27,10 @@ const CALLER = 'arn:aws:sts::123456789012:assumed-role/Fulfilment/s';
 let salesforce: ScriptedSalesforce;
 let secrets: LocalSecretsManager;
 let dynamo: LocalDynamo;
+let kms: LocalKms;
 
 beforeAll(async () => {
-  ({ salesforce, secrets, dynamo } = await startEntryWorld({
+  ({ salesforce, secrets, dynamo, kms } = await startEntryWorld({
     keyLabel: 'entry',
     orgId: 'entry',
     username: 'integration@entry.example',
@@ -37,7 +39,7 @@ beforeAll(async () => {
     env: { PUBLIC_BASE_URL: 'https://broker.example.com/prod/' },
   }));
 });
-afterAll(() => Promise.all([salesforce.close(), secrets.close(), dynamo.close()]));
+afterAll(() => Promise.all([salesforce.close(), secrets.close(), kms.close(), dynamo.close()]));
 
 describe('token.ts Lambda entry', () => {
   it('reads its config at import and serves a token through the AWS SDK clients (endpoint overrides)', async () => {
@@ -82,6 +84,7 @@ describe('token.ts Lambda entry', () => {
         readTokenConfig({
           TABLE_NAME: 't',
           PUBLIC_BASE_URL: 'https://x.example',
+          TOKEN_CACHE_KEY_ID: 'k',
           SALESFORCE_TIMEOUT_MS: timeout,
         }),
       ).toThrow('SALESFORCE_TIMEOUT_MS must be an integer from 1000 to 6000');
@@ -91,17 +94,36 @@ describe('token.ts Lambda entry', () => {
         readTokenConfig({
           TABLE_NAME: 't',
           PUBLIC_BASE_URL: 'https://x.example',
+          TOKEN_CACHE_KEY_ID: 'k',
           SALESFORCE_TIMEOUT_MS: String(timeout),
         }).salesforceTimeoutMs,
       ).toBe(timeout);
     }
+    expect(() =>
+      readTokenConfig({ TABLE_NAME: 't', PUBLIC_BASE_URL: 'https://x.example' }),
+    ).toThrow(new ConfigError('Environment variable TOKEN_CACHE_KEY_ID is required'));
+    expect(() =>
+      readTokenConfig({
+        TABLE_NAME: 't',
+        PUBLIC_BASE_URL: 'https://x.example',
+        TOKEN_CACHE_KEY_ID: 'k',
+        MIN_TOKEN_AGE_SECONDS: '601',
+      }),
+    ).toThrow('MIN_TOKEN_AGE_SECONDS must be an integer from 0 to 600');
     expect(
-      readTokenConfig({ TABLE_NAME: 't', PUBLIC_BASE_URL: 'https://x.example/prod/' }),
+      readTokenConfig({
+        TABLE_NAME: 't',
+        PUBLIC_BASE_URL: 'https://x.example/prod/',
+        TOKEN_CACHE_KEY_ID: 'alias/token-cache',
+      }),
     ).toEqual({
       tableName: 't',
       publicBaseUrl: 'https://x.example/prod',
       salesforceTimeoutMs: 5000,
       signingKeyMaxAgeSeconds: 300,
+      tokenCacheKeyId: 'alias/token-cache',
+      failureMemorySeconds: 60,
+      minTokenAgeSeconds: 30,
     });
   });
 });

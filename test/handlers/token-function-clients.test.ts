@@ -86,6 +86,10 @@ function makeHandler() {
         publicBaseUrl: 'https://broker.example.com/prod',
         salesforceTimeoutMs: 1000,
         signingKeyMaxAgeSeconds: 300,
+        // Never reached: these requests end at the stalled DynamoDB or Secrets Manager call.
+        tokenCacheKeyId: 'alias/salesforce-token-broker-token-cache',
+        failureMemorySeconds: 60,
+        minTokenAgeSeconds: 30,
       },
       events: {
         topicArn: 'arn:aws:sns:eu-west-1:000000000000:events',

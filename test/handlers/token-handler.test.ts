@@ -21,7 +21,7 @@ import {
   startSecretsManagerServer,
 } from '../../local/secrets-manager-server';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
-import { NO_INCIDENTS, withJwtExchange } from '../support/in-memory-ports';
+import { createMemoryFleet, NO_INCIDENTS, withJwtExchange } from '../support/in-memory-ports';
 import { type SigningMaterial, signingMaterial } from '../support/keys';
 import { type CapturedOutput, captureOutput, findSecrets } from '../support/logs';
 import { checkResponse } from '../support/openapi';
@@ -92,6 +92,7 @@ function makeHandler(options: { incidents?: IncidentService; broken?: boolean } 
     service: async () => {
       if (options.broken) throw new Error('table name wrong: arn:aws:dynamodb:internal-detail');
       return createTokenService({
+        fleet: createMemoryFleet(),
         registry,
         ...withJwtExchange({
           signingKeys: createSecretsManagerSigningKeys({ client: secretsClient }),

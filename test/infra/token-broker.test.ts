@@ -296,7 +296,21 @@ describe('IAM', () => {
           'dynamodb:DeleteItem',
         ],
         Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BrokerTable/), 'Arn'] },
-        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ORG#*'] } },
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ORG#*', 'TOKEN#*'] },
+        },
+      },
+      {
+        Sid: 'SealSharedTokens',
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BrokerTokenCacheKey/), 'Arn'] },
+        Condition: {
+          StringEquals: {
+            'kms:EncryptionContext:purpose': 'salesforce-token-broker/token-cache',
+            'kms:EncryptionContext:table': { Ref: expect.stringMatching(/^BrokerTable/) },
+          },
+        },
       },
       {
         Sid: 'ReadBrokerSecrets',
@@ -338,7 +352,7 @@ describe('IAM', () => {
     const leadingKeys = (memory: number) =>
       byRole[roleOf(memory)]?.find((s) => s.Sid === 'TableItems')?.Condition;
     expect(leadingKeys(256)).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ORG#*', 'STATE#*'] },
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ORG#*', 'STATE#*', 'TOKEN#*'] },
     });
     expect(JSON.stringify(leadingKeys(512))).not.toContain('STATE#');
     const actions = (memory: number) =>
@@ -349,10 +363,41 @@ describe('IAM', () => {
     expect(sids).toEqual([
       'WriteOwnLogGroup',
       'TableItems',
+      'SealSharedTokens',
       'ReadBrokerSecrets',
       'PublishEvents',
       'EncryptEventsForSns',
     ]);
+  });
+
+  it('seals the shared token cache under its own rotating key, for both functions only', () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      Description: Match.stringLikeRegexp('shared token cache'),
+      EnableKeyRotation: true,
+    });
+    const keyEnv = new Capture();
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: 512,
+      Environment: {
+        Variables: Match.objectLike({
+          TOKEN_CACHE_KEY_ID: keyEnv,
+          FAILURE_MEMORY_SECONDS: '60',
+          MIN_TOKEN_AGE_SECONDS: '30',
+        }),
+      },
+    });
+    expect(keyEnv.asObject()).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^BrokerTokenCacheKey/), 'Arn'],
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: 256,
+      Environment: { Variables: Match.objectLike({ TOKEN_CACHE_KEY_ID: Match.anyValue() }) },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'LoginBudgetUsed',
+      Statistic: 'Maximum',
+      Threshold: 25,
+    });
   });
 });
 
@@ -467,14 +512,22 @@ describe('ops pack', () => {
     for (const metric of Object.values(METRIC)) expect(text).toContain(metric);
   });
 
-  it('saves the four Logs Insights queries over both function log groups', () => {
+  it('saves the five Logs Insights queries over both function log groups', () => {
     const queries = template.findResources('AWS::Logs::QueryDefinition');
     const names = Object.values(queries).map((q) => q.Properties.Name);
     expect(names.sort()).toEqual(
-      ['approvals', 'by-request-id', 'failures-by-org-and-category', 'slowest-exchanges'].map(
-        (n) => `salesforce-token-broker/prod/${n}`,
-      ),
+      [
+        'approvals',
+        'by-request-id',
+        'failures-by-org-and-category',
+        'logins-by-org',
+        'slowest-exchanges',
+      ].map((n) => `salesforce-token-broker/prod/${n}`),
     );
+    template.hasResourceProperties('AWS::Logs::QueryDefinition', {
+      Name: 'salesforce-token-broker/prod/logins-by-org',
+      QueryString: Match.stringLikeRegexp('stats sum\\(attempts\\) as logins by org'),
+    });
     for (const query of Object.values(queries)) {
       const groups = JSON.stringify(query.Properties.LogGroupNames);
       expect(groups).toMatch(/BrokerTokenFunctionLogGroup/);

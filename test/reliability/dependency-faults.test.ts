@@ -14,7 +14,7 @@ import { type CapturedOutput, captureOutput, findSecrets } from '../support/logs
 import { eventTrail, expectFailure, INTERNAL_DETAIL } from './support/assertions';
 import { DYNAMO_THROTTLED, snsError, type WireFault } from './support/fault-proxy';
 import { recordFigures } from './support/figures';
-import { LOGIN_HOST, type Stack, startStack } from './support/stack';
+import { LOGIN_HOST, type Stack, startStack, usernameOf } from './support/stack';
 
 const figures = recordFigures('dependency-faults');
 let stack: Stack;
@@ -28,6 +28,8 @@ beforeAll(async () => {
     snsAttemptTimeoutMs: 200,
     // Every exchange re-reads its key, so a Secrets Manager fault meets a warm cache too.
     signingKeyMaxAgeSeconds: 0,
+    // forceRefresh here means "exchange again now"; the minimum token age is tested elsewhere.
+    minTokenAgeSeconds: 0,
   });
   output = captureOutput();
 });
@@ -244,19 +246,24 @@ describe('DynamoDB', () => {
     });
   });
 
-  it('conditional-check races: two instances failing at once open one incident', async () => {
+  it('conditional-check races: four instances failing at once make one login and one incident', async () => {
     await stack.addOrg('ddb-race', { approved: false });
     await figures.fault(
-      'dynamodb conditional-check race (two instances, one incident)',
+      'dynamodb conditional-check race (four instances, one lease, one incident)',
       async () => {
         const answers = await Promise.all(
           Array.from({ length: 4 }, () => call(token('ddb-race'), stack.createHandler())),
         );
         for (const { response } of answers) expectFailure(response, 'consumer_not_approved');
+        // One instance won the org's lease; the three others took its remembered failure.
+        expect(answers.filter(({ response }) => response.json.remembered === true)).toHaveLength(3);
+        expect(await stack.control.loginHistory({ username: usernameOf('ddb-race') })).toHaveLength(
+          1,
+        );
         expect(eventTrail(stack, 'ddb-race')).toEqual(['incident.opened:consumer_not_approved']);
         const status = await call({ route: 'status', orgId: 'ddb-race' });
         expect(status.response.json.openIncidents).toEqual([
-          expect.objectContaining({ category: 'consumer_not_approved', count: 4 }),
+          expect.objectContaining({ category: 'consumer_not_approved', count: 1 }),
         ]);
       },
     );
@@ -314,6 +321,9 @@ describe('SNS', () => {
           'api',
           'refresh_token',
         ]);
+        // Approved in Salesforce directly: the fleet remembers the failure until `verify` or the
+        // approval callback ends it (here, the test does).
+        await stack.forgetFailure(orgId);
         expect((await call(token(orgId))).response.statusCode).toBe(200);
       });
     },

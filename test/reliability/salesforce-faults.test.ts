@@ -29,7 +29,8 @@ const issuedTokens: string[] = [];
 beforeAll(async () => {
   [stack, scripted] = await Promise.all([
     // The smallest per-attempt timeout the token function accepts.
-    startStack({ salesforceTimeoutMs: 1000 }),
+    // The rate-limit case needs a second login at once: the minimum token age is not under test here.
+    startStack({ salesforceTimeoutMs: 1000, minTokenAgeSeconds: 0 }),
     startScriptedSalesforce(),
   ]);
   output = captureOutput();
@@ -64,6 +65,18 @@ function lastExchangeLog(orgId: string) {
     );
 }
 
+/**
+ * Every instance backs off for the failure's Retry-After: inside it the next request is answered
+ * from the fleet's memory, with the same category; then the test ends the backoff.
+ */
+async function waitOutBackoff(orgId: string): Promise<void> {
+  const remembered = await getToken(orgId);
+  expect(remembered.statusCode).toBe(503);
+  expect(remembered.json.remembered).toBe(true);
+  expect(remembered.headers?.['Retry-After']).toMatch(/^\d+$/);
+  await stack.forgetFailure(orgId);
+}
+
 describe('Salesforce faults (emulator)', () => {
   it('unknown_error 5xx: retried within the budget, 503 + Retry-After, incident opened then resolved', async () => {
     await stack.addOrg('unknown-error');
@@ -78,6 +91,7 @@ describe('Salesforce faults (emulator)', () => {
       });
       expect(lastExchangeLog('unknown-error')?.attempts).toBe(3);
       await stack.control.clearFaults();
+      await waitOutBackoff('unknown-error');
       expect((await getToken('unknown-error')).statusCode).toBe(200);
       expect(eventTrail(stack, 'unknown-error')).toEqual([
         'incident.opened:salesforce_unavailable',
@@ -98,6 +112,7 @@ describe('Salesforce faults (emulator)', () => {
       });
       expect(failed.body).not.toContain('<');
       await stack.control.clearFaults();
+      await waitOutBackoff('maintenance');
       expect((await getToken('maintenance')).statusCode).toBe(200);
       expect(eventTrail(stack, 'maintenance')).toEqual([
         'incident.opened:salesforce_unavailable',
@@ -118,6 +133,7 @@ describe('Salesforce faults (emulator)', () => {
       );
       expect(failed.elapsedMs).toBeLessThan(2000);
       await stack.control.clearFaults();
+      await waitOutBackoff('slow');
       expect((await getToken('slow')).statusCode).toBe(200);
       expect(eventTrail(stack, 'slow')).toEqual([
         'incident.opened:salesforce_unavailable',
@@ -139,6 +155,7 @@ describe('Salesforce faults (emulator)', () => {
       expectFailure(failed, 'login_rate_exceeded', { retryAfter: '300' });
       expect(lastExchangeLog('rate-limited')?.attempts).toBe(1);
       await stack.control.updateSettings({ loginsPerHour: 3600 });
+      await waitOutBackoff('rate-limited');
       expect((await getToken('rate-limited')).statusCode).toBe(200);
       expect(eventTrail(stack, 'rate-limited')).toEqual([
         'incident.opened:login_rate_exceeded',
@@ -193,6 +210,7 @@ describe('Salesforce answers that are not what they claim (scripted endpoint)', 
         // Single-flight: one exchange (3 attempts) for 20 callers, not 60 logins.
         expect(scripted.requests.length - before).toBe(3);
         scripted.answerWith(json(200, SUCCESS_BODY));
+        await waitOutBackoff('storm');
         expect((await getToken('storm')).statusCode).toBe(200);
         expect(eventTrail(stack, 'storm')).toEqual([
           'incident.opened:salesforce_unavailable',

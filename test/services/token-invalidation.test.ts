@@ -10,10 +10,13 @@ import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
 import { createSalesforceTokenClient } from '../../lambda/adapters/salesforce-token-client';
 import { deadlineIn, SYSTEM_TIME } from '../../lambda/core/deadline';
 import { validateOrgRecord } from '../../lambda/core/org-record';
+import type { SharedTokenStore } from '../../lambda/core/ports';
 import { createTokenService, type TokenService } from '../../lambda/services/token-service';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 import {
+  createMemoryFleet,
   createMemoryKeys,
+  createMemorySharedTokenStore,
   createRecordingLogger,
   createRecordingReporter,
   NO_INCIDENTS,
@@ -47,6 +50,7 @@ afterAll(() => Promise.all([salesforce.close(), dynamo.close()]));
 beforeEach(() => {
   now = Date.UTC(2026, 0, 1);
   issued = 0;
+  salesforce.requests.length = 0;
   // Each exchange gets a token of its own, so a test can tell which one is served.
   salesforce.answerWith(() =>
     json(200, { ...SUCCESS_BODY, access_token: `00D!token-${++issued}` }),
@@ -54,7 +58,11 @@ beforeEach(() => {
 });
 
 /** One function instance: its own token service, its own SDK-call count, the shared table. */
-function startInstance(tableName: string): { service: TokenService; dynamoCalls: () => number } {
+function startInstance(
+  tableName: string,
+  sharedStore: SharedTokenStore,
+  minTokenAgeMs = 0,
+): { service: TokenService; dynamoCalls: () => number } {
   let calls = 0;
   const client = {
     send: ((command: never) => {
@@ -63,6 +71,11 @@ function startInstance(tableName: string): { service: TokenService; dynamoCalls:
     }) as DynamoDBDocumentClient['send'],
   };
   const service = createTokenService({
+    fleet: createMemoryFleet({
+      store: sharedStore,
+      time: { now: () => now, after: SYSTEM_TIME.after },
+      minTokenAgeMs,
+    }),
     registry: createDynamoOrgRegistry({ client, tableName }),
     ...withJwtExchange({
       signingKeys: createMemoryKeys({ 'keys/acme': secretString }),
@@ -79,7 +92,7 @@ function startInstance(tableName: string): { service: TokenService; dynamoCalls:
   return { service, dynamoCalls: () => calls };
 }
 
-async function twoInstances() {
+async function twoInstances(options: { minTokenAgeMs?: number } = {}) {
   const tableName = await dynamo.createTable();
   await createDynamoOrgRegistry({ client: documents, tableName }).putOrg(
     validateOrgRecord({
@@ -91,7 +104,12 @@ async function twoInstances() {
       callers: [CALLER],
     }),
   );
-  return [startInstance(tableName), startInstance(tableName)] as const;
+  // One fleet: both instances share the org's token item.
+  const sharedStore = createMemorySharedTokenStore();
+  return [
+    startInstance(tableName, sharedStore, options.minTokenAgeMs),
+    startInstance(tableName, sharedStore, options.minTokenAgeMs),
+  ] as const;
 }
 
 const context = (extra: { forceRefresh?: boolean } = {}) => ({
@@ -106,29 +124,30 @@ async function tokenOf(instance: { service: TokenService }, extra = {}) {
   return `${result.grant.access_token} ${result.cacheHit ? 'hit' : 'miss'}`;
 }
 
-describe('token invalidation across instances (two services, one table)', () => {
+describe('token invalidation across instances (two services, one table, one fleet)', () => {
   it('DELETE on one instance reaches the other within the org-record cache time', async () => {
     const [a, b] = await twoInstances();
     expect(await tokenOf(a)).toBe('00D!token-1 miss');
-    expect(await tokenOf(b)).toBe('00D!token-2 miss');
+    // B's memory is cold, the fleet's is not: no second login.
+    expect(await tokenOf(b)).toBe('00D!token-1 miss');
+    expect(salesforce.requests).toHaveLength(1);
     now += 1000;
     expect(await a.service.invalidate('acme', { caller: CALLER })).toBe(true);
-    expect(await tokenOf(a)).toBe('00D!token-3 miss');
+    expect(await tokenOf(a)).toBe('00D!token-2 miss');
 
     // B trusts its org record for 30 s: until then it may still serve its token, from memory.
     const before = b.dynamoCalls();
     now += ORG_CACHE_TTL_MS - 1001;
-    expect(await tokenOf(b)).toBe('00D!token-2 hit');
+    expect(await tokenOf(b)).toBe('00D!token-1 hit');
     expect(b.dynamoCalls() - before).toBe(0);
 
-    // Reloading the record, B sees the invalidation and drops the token obtained before it.
+    // Reloading the record, B sees the invalidation, drops its copy and takes A's new token.
     now += 1;
-    expect(await tokenOf(b)).toBe('00D!token-4 miss');
-    // A's own token came after its invalidation: its reload keeps it.
+    expect(await tokenOf(b)).toBe('00D!token-2 miss');
     now += ORG_CACHE_TTL_MS;
-    expect(await tokenOf(a)).toBe('00D!token-3 hit');
-    expect(await tokenOf(b)).toBe('00D!token-4 hit');
-    expect(salesforce.requests).toHaveLength(4);
+    expect(await tokenOf(a)).toBe('00D!token-2 hit');
+    expect(await tokenOf(b)).toBe('00D!token-2 hit');
+    expect(salesforce.requests).toHaveLength(2);
   });
 
   it('forceRefresh on one instance reaches the other the same way', async () => {
@@ -136,9 +155,24 @@ describe('token invalidation across instances (two services, one table)', () => 
     await tokenOf(a);
     await tokenOf(b);
     now += 1000;
-    expect(await tokenOf(a, { forceRefresh: true })).toBe('00D!token-3 miss');
+    expect(await tokenOf(a, { forceRefresh: true })).toBe('00D!token-2 miss');
     now += ORG_CACHE_TTL_MS;
-    expect(await tokenOf(b)).toBe('00D!token-4 miss');
-    expect(await tokenOf(a)).toBe('00D!token-3 hit');
+    expect(await tokenOf(b)).toBe('00D!token-2 miss');
+    expect(await tokenOf(a)).toBe('00D!token-2 hit');
+    expect(salesforce.requests).toHaveLength(2);
+  });
+
+  it('forceRefresh and DELETE inside the minimum token age make no login', async () => {
+    const [a, b] = await twoInstances({ minTokenAgeMs: 30_000 });
+    expect(await tokenOf(a)).toBe('00D!token-1 miss');
+    now += 29_000;
+    expect(await tokenOf(b, { forceRefresh: true })).toBe('00D!token-1 miss');
+    expect(await a.service.invalidate('acme', { caller: CALLER })).toBe(false);
+    expect(await tokenOf(a)).toBe('00D!token-1 hit');
+    expect(salesforce.requests).toHaveLength(1);
+    // Old enough: the next forceRefresh logs in.
+    now += 1000;
+    expect(await tokenOf(b, { forceRefresh: true })).toBe('00D!token-2 miss');
+    expect(salesforce.requests).toHaveLength(2);
   });
 });

@@ -19,6 +19,7 @@ import {
   startSecretsManagerServer,
 } from '../../local/secrets-manager-server';
 import {
+  createMemoryFleet,
   createMemoryRegistry,
   createRecordingIncidents,
   createRecordingLogger,
@@ -101,6 +102,8 @@ async function setUp(setup: Setup = {}) {
   const { reports } = reporter;
   const tracker = createRecordingIncidents();
   const service = createTokenService({
+    // Each step here changes the org in Salesforce and asks again at once: nothing is remembered.
+    fleet: createMemoryFleet({ failureMemoryMs: 0 }),
     registry: createMemoryRegistry([record]),
     ...withJwtExchange({
       signingKeys: createSecretsManagerSigningKeys({ client: secretsClient }),
@@ -267,14 +270,19 @@ describe('token exchange against the Salesforce emulator', () => {
     await control.addFault({ host: 'login.salesforce.com', kind: 'maintenance' });
     expect(await categoryOf(getToken())).toBe('salesforce_unavailable');
     expect(reports[0]?.salesforce?.error_description).toMatch(/^HTML page: /);
-    await control.clearFaults();
+    // Every environment now backs off for Retry-After: the next request is answered from memory.
+    const remembered = await getToken().catch((error: unknown) => error);
+    expect(remembered).toMatchObject({ category: 'salesforce_unavailable', remembered: true });
+    expect(reports).toHaveLength(1);
+    // A fresh fleet: a deadline with room for one attempt only, no retry may start after the timeout.
+    await control.reset();
     await control.addFault({ host: 'login.salesforce.com', kind: 'latency', latencyMs: 1500 });
-    // A deadline with room for one attempt only: no retry may start after the timeout.
-    expect(await categoryOf(getToken({ deadline: Date.now() + 1200 }))).toBe(
+    const slow = await setUp();
+    expect(await categoryOf(slow.getToken({ deadline: Date.now() + 1200 }))).toBe(
       'salesforce_unavailable',
     );
-    expect(reports[1]?.attempts).toBe(1);
-    expect(reports[1]?.salesforce).toEqual({
+    expect(slow.reports[0]?.attempts).toBe(1);
+    expect(slow.reports[0]?.salesforce).toEqual({
       status: 0,
       error_description: 'no answer within 1000 ms',
     });

@@ -2,13 +2,19 @@ import { createPublicKey } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSalesforceTokenClient } from '../../lambda/adapters/salesforce-token-client';
-import { SALESFORCE_CATEGORIES } from '../../lambda/core/categories';
+import {
+  CATEGORY_TRAITS,
+  type Category,
+  SALESFORCE_CATEGORIES,
+} from '../../lambda/core/categories';
 import { deadlineIn, SYSTEM_TIME } from '../../lambda/core/deadline';
 import { BrokerError } from '../../lambda/core/errors';
 import { validateOrgRecord } from '../../lambda/core/org-record';
+import { isRememberedCategory } from '../../lambda/core/shared-token';
 import type { OrgRecord } from '../../lambda/core/types';
 import { createTokenService, type TokenService } from '../../lambda/services/token-service';
 import {
+  createMemoryFleet,
   createMemoryKeys,
   createMemoryRegistry,
   createRecordingIncidents,
@@ -52,7 +58,12 @@ beforeEach(() => {
 });
 
 function build(
-  options: { tracker?: ReturnType<typeof createRecordingIncidents>; now?: () => number } = {},
+  options: {
+    tracker?: ReturnType<typeof createRecordingIncidents>;
+    now?: () => number;
+    /** The fleet's failure memory, ms. @default 60000 */
+    failureMemoryMs?: number;
+  } = {},
 ) {
   const warnings: string[] = [];
   const registry = createMemoryRegistry([org]);
@@ -62,6 +73,12 @@ function build(
   const { reports } = reporter;
   const tracker = options.tracker ?? createRecordingIncidents();
   const service: TokenService = createTokenService({
+    fleet: createMemoryFleet({
+      ...(time ? { time } : {}),
+      ...(options.failureMemoryMs === undefined
+        ? {}
+        : { failureMemoryMs: options.failureMemoryMs }),
+    }),
     registry,
     ...withJwtExchange({
       signingKeys: keys,
@@ -227,9 +244,20 @@ describe('token service against a loopback token endpoint with real RS256 keys',
           `${org.loginUrl}/services/oauth2/authorize?client_id=3MVG9consumer.key`,
         );
       }
-      // A failure is not cached: the next request goes to Salesforce again.
+      // A failure that will not change by itself is remembered fleet-wide: the next request gets
+      // the same answer, marked remembered, without another login; any other goes to Salesforce.
       salesforce.answerWith(json(200, SUCCESS_BODY));
-      expect((await service.getToken('acme', ctx())).cacheHit).toBe(false);
+      const logins = salesforce.requests.length;
+      const traits = CATEGORY_TRAITS[category as Category];
+      if (isRememberedCategory(category as Category, traits.retryable)) {
+        const again = await failureOf(service.getToken('acme', ctx()));
+        expect(again).toMatchObject({ category, message: error.message, remembered: true });
+        expect(again.remediation).toEqual(error.remediation);
+        expect(salesforce.requests).toHaveLength(logins);
+      } else {
+        expect((await service.getToken('acme', ctx())).cacheHit).toBe(false);
+        expect(salesforce.requests).toHaveLength(logins + 1);
+      }
     },
   );
 
@@ -314,6 +342,7 @@ describe('token service against a loopback token endpoint with real RS256 keys',
     );
     const { service, tracker, warnings } = build({
       tracker: createRecordingIncidents({ failWith: new Error('ledger down') }),
+      failureMemoryMs: 0,
     });
     expect((await failureOf(service.getToken('acme', ctx()))).category).toBe(
       'consumer_not_approved',

@@ -6,6 +6,7 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
 import { validateOrgRecord } from '../../lambda/core/org-record';
+import { type LocalKms, startKmsServer } from '../../local/kms-server';
 import {
   type LocalSecretsManager,
   startSecretsManagerServer,
@@ -18,6 +19,7 @@ export interface EntryWorld {
   readonly salesforce: ScriptedSalesforce;
   readonly secrets: LocalSecretsManager;
   readonly dynamo: LocalDynamo;
+  readonly kms: LocalKms;
   readonly tableName: string;
 }
 
@@ -34,11 +36,13 @@ export interface EntryWorldOptions {
 }
 
 export async function startEntryWorld(options: EntryWorldOptions): Promise<EntryWorld> {
-  const [salesforce, secrets, dynamo] = await Promise.all([
+  const [salesforce, secrets, dynamo, kms] = await Promise.all([
     startScriptedSalesforce(),
     startSecretsManagerServer(),
     startDynalite(),
+    startKmsServer(),
   ]);
+  const tokenCacheKey = await kms.createKey();
   const tableName = await dynamo.createTable();
   const secretId = `keys/${options.orgId}`;
   await secrets.putSecret(secretId, (await signingMaterial(options.keyLabel)).secretString);
@@ -67,7 +71,9 @@ export async function startEntryWorld(options: EntryWorldOptions): Promise<Entry
     EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:000000000000:events',
     // Loopback discard port: a publish here fails fast and is logged, never leaves the machine.
     AWS_ENDPOINT_URL_SNS: 'http://127.0.0.1:9',
+    AWS_ENDPOINT_URL_KMS: kms.endpoint,
+    TOKEN_CACHE_KEY_ID: tokenCacheKey.arn,
     ...options.env,
   });
-  return { salesforce, secrets, dynamo, tableName };
+  return { salesforce, secrets, dynamo, kms, tableName };
 }

@@ -13,15 +13,20 @@ import type {
   ExchangeReporter,
   GrantExchange,
   IncidentService,
+  LoginCount,
   OpenIncident,
   OrgRegistry,
   ServiceLogger,
+  SharedTokenStore,
   SigningKey,
   SigningKeyProvider,
   TokenEndpointClient,
   TokenInvalidationStore,
+  TokenSealer,
 } from '../../lambda/core/ports';
+import { loginBucketOf, type SharedTokenState } from '../../lambda/core/shared-token';
 import type { OrgRecord } from '../../lambda/core/types';
+import { createFleetTokens, type FleetTokens } from '../../lambda/services/fleet-tokens';
 import { createJwtExchange } from '../../lambda/services/jwt-exchange';
 
 export function createMemoryRegistry(records: readonly OrgRecord[] = []): OrgRegistry &
@@ -141,6 +146,10 @@ export function createRecordingReporter(): ExchangeReporter & {
     abandoned,
     reportExchange: (report) => reports.push(report),
     reportBookkeepingAbandoned: (report) => abandoned.push(report),
+    reportFleetHit: () => undefined,
+    reportRememberedFailure: () => undefined,
+    reportRefreshSuppressed: () => undefined,
+    reportLoginBudget: () => undefined,
   };
 }
 
@@ -177,4 +186,112 @@ export function withJwtExchange(deps: {
     signingKeys: deps.signingKeys,
     publicBaseUrl: deps.publicBaseUrl,
   };
+}
+
+/**
+ * The shared token item in memory, with the DynamoDB adapter's conditions (the adapter itself is
+ * tested against dynalite in test/adapters/shared-token-store.test.ts).
+ */
+export function createMemorySharedTokenStore(): SharedTokenStore & {
+  readonly items: Map<string, SharedTokenState>;
+} {
+  const items = new Map<string, SharedTokenState>();
+  const empty: SharedTokenState = {
+    version: 0,
+    lease: undefined,
+    token: undefined,
+    failure: undefined,
+    logins: {},
+  };
+  const count = (state: SharedTokenState, logins: LoginCount): SharedTokenState => {
+    const bucket = loginBucketOf(logins.at);
+    return {
+      ...state,
+      logins: { ...state.logins, [bucket]: (state.logins[bucket] ?? 0) + logins.count },
+    };
+  };
+  return {
+    items,
+    async read(orgId) {
+      return items.get(orgId);
+    },
+    async acquireLease(orgId, lease, { now, force }) {
+      const state = items.get(orgId) ?? empty;
+      const free =
+        !state.lease || state.lease.expiresAt <= now || state.lease.owner === lease.owner;
+      if (!force && !free) return { acquired: false };
+      const version = state.version + 1;
+      items.set(orgId, { ...state, version, lease });
+      return { acquired: true, version };
+    },
+    async publishToken(orgId, token, logins) {
+      const state = items.get(orgId) ?? empty;
+      if (state.version !== token.version) return { stored: false, state: undefined };
+      const next = count({ ...state, token, failure: undefined, lease: undefined }, logins);
+      items.set(orgId, next);
+      return { stored: true, state: next };
+    },
+    async rememberFailure(orgId, failure, logins) {
+      const state = items.get(orgId) ?? empty;
+      if (state.version !== failure.version) return { stored: false, state: undefined };
+      const next = count({ ...state, failure, lease: undefined }, logins);
+      items.set(orgId, next);
+      return { stored: true, state: next };
+    },
+    async countLogins(orgId, logins) {
+      const next = count(items.get(orgId) ?? empty, logins);
+      items.set(orgId, next);
+      return next;
+    },
+    async releaseLease(orgId, owner) {
+      const state = items.get(orgId);
+      if (state?.lease?.owner === owner) items.set(orgId, { ...state, lease: undefined });
+    },
+    async dropToken(orgId, version) {
+      const state = items.get(orgId);
+      if (state?.token?.version !== version) return false;
+      items.set(orgId, { ...state, token: undefined });
+      return true;
+    },
+    async clearFailure(orgId) {
+      const state = items.get(orgId);
+      if (state) items.set(orgId, { ...state, failure: undefined });
+    },
+  };
+}
+
+/** Seals by authenticating the context only: for service tests, where KMS is not under test. */
+export const TEST_SEALER: TokenSealer = {
+  async seal(plaintext, context) {
+    return `${Buffer.from(JSON.stringify(context)).toString('base64url')}.${Buffer.from(plaintext).toString('base64url')}`;
+  },
+  async open(sealed, context) {
+    const [sealedContext = '', body = ''] = sealed.split('.');
+    if (sealedContext !== Buffer.from(JSON.stringify(context)).toString('base64url')) {
+      throw new Error('context mismatch');
+    }
+    return Buffer.from(body, 'base64url');
+  },
+};
+
+/** A fleet tier over an in-memory shared item, for service tests of one environment. */
+export function createMemoryFleet(
+  options: {
+    readonly store?: SharedTokenStore;
+    readonly time?: TimeSource;
+    readonly reporter?: ExchangeReporter;
+    readonly failureMemoryMs?: number;
+    readonly minTokenAgeMs?: number;
+  } = {},
+): FleetTokens {
+  return createFleetTokens({
+    store: options.store ?? createMemorySharedTokenStore(),
+    sealer: TEST_SEALER,
+    tableName: 'memory',
+    reporter: options.reporter ?? createRecordingReporter(),
+    logger: createRecordingLogger(),
+    time: options.time ?? SYSTEM_TIME,
+    ...(options.failureMemoryMs === undefined ? {} : { failureMemoryMs: options.failureMemoryMs }),
+    minTokenAgeMs: options.minTokenAgeMs ?? 0,
+  });
 }

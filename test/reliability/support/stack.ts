@@ -18,6 +18,7 @@ import {
   createDynamoOrgRegistry,
   type DynamoOrgRegistry,
 } from '../../../lambda/adapters/org-registry';
+import { createDynamoSharedTokenStore } from '../../../lambda/adapters/shared-token-store';
 import { createSnsClient } from '../../../lambda/adapters/sns-publisher';
 import { validateOrgRecord } from '../../../lambda/core/org-record';
 import type { OrgRecord } from '../../../lambda/core/types';
@@ -29,6 +30,7 @@ import { logger, metrics } from '../../../lambda/handlers/observability';
 import type { RestHandler } from '../../../lambda/handlers/rest-handler';
 import { readTokenConfig } from '../../../lambda/handlers/token-config';
 import { composeTokenFunction } from '../../../lambda/handlers/token-function';
+import { startKmsServer } from '../../../local/kms-server';
 import { buildRestEvent, createLambdaContext, type RestRequest } from '../../../local/rest-event';
 import {
   type LocalSecretsManager,
@@ -67,6 +69,8 @@ export interface StackOptions {
   readonly snsAttemptTimeoutMs?: number;
   /** `SIGNING_KEY_MAX_AGE_SECONDS`. @default 300 */
   readonly signingKeyMaxAgeSeconds?: number;
+  /** `MIN_TOKEN_AGE_SECONDS`. @default 30 */
+  readonly minTokenAgeSeconds?: number;
 }
 
 /** Thrown when the handler has not answered when the function's timeout is reached. */
@@ -116,6 +120,11 @@ export interface Stack {
    * Registers an org whose integration user exists in the emulator (approved unless told not to).
    * @returns the org record and its username
    */
+  /**
+   * Ends the org's remembered failure, as its Retry-After running out would (the tests do not wait
+   * for it), writing around the DynamoDB fault proxy.
+   */
+  forgetFailure(orgId: string): Promise<void>;
   addOrg(
     orgId: string,
     options?: { approved?: boolean; loginUrl?: string; signingKeySecretId?: string },
@@ -130,13 +139,15 @@ export function usernameOf(orgId: string): string {
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const [emulator, dynamo, secrets, sns, material] = await Promise.all([
+  const [emulator, dynamo, secrets, sns, kms, material] = await Promise.all([
     startEmulator(),
     startDynalite(),
     startSecretsManagerServer(),
     startLocalSns(),
+    startKmsServer(),
     signingMaterial('reliability'),
   ]);
+  const tokenCacheKey = await kms.createKey();
   const [proxy, snsProxy] = await Promise.all([
     startFaultProxy(dynamo.endpoint),
     startFaultProxy(sns.endpoint),
@@ -148,6 +159,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     AWS_ENDPOINT_URL_SNS: snsProxy.endpoint,
+    AWS_ENDPOINT_URL_KMS: kms.endpoint,
   });
   const tableName = await dynamo.createTable();
   const topicArn = sns.createTopic('token-broker-events');
@@ -185,6 +197,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           PUBLIC_BASE_URL,
           SALESFORCE_TIMEOUT_MS: String(options.salesforceTimeoutMs ?? 1000),
           SIGNING_KEY_MAX_AGE_SECONDS: String(options.signingKeyMaxAgeSeconds ?? 300),
+          TOKEN_CACHE_KEY_ID: tokenCacheKey.arn,
+          MIN_TOKEN_AGE_SECONDS: String(options.minTokenAgeSeconds ?? 30),
         }),
         events,
       },
@@ -216,6 +230,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             TABLE_NAME: tableName,
             PUBLIC_BASE_URL,
             SALESFORCE_TIMEOUT_MS: String(options.salesforceTimeoutMs ?? 1000),
+            TOKEN_CACHE_KEY_ID: tokenCacheKey.arn,
           }),
           events: { ...events, source: 'urn:salesforce-token-broker:oauth' },
         },
@@ -260,6 +275,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         elapsedMs,
       };
     },
+    forgetFailure: (orgId) =>
+      createDynamoSharedTokenStore({
+        client: DynamoDBDocumentClient.from(dynamo.client),
+        tableName,
+      }).clearFailure(orgId),
     async addOrg(orgId, addOptions = {}) {
       const username = usernameOf(orgId);
       await control.createUser(emulatorOrg.id, { username });
@@ -291,7 +311,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     async close() {
       for (const client of clients) client.close();
-      await Promise.all([emulator.close(), proxy.close(), secrets.close(), sns.close()]);
+      await Promise.all([
+        emulator.close(),
+        proxy.close(),
+        secrets.close(),
+        sns.close(),
+        kms.close(),
+      ]);
       await dynamo.close();
     },
   };
