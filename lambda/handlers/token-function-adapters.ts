@@ -3,10 +3,13 @@
  * on the first request. Only {@link composeTokenFunction} imports this module.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createSecretsManagerConsumerSecrets } from '../adapters/consumer-secrets';
 import { createDynamoOrgRegistry } from '../adapters/org-registry';
 import { createSalesforceTokenClient } from '../adapters/salesforce-token-client';
 import { createSecretsManagerSigningKeys } from '../adapters/signing-keys';
 import { SYSTEM_TIME } from '../core/deadline';
+import { createClientCredentialsExchange } from '../services/client-credentials-exchange';
+import { createGrantExchange } from '../services/grant-exchange';
 import { createJwtExchange } from '../services/jwt-exchange';
 import { createTokenService, type TokenService } from '../services/token-service';
 import { createExchangeReporter } from './exchange-reporting';
@@ -44,16 +47,27 @@ export async function composeTokenService(
         message: error.message,
       }),
   });
+  const tokenEndpoint = createSalesforceTokenClient({
+    timeoutMs: config.token.salesforceTimeoutMs,
+    ...(time ? { time } : {}),
+  });
+  const clock = () => (time ?? SYSTEM_TIME).now();
+  const { publicBaseUrl } = config.token;
   return createTokenService({
     registry: createDynamoOrgRegistry({ client: documents, tableName: config.token.tableName }),
-    exchange: createJwtExchange({
-      signingKeys,
-      tokenEndpoint: createSalesforceTokenClient({
-        timeoutMs: config.token.salesforceTimeoutMs,
-        ...(time ? { time } : {}),
+    exchange: createGrantExchange({
+      jwt_bearer: createJwtExchange({ signingKeys, tokenEndpoint, publicBaseUrl, clock }),
+      client_credentials: createClientCredentialsExchange({
+        // The signing keys' max age bounds how long a rotated consumer secret may go unnoticed too.
+        consumerSecrets: createSecretsManagerConsumerSecrets({
+          client: clients.secrets,
+          maxAgeMs: config.token.signingKeyMaxAgeSeconds * 1000,
+          clock,
+        }),
+        tokenEndpoint,
+        publicBaseUrl,
+        clock,
       }),
-      publicBaseUrl: config.token.publicBaseUrl,
-      clock: () => (time ?? SYSTEM_TIME).now(),
     }),
     signingKeys,
     publicBaseUrl: config.token.publicBaseUrl,

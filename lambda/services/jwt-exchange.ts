@@ -8,6 +8,7 @@ import { buildAssertionClaims, signAssertion } from '../core/assertion';
 import type { Category } from '../core/categories';
 import type { Classification, SalesforceToken } from '../core/classify';
 import { BrokerError, isBrokerError } from '../core/errors';
+import { signingKeySecretIdOf } from '../core/org-record';
 import type {
   GrantExchange,
   SigningKey,
@@ -33,7 +34,8 @@ export interface JwtExchangeDeps {
   readonly rateLimitRetryAfterSeconds?: number;
 }
 
-function toGrant(token: SalesforceToken, org: OrgRecord, expiresAt: string): TokenGrant {
+/** A Salesforce token response as the token API serves it; shared by both grants' exchanges. */
+export function toGrant(token: SalesforceToken, org: OrgRecord, expiresAt: string): TokenGrant {
   return {
     access_token: token.access_token,
     instance_url: token.instance_url,
@@ -89,7 +91,7 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
       const base = { orgId: org.orgId, requestId };
       let key: SigningKey;
       try {
-        key = await deps.signingKeys.getSigningKey(org.signingKeySecretId);
+        key = await deps.signingKeys.getSigningKey(signingKeySecretIdOf(org));
       } catch (cause) {
         const error = isBrokerError(cause)
           ? cause
@@ -119,7 +121,7 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
       if (!classification.ok && classification.category === 'invalid_assertion') {
         // The key may have been rotated since it was cached: re-read once, retry only if it changed.
         const reread = await deps.signingKeys
-          .getSigningKey(org.signingKeySecretId, { forceRefresh: true })
+          .getSigningKey(signingKeySecretIdOf(org), { forceRefresh: true })
           .catch(() => undefined);
         keyReread = true;
         if (reread && (reread.versionId === undefined || reread.versionId !== key.versionId)) {

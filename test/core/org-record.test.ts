@@ -27,6 +27,7 @@ describe('validateOrgRecord', () => {
       ...base,
       environment: 'production',
       audience: 'https://login.salesforce.com',
+      grant: 'jwt_bearer',
       tokenTtlSeconds: 1800,
       callers: [],
     });
