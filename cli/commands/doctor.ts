@@ -2,8 +2,9 @@
  * `token-broker doctor --org ID`: the preflight checks (doctor-checks.ts) over the org record, its
  * signing key secret and the broker's base URL, then a live exchange; one verdict per line.
  */
-import { createSecretsManagerSigningKeys } from '../../lambda/adapters/signing-keys';
+
 import { createSecretsManagerConsumerSecrets } from '../../lambda/adapters/consumer-secrets';
+import { createSecretsManagerSigningKeys } from '../../lambda/adapters/signing-keys';
 import { isBrokerError } from '../../lambda/core/errors';
 import { grantOf, signingKeySecretIdOf } from '../../lambda/core/org-record';
 import type { SigningKey } from '../../lambda/core/ports';
