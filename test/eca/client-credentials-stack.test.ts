@@ -132,6 +132,9 @@ describe('client credentials grant in the token function', () => {
     const failed = await token('acme-cc-nosecret');
     expectFailure(failed, 'consumer_secret_unavailable');
     expect(failed.json.remediation).toBeUndefined();
+    expect(eventTrail(stack, 'acme-cc-nosecret')).toEqual([
+      'incident.opened:consumer_secret_unavailable',
+    ]);
   });
 
   it('serves a JWT org from the same function instance', async () => {
