@@ -93,7 +93,7 @@ describe('an External Client App from its metadata', () => {
     expect((await jwtExchange(app.consumerKey)).status).toBe(200);
   });
 
-  it('self-authorization needs the user's own approval with a refresh scope', async () => {
+  it("self-authorization needs the user's own approval with a refresh scope", async () => {
     const app = await emulator.control.deployAppMetadata(
       org.id,
       files('<permittedUsersPolicyType>AllSelfAuthorized</permittedUsersPolicyType>'),
