@@ -5,7 +5,6 @@
  * its remediation. The token runs as the run-as user configured on the app. The secret goes
  * into the form and nowhere else. Records nothing: bookkeeping is the caller's.
  */
-import type { Category } from '../core/categories';
 import { BrokerError, isBrokerError } from '../core/errors';
 import type {
   ConsumerSecretProvider,
@@ -13,52 +12,22 @@ import type {
   GrantExchange,
   TokenEndpointClient,
 } from '../core/ports';
-import { buildRemediation } from '../core/remediation';
 import { computeExpiry } from '../core/token-cache';
-import type { Clock, OrgRecord, SalesforceErrorDetail } from '../core/types';
-import { toGrant } from './jwt-exchange';
+import type { Clock, OrgRecord } from '../core/types';
+import { buildExchangeFailure, type FailurePolicy, toGrant } from './exchange-outcome';
 
 export const CLIENT_CREDENTIALS_GRANT_TYPE = 'client_credentials';
 
-export interface ClientCredentialsExchangeDeps {
+export interface ClientCredentialsExchangeDeps extends FailurePolicy {
   readonly consumerSecrets: ConsumerSecretProvider;
   readonly tokenEndpoint: TokenEndpointClient;
-  /** The API's public base URL, for links in remediations. */
-  readonly publicBaseUrl: string;
   readonly clock: Clock;
-  /** Retry-After for `salesforce_unavailable`, seconds. @default 5 */
-  readonly unavailableRetryAfterSeconds?: number;
-  /** Retry-After for `login_rate_exceeded`, seconds. @default 300 */
-  readonly rateLimitRetryAfterSeconds?: number;
 }
 
 export function createClientCredentialsExchange(
   deps: ClientCredentialsExchangeDeps,
 ): GrantExchange {
   const { clock } = deps;
-
-  function failure(
-    category: Category,
-    org: OrgRecord,
-    salesforce: SalesforceErrorDetail | undefined,
-  ): BrokerError {
-    const remediation = buildRemediation(category, {
-      org,
-      publicBaseUrl: deps.publicBaseUrl,
-      ...(salesforce ? { salesforce } : {}),
-    });
-    const retryAfterSeconds =
-      category === 'salesforce_unavailable'
-        ? (deps.unavailableRetryAfterSeconds ?? 5)
-        : category === 'login_rate_exceeded'
-          ? (deps.rateLimitRetryAfterSeconds ?? 300)
-          : undefined;
-    return new BrokerError(category, remediation.summary, {
-      salesforce,
-      remediation,
-      retryAfterSeconds,
-    });
-  }
 
   async function readSecret(org: OrgRecord): Promise<string> {
     if (org.consumerSecretId === undefined) {
@@ -118,7 +87,7 @@ export function createClientCredentialsExchange(
       }
       return {
         ok: false,
-        error: failure(classification.category, org, classification.salesforce),
+        error: buildExchangeFailure(classification.category, org, classification.salesforce, deps),
         report: {
           ...measured,
           ok: false,
