@@ -139,7 +139,7 @@ export function checkConsumerKey(consumerKey: string): CheckResult {
       check,
       verdict: 'fail',
       detail:
-        'the consumer key looks like a consumer SECRET (only digits/hex): copy the Consumer Key from Manage Consumer Details instead, and rotate the secret',
+        'the consumer key looks like a consumer SECRET (only digits/hex): copy the Consumer Key instead (External Client App Manager > the app > Settings > Consumer Key and Secret; legacy Connected App: Manage Consumer Details), and rotate the secret',
     };
   }
   if (/^3MVG[A-Za-z0-9._]{20,}$/.test(consumerKey)) {

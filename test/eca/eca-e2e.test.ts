@@ -184,6 +184,12 @@ describe('an External Client App from apps scaffold', () => {
     expect(doctor.code, doctor.stdout).toBe(0);
   });
 
+  it('has no approval link for a client credentials org', async () => {
+    const approval = await run('approval-url', '--org', 'acme-uat');
+    expect(approval.code).toBe(1);
+    expect(approval.stderr).toContain('uses the client credentials grant: nobody approves it');
+  });
+
   it('after a sandbox refresh: not installed, new My Domain, and the remediation says why', async () => {
     await emulator.control.refreshSandbox(orgId, {
       myDomainHost: 'acme--uat2.sandbox.my.salesforce.com',
