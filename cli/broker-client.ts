@@ -35,6 +35,7 @@ export async function exchangeThroughApi(
     return {
       ok: true,
       instanceUrl: grant.instance_url,
+      identityUrl: grant.id,
       scope: grant.scope,
       issuedAt: grant.issued_at,
       requestId: '',

@@ -3,7 +3,14 @@
  * signing key secret's certificate says, and the broker's base URL. Each yields one verdict line.
  */
 import { buildRedirectUri } from '../lambda/core/approval-links';
-import { defaultAudience, detectEnvironment, isLoopbackHost } from '../lambda/core/org-record';
+import {
+  defaultAudience,
+  detectEnvironment,
+  grantOf,
+  isLoopbackHost,
+  isSharedLoginHost,
+  salesforceHostOf,
+} from '../lambda/core/org-record';
 import type { CertificateInfo } from '../lambda/core/ports';
 import { SALESFORCE_LOGINS_PER_HOUR } from '../lambda/core/shared-token';
 import type { OrgRecord } from '../lambda/core/types';
@@ -24,16 +31,6 @@ export const CERTIFICATE_WARN_DAYS = 30;
 const DAY_MS = 24 * 3600 * 1000;
 const MY_DOMAIN = /\.my\.salesforce\.com$/;
 
-/** The Salesforce host a login URL stands for (the emulator names it in `/hosts/{host}`). */
-function loginHostOf(loginUrl: string): string {
-  const url = new URL(loginUrl);
-  if (isLoopbackHost(url.hostname)) {
-    const named = /^\/hosts\/([^/]+)/.exec(url.pathname)?.[1];
-    if (named) return named.toLowerCase();
-  }
-  return url.hostname;
-}
-
 /**
  * Login URL vs JWT audience: production logins (login.salesforce.com or a production My Domain)
  * need `https://login.salesforce.com`, sandboxes `https://test.salesforce.com`, sites their own
@@ -41,7 +38,7 @@ function loginHostOf(loginUrl: string): string {
  */
 export function checkAudience(org: OrgRecord): CheckResult {
   const check = 'audience';
-  const host = loginHostOf(org.loginUrl);
+  const host = salesforceHostOf(org.loginUrl);
   const detected = detectEnvironment(org.loginUrl);
   const expected = defaultAudience(detected, org.loginUrl);
   let audienceHost: string;
@@ -143,7 +140,7 @@ export function checkConsumerKey(consumerKey: string): CheckResult {
       check,
       verdict: 'fail',
       detail:
-        'the consumer key looks like a consumer SECRET (only digits/hex): copy the Consumer Key from Manage Consumer Details instead, and rotate the secret',
+        'the consumer key looks like a consumer SECRET (only digits/hex): copy the Consumer Key instead (External Client App Manager > the app > Settings > Consumer Key and Secret; legacy Connected App: Manage Consumer Details), and rotate the secret',
     };
   }
   if (/^3MVG[A-Za-z0-9._]{20,}$/.test(consumerKey)) {
@@ -262,4 +259,54 @@ export function checkLoginBudget(loginsLastHour: number): CheckResult {
     };
   }
   return { check: 'login-budget', verdict: 'pass', detail };
+}
+
+/**
+ * The login host for the org's grant: the client credentials grant works only on the org's own
+ * host (My Domain or site); login.salesforce.com and test.salesforce.com answer "request not
+ * supported on this domain".
+ */
+export function checkGrantHost(org: OrgRecord): CheckResult {
+  const check = 'grant-host';
+  const grant = grantOf(org);
+  const host = salesforceHostOf(org.loginUrl);
+  if (grant === 'client_credentials' && isSharedLoginHost(org.loginUrl)) {
+    return {
+      check,
+      verdict: 'fail',
+      detail: `grant client_credentials is sent to ${host}, which answers "request not supported on this domain": set the login URL to the org's My Domain (orgs put --update --login-url https://NAME.my.salesforce.com)`,
+    };
+  }
+  return { check, verdict: 'pass', detail: `grant ${grant} on ${host}` };
+}
+
+/**
+ * The configured login host against the host of the identity URL Salesforce returned with the
+ * token (the org's My Domain). A configured My Domain that differs was renamed, or the sandbox was
+ * refreshed under a new one; the shared login hosts are fine for the JWT grant.
+ */
+export function checkIdentityHost(org: OrgRecord, identityUrl: string): CheckResult {
+  const check = 'identity-host';
+  const configured = salesforceHostOf(org.loginUrl);
+  let reported: string;
+  try {
+    reported = salesforceHostOf(identityUrl);
+  } catch {
+    return { check, verdict: 'warn', detail: `Salesforce returned no usable identity URL` };
+  }
+  if (configured === reported) {
+    return { check, verdict: 'pass', detail: `Salesforce reports the configured host ${reported}` };
+  }
+  if (isSharedLoginHost(org.loginUrl)) {
+    return {
+      check,
+      verdict: 'pass',
+      detail: `logging in through ${configured}; the org's own host is ${reported}`,
+    };
+  }
+  return {
+    check,
+    verdict: 'warn',
+    detail: `the login URL names ${configured} but Salesforce reports ${reported}: the My Domain was renamed or the sandbox refreshed under a new one; update it (orgs put --update --login-url https://${reported})`,
+  };
 }

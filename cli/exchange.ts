@@ -1,13 +1,16 @@
 /**
- * A real JWT Bearer exchange for one org through the broker's own exchange and adapters, as
- * `verify` and `doctor` run it. The token obtained is dropped here: commands only ever see
+ * A real exchange for one org, with the org's grant (JWT Bearer or client credentials), through
+ * the broker's own exchanges and adapters, as `verify` and `doctor` run it. The token obtained is dropped here: commands only ever see
  * whether it worked and the non-secret fields.
  */
 import { randomUUID } from 'node:crypto';
+import { createSecretsManagerConsumerSecrets } from '../lambda/adapters/consumer-secrets';
 import { createSalesforceTokenClient } from '../lambda/adapters/salesforce-token-client';
 import { createSecretsManagerSigningKeys } from '../lambda/adapters/signing-keys';
 import type { BrokerError } from '../lambda/core/errors';
 import type { OrgRecord } from '../lambda/core/types';
+import { createClientCredentialsExchange } from '../lambda/services/client-credentials-exchange';
+import { createGrantExchange } from '../lambda/services/grant-exchange';
 import { createJwtExchange } from '../lambda/services/jwt-exchange';
 import { CliError } from './io';
 import type { Target } from './target';
@@ -16,6 +19,8 @@ export type ExchangeCheck =
   | {
       readonly ok: true;
       readonly instanceUrl: string;
+      /** The identity URL Salesforce returned: its host is the org's own (My Domain). */
+      readonly identityUrl: string;
       readonly scope: string | undefined;
       readonly issuedAt: string | undefined;
       readonly requestId: string;
@@ -35,11 +40,20 @@ export async function runExchange(
   org: OrgRecord,
   timeoutMs: number,
 ): Promise<ExchangeCheck> {
-  const exchange = createJwtExchange({
-    signingKeys: createSecretsManagerSigningKeys({ client: target.secrets, maxAgeMs: 0 }),
+  const common = {
     tokenEndpoint: createSalesforceTokenClient({ timeoutMs: Math.min(timeoutMs, 10_000) }),
     publicBaseUrl: target.publicBaseUrl ?? '',
     clock: Date.now,
+  };
+  const exchange = createGrantExchange({
+    jwt_bearer: createJwtExchange({
+      ...common,
+      signingKeys: createSecretsManagerSigningKeys({ client: target.secrets, maxAgeMs: 0 }),
+    }),
+    client_credentials: createClientCredentialsExchange({
+      ...common,
+      consumerSecrets: createSecretsManagerConsumerSecrets({ client: target.secrets, maxAgeMs: 0 }),
+    }),
   });
   const requestId = `cli-${randomUUID()}`;
   const result = await exchange.run(org, { requestId, salesforceBy: Date.now() + timeoutMs });
@@ -67,6 +81,7 @@ export async function runExchange(
   return {
     ok: true,
     instanceUrl: grant.instance_url,
+    identityUrl: grant.id,
     scope: grant.scope,
     issuedAt: grant.issued_at,
     requestId,

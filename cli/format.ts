@@ -1,5 +1,6 @@
 /** Readable renderings of what the commands print. Nothing here ever receives a secret. */
 import type { BrokerError } from '../lambda/core/errors';
+import { grantOf } from '../lambda/core/org-record';
 import type { OrgRecord, Remediation } from '../lambda/core/types';
 
 /** `label  value` lines with the values aligned. */
@@ -16,7 +17,8 @@ export function formatOrg(org: OrgRecord): string {
     ['audience', org.audience],
     ['consumerKey', org.consumerKey],
     ['username', org.username],
-    ['signingKeySecretId', org.signingKeySecretId],
+    ['grant', grantOf(org)],
+    ['signingKeySecretId', org.signingKeySecretId ?? '(none)'],
     ['consumerSecretId', org.consumerSecretId ?? '(none)'],
     ['tokenTtlSeconds', String(org.tokenTtlSeconds)],
     ['callers', org.callers.length > 0 ? org.callers.join(`\n${' '.repeat(20)}`) : '(nobody)'],

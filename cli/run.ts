@@ -4,6 +4,7 @@
  */
 import { isBrokerError } from '../lambda/core/errors';
 import { runApprovalUrl } from './commands/approval-url';
+import { runApps } from './commands/apps';
 import { runDoctor } from './commands/doctor';
 import { runKeys } from './commands/keys';
 import { runOrgs } from './commands/orgs';
@@ -17,8 +18,9 @@ Operate salesforce-token-broker: onboard orgs, create signing keys, approve and 
 Commands:
   orgs put|get|list|delete   manage the org registry
   keys create                new RSA key + self-signed certificate in Secrets Manager
+  apps scaffold --org ID     the org's External Client App as a deployable metadata project
   approval-url --org ID      the broker approval link and the raw Salesforce authorize URL
-  verify --org ID            a real JWT exchange; category and remediation on failure
+  verify --org ID            a real exchange with the org's grant; category and remediation
   doctor --org ID            preflight checks, one verdict per line, then a live exchange
 
 Against AWS: the standard credential chain and region; --table / TOKEN_BROKER_TABLE and
@@ -31,6 +33,7 @@ Run token-broker <command> --help for a command's options. Exit codes: 0 success
 const COMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promise<number>> = {
   orgs: runOrgs,
   keys: runKeys,
+  apps: runApps,
   'approval-url': runApprovalUrl,
   verify: runVerify,
   doctor: runDoctor,

@@ -57,7 +57,9 @@ export interface OrgStatus {
     readonly audience: string;
     readonly consumerKey: string;
     readonly username: string;
-    readonly signingKeySecretId: string;
+    readonly grant: 'jwt_bearer' | 'client_credentials';
+    /** Absent for a client credentials org. */
+    readonly signingKeySecretId?: string;
     readonly consumerSecretId?: string;
     readonly tokenTtlSeconds: number;
     readonly callers: readonly string[];

@@ -2,6 +2,8 @@
  * Typed client of the emulator's control API (`/__control/`), for test suites and seeders.
  * Talks HTTP only, so it works against an emulator in another process too.
  */
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import type {
   App,
   AppKind,
@@ -59,6 +61,10 @@ export interface AppSettings {
   permissionSets?: string[];
   /** @default false */
   requirePkce?: boolean;
+  /** "Enable Client Credentials Flow". @default false */
+  clientCredentialsEnabled?: boolean;
+  /** The client credentials flow's Run As username. */
+  clientCredentialsUser?: string;
 }
 
 export interface CreateApp extends AppSettings {
@@ -174,6 +180,34 @@ export class EmulatorClient {
 
   createApp(orgId: string, spec: CreateApp = {}): Promise<App> {
     return this.call('POST', `/orgs/${encodeURIComponent(orgId)}/apps`, spec);
+  }
+
+  /**
+   * Deploys an External Client App from its source-format metadata files (relative path to
+   * content), as `sf project deploy start` would: the app gets a generated consumer key and secret.
+   */
+  deployAppMetadata(orgId: string, files: Record<string, string>): Promise<App> {
+    return this.call('POST', `/orgs/${encodeURIComponent(orgId)}/app-metadata`, { files });
+  }
+
+  /** {@link deployAppMetadata} with every `*-meta.xml` file under a project directory. */
+  async deployAppProject(orgId: string, directory: string): Promise<App> {
+    const entries = await readdir(directory, { recursive: true, withFileTypes: true });
+    const files: Record<string, string> = {};
+    for (const entry of entries) {
+      if (!entry.isFile() || !entry.name.endsWith('-meta.xml')) continue;
+      const path = join(entry.parentPath, entry.name);
+      files[relative(directory, path)] = await readFile(path, 'utf8');
+    }
+    return this.deployAppMetadata(orgId, files);
+  }
+
+  /**
+   * Simulates a sandbox refresh: the org's External Client Apps are no longer installed and it
+   * answers on a new My Domain (`myDomainHost`, or one derived from the old).
+   */
+  refreshSandbox(orgId: string, changes: { myDomainHost?: string } = {}): Promise<OrgView> {
+    return this.call('POST', `/orgs/${encodeURIComponent(orgId)}/refresh`, changes);
   }
 
   updateApp(consumerKey: string, changes: AppSettings): Promise<App> {

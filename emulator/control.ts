@@ -15,6 +15,7 @@ import {
   parseInput,
   requiredString,
 } from './control-input';
+import { readEcaMetadata } from './eca-metadata';
 import { json, type Reply } from './http';
 import { newConsumerKey, newConsumerSecret, newRecordId } from './ids';
 import { isValidIpv4 } from './ip';
@@ -72,6 +73,10 @@ function route(state: EmulatorState, request: ControlRequest): Reply {
       return json(200, describeOrg(updateOrg(state, orgById(state, second), input), origin));
     case 'POST /orgs/:id/apps':
       return json(201, createApp(state, orgById(state, second), input));
+    case 'POST /orgs/:id/app-metadata':
+      return json(201, createApp(state, orgById(state, second), readEcaMetadata(readFiles(input))));
+    case 'POST /orgs/:id/refresh':
+      return json(200, describeOrg(refreshSandbox(state, orgById(state, second), input), origin));
     case 'PATCH /apps/:id':
       return json(200, updateApp(appByKey(state, second), input));
     case 'POST /orgs/:id/users':
@@ -204,6 +209,11 @@ export function describeOrg(org: Org, origin: string) {
 
 function readCertificates(input: Input): string[] | undefined {
   const certificates = optionalStrings(input, 'certificates');
+  if (certificates && certificates.length > 1)
+    throw new ControlError(
+      400,
+      'certificates: an app holds one certificate; replace it to rotate (docs/emulator.md)',
+    );
   for (const pem of certificates ?? []) {
     try {
       checkCertificate(pem);
@@ -241,6 +251,8 @@ function createApp(state: EmulatorState, org: Org, input: Input): App {
     profiles: [],
     permissionSets: [],
     requirePkce: false,
+    clientCredentialsEnabled: false,
+    clientCredentialsUser: undefined,
   };
   state.apps.set(consumerKey, updateApp(app, input));
   return app;
@@ -261,7 +273,45 @@ function updateApp(app: App, input: Input): App {
   app.profiles = optionalStrings(input, 'profiles') ?? app.profiles;
   app.permissionSets = optionalStrings(input, 'permissionSets') ?? app.permissionSets;
   app.requirePkce = optionalBoolean(input, 'requirePkce') ?? app.requirePkce;
+  app.clientCredentialsEnabled =
+    optionalBoolean(input, 'clientCredentialsEnabled') ?? app.clientCredentialsEnabled;
+  app.clientCredentialsUser =
+    optionalString(input, 'clientCredentialsUser') ?? app.clientCredentialsUser;
   return app;
+}
+
+function readFiles(input: Input): Record<string, string> {
+  const files = input.files;
+  const valid =
+    files !== null &&
+    typeof files === 'object' &&
+    !Array.isArray(files) &&
+    Object.values(files).every((content) => typeof content === 'string');
+  if (!valid) throw new ControlError(400, 'files must be {"relative/path": "file content"}');
+  return files as Record<string, string>;
+}
+
+/**
+ * A sandbox refresh: the sandbox becomes a copy of production, so External Client Apps created
+ * in it are no longer installed, and it answers on a new My Domain (the old one stops resolving).
+ */
+function refreshSandbox(state: EmulatorState, org: Org, input: Input): Org {
+  if (org.environment !== 'sandbox') throw new ControlError(400, 'only a sandbox can be refreshed');
+  const previous = org.myDomainHost;
+  let next = optionalString(input, 'myDomainHost');
+  if (next) checkNewHost(state, 'myDomainHost', next);
+  else if (previous) {
+    const [name, rest] = previous.split(/\.(.*)/, 2);
+    for (let n = 2; !next || state.hostsInUse().has(next); n += 1) next = `${name}${n}.${rest}`;
+  }
+  if (next) {
+    checkMyDomain(org.environment, next);
+    if (org.instanceHost === previous) org.instanceHost = next;
+    org.myDomainHost = next;
+  }
+  for (const app of state.apps.values())
+    if (app.orgId === org.id && app.kind === 'external_client_app') app.installed = false;
+  return org;
 }
 
 function readIpRanges(input: Input): IpRange[] | undefined {

@@ -9,7 +9,7 @@ export type PermittedUsers = 'self_authorize' | 'admin_approved';
 export type AppKind = 'connected_app' | 'external_client_app';
 /** `relax` = "Relax IP restrictions"; `enforce` = "Enforce IP restrictions" (same page). */
 export type IpRelaxation = 'enforce' | 'relax';
-export type GrantKind = 'jwt-bearer' | 'authorization_code' | 'authorize';
+export type GrantKind = 'jwt-bearer' | 'authorization_code' | 'authorize' | 'client_credentials';
 
 export interface Org {
   readonly id: string;
@@ -32,7 +32,10 @@ export interface App {
   consumerSecret: string;
   /** "Require Secret for Web Server Flow". */
   requireSecret: boolean;
-  /** X.509 certificates (PEM) uploaded under "Use digital signatures". */
+  /**
+   * The X.509 certificate (PEM) uploaded under "Use digital signatures" (Connected App) or with
+   * "Enable JWT Bearer Flow" (External Client App): at most one, as Salesforce keeps one per app.
+   */
   certificates: string[];
   callbackUrls: string[];
   permittedUsers: PermittedUsers;
@@ -47,6 +50,10 @@ export interface App {
   permissionSets: string[];
   /** "Require Proof Key for Code Exchange (PKCE)". */
   requirePkce: boolean;
+  /** "Enable Client Credentials Flow" (settings and policies both, for an External Client App). */
+  clientCredentialsEnabled: boolean;
+  /** The client credentials flow's Run As user (username); must exist in the app's org. */
+  clientCredentialsUser: string | undefined;
 }
 
 export interface IpRange {

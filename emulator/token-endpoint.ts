@@ -1,5 +1,5 @@
 /**
- * `POST /services/oauth2/token`: the JWT bearer and authorization-code grants, with the exact
+ * `POST /services/oauth2/token`: the JWT bearer, authorization-code and client credentials grants, with the exact
  * error pairs listed in docs/emulator.md. The order of the JWT checks is assumed (docs/emulator.md).
  */
 import { createHash, createHmac } from 'node:crypto';
@@ -15,7 +15,7 @@ import {
   REFRESH_SCOPES,
   recordLogin,
 } from './sessions';
-import { acceptedAudiences, type EmulatorState } from './state';
+import { acceptedAudiences, type EmulatorState, SHARED_LOGIN_HOSTS } from './state';
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
@@ -25,6 +25,8 @@ export interface TokenRequest {
   /** The emulator's own origin, e.g. `http://127.0.0.1:4010`. */
   readonly origin: string;
   readonly remoteAddress: string;
+  /** The Authorization header: client credentials may come as HTTP Basic. */
+  readonly authorization?: string | undefined;
   readonly contentType: string | undefined;
   readonly body: string;
 }
@@ -36,6 +38,8 @@ export function handleTokenRequest(state: EmulatorState, request: TokenRequest):
   const grantType = form?.get('grant_type');
   if (form && grantType === JWT_BEARER_GRANT) return exchangeAssertion(state, request, form);
   if (form && grantType === 'authorization_code') return exchangeCode(state, request, form);
+  if (form && grantType === 'client_credentials')
+    return exchangeClientCredentials(state, request, form);
   return oauthError('unsupported_grant_type', 'grant type not supported');
 }
 
@@ -208,6 +212,69 @@ function exchangeCode(
       .update(id + issuedAt)
       .digest('base64'),
     scope: code.scopes.join(' '),
+    instance_url: instanceUrl(request.origin, org),
+    id,
+    token_type: 'Bearer',
+    issued_at: issuedAt,
+  });
+}
+
+/** The client id and secret from an HTTP Basic header, else from the form. */
+function clientCredentials(
+  authorization: string | undefined,
+  form: Map<string, string>,
+): { readonly id: string | undefined; readonly secret: string | undefined } {
+  const basic = /^Basic\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+  if (basic) {
+    const decoded = Buffer.from(basic, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon > 0)
+      return {
+        id: decodeURIComponent(decoded.slice(0, colon)),
+        secret: decodeURIComponent(decoded.slice(colon + 1)),
+      };
+  }
+  return { id: form.get('client_id'), secret: form.get('client_secret') };
+}
+
+/**
+ * The client credentials grant (order assumed, docs/emulator.md): the org's own host only, a
+ * known app with its secret, then the app's run-as user, who goes through the usual login checks.
+ */
+function exchangeClientCredentials(
+  state: EmulatorState,
+  request: TokenRequest,
+  form: Map<string, string>,
+): Reply {
+  if (SHARED_LOGIN_HOSTS.has(request.host))
+    return oauthError('invalid_grant', 'request not supported on this domain');
+  const credentials = clientCredentials(request.authorization, form);
+  const app = credentials.id ? state.appOnHost(request.host, credentials.id) : undefined;
+  if (!app) return oauthError('invalid_client_id', 'client identifier invalid');
+  if (credentials.secret !== app.consumerSecret)
+    return oauthError('invalid_client', 'invalid client credentials');
+  const org = orgOf(state, app);
+  if (!org.active)
+    return oauthError('inactive_org', 'organization is locked, closed, or suspended');
+  const user =
+    app.clientCredentialsEnabled && app.clientCredentialsUser
+      ? state.userByUsername(org.id, app.clientCredentialsUser)
+      : undefined;
+  if (!user) return oauthError('invalid_grant', 'no client credentials user enabled');
+  const context = { state, user, app, host: request.host, grant: 'client_credentials' as const };
+  const refused = refuseLogin(context, request.remoteAddress);
+  if (refused) return refused;
+  recordLogin(state, { ...context, status: 'Success' });
+  const scopes = app.scopes.filter((scope) => !REFRESH_SCOPES.includes(scope));
+  const session = issueSession(state, { org, user, app, scopes, withRefreshToken: false });
+  const id = identityUrl(request.origin, org, user);
+  const issuedAt = String(session.issuedAt);
+  return json(200, {
+    access_token: session.accessToken,
+    signature: createHmac('sha256', app.consumerSecret)
+      .update(id + issuedAt)
+      .digest('base64'),
+    scope: scopes.join(' '),
     instance_url: instanceUrl(request.origin, org),
     id,
     token_type: 'Bearer',

@@ -210,20 +210,29 @@ describe('jwt-bearer refusals', () => {
     }
   });
 
-  it('accepts a rotated certificate once it is uploaded next to the old one', async () => {
+  it('holds one certificate per app: a rotation replaces it, and the old key stops working', async () => {
     await emulator.control.approve('integration@acme.example', app.consumerKey, [
       'api',
       'refresh_token',
     ]);
-    await emulator.control.updateApp(app.consumerKey, {
-      certificates: [key.certificatePem, otherKey.certificatePem],
-    });
-    const result = await exchange(
+    await expect(
+      emulator.control.updateApp(app.consumerKey, {
+        certificates: [key.certificatePem, otherKey.certificatePem],
+      }),
+    ).rejects.toThrow(/an app holds one certificate/);
+    await emulator.control.updateApp(app.consumerKey, { certificates: [otherKey.certificatePem] });
+    const rotated = await exchange(
       'login.salesforce.com',
       claimsFor('integration@acme.example'),
       otherKey.privateKeyPem,
     );
-    expect(result.status).toBe(200);
+    expect(rotated.status).toBe(200);
+    const old = await exchange(
+      'login.salesforce.com',
+      claimsFor('integration@acme.example'),
+      key.privateKeyPem,
+    );
+    expectError(old, 'invalid_grant', 'invalid assertion');
   });
 
   it('refuses every aud but the environment and site URLs', async () => {

@@ -4,9 +4,10 @@
  * the broker's remediations use.
  */
 import { buildRedirectUri } from '../../lambda/core/approval-links';
+import { grantOf } from '../../lambda/core/org-record';
 import { buildRemediation } from '../../lambda/core/remediation';
 import { loadOrg } from '../exchange';
-import { type CliIo, EXIT, usageError, writeJson } from '../io';
+import { CliError, type CliIo, EXIT, usageError, writeJson } from '../io';
 import { GLOBAL_HELP, parseCommand, requireOption } from '../options';
 import { resolveTarget } from '../target';
 
@@ -38,6 +39,11 @@ export async function runApprovalUrl(args: readonly string[], io: CliIo): Promis
       );
     }
     const org = await loadOrg(target, orgId);
+    if (grantOf(org) === 'client_credentials') {
+      throw new CliError(
+        `Org ${orgId} uses the client credentials grant: nobody approves it; the app's policies name its run-as user (token-broker doctor --org ${orgId} checks it)`,
+      );
+    }
     const remediation = buildRemediation('consumer_not_approved', { org, publicBaseUrl });
     const result = {
       orgId,

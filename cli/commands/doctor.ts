@@ -2,8 +2,11 @@
  * `token-broker doctor --org ID`: the preflight checks (doctor-checks.ts) over the org record, its
  * signing key secret and the broker's base URL, then a live exchange; one verdict per line.
  */
+
+import { createSecretsManagerConsumerSecrets } from '../../lambda/adapters/consumer-secrets';
 import { createSecretsManagerSigningKeys } from '../../lambda/adapters/signing-keys';
 import { isBrokerError } from '../../lambda/core/errors';
+import { grantOf, signingKeySecretIdOf } from '../../lambda/core/org-record';
 import type { SigningKey } from '../../lambda/core/ports';
 import { countLoginsLastHour } from '../../lambda/core/shared-token';
 import {
@@ -12,6 +15,8 @@ import {
   checkCertificateExpiry,
   checkCertificateMatchesKey,
   checkConsumerKey,
+  checkGrantHost,
+  checkIdentityHost,
   checkLoginBudget,
   checkRedirectUri,
   checkSecretPrefix,
@@ -28,19 +33,57 @@ import {
   SECRET_PREFIX_HELP,
   SECRET_PREFIX_OPTION,
 } from '../options';
-import { resolveTarget } from '../target';
+import { resolveTarget, type Target } from '../target';
+
+/** Reads the consumer secret to prove it is there; the value is dropped at once, never shown. */
+async function checkConsumerSecret(
+  target: Target,
+  secretId: string | undefined,
+  checks: CheckResult[],
+): Promise<boolean> {
+  const check = 'signing-key';
+  if (secretId === undefined) {
+    checks.push({
+      check,
+      verdict: 'fail',
+      detail: 'grant client_credentials needs consumerSecretId',
+    });
+    return false;
+  }
+  try {
+    await createSecretsManagerConsumerSecrets({ client: target.secrets }).getConsumerSecret(
+      secretId,
+    );
+  } catch (error) {
+    if (!isBrokerError(error)) throw error;
+    checks.push({ check, verdict: 'fail', detail: error.message });
+    return false;
+  }
+  checks.push({
+    check,
+    verdict: 'skip',
+    detail: `grant client_credentials signs nothing; consumer secret ${secretId} is readable`,
+  });
+  return true;
+}
 
 export const DOCTOR_HELP = `Usage: token-broker doctor --org ID [options]
 
 Preflight checks for one org, one verdict per line (PASS, WARN, FAIL, SKIP):
   audience            login URL vs JWT audience (sandbox vs production; a My Domain as aud is wrong)
+  grant-host          client_credentials goes to the org's My Domain, never login/test
   secret-prefix       the org's secrets are under the prefix the deployed functions may read
   signing-key         the Secrets Manager secret is readable and holds an RSA key >= 2048 bits
+                      (client_credentials: the consumer secret is readable instead)
   certificate-key     the certificate in the secret matches its private key
   certificate-expiry  expired fails, less than 30 days left warns
   consumer-key        the consumer key has Salesforce's shape (not the consumer secret)
   redirect-uri        the Callback URL to register, byte for byte (no trailing slash)
-  exchange            a live JWT Bearer exchange (counts as one Salesforce login)
+  exchange            a live exchange with the org's grant (counts as one Salesforce login)
+  identity-host       the configured login host vs the host of Salesforce's identity URL
+                      (a renamed My Domain or a refreshed sandbox)
+Setup screens: External Client App Manager (External Client Apps), Manage Connected Apps
+(legacy Connected Apps); the remediation names both.
 Exit code 1 when any check fails.
 
   --org ID                      the org's registry id
@@ -80,23 +123,42 @@ export async function runDoctor(args: readonly string[], io: CliIo): Promise<num
   const target = await resolveTarget(values, io);
   try {
     const org = await loadOrg(target, orgId);
-    const checks: CheckResult[] = [checkAudience(org), checkSecretPrefix(org, secretPrefix)];
+    const grant = grantOf(org);
+    const checks: CheckResult[] = [
+      checkAudience(org),
+      checkGrantHost(org),
+      checkSecretPrefix(org, secretPrefix),
+    ];
 
     let key: SigningKey | undefined;
-    try {
-      key = await createSecretsManagerSigningKeys({ client: target.secrets }).getSigningKey(
-        org.signingKeySecretId,
-      );
-      checks.push({
-        check: 'signing-key',
-        verdict: 'pass',
-        detail: `secret ${org.signingKeySecretId} holds a usable RSA key`,
-      });
-    } catch (error) {
-      if (!isBrokerError(error)) throw error;
-      checks.push({ check: 'signing-key', verdict: 'fail', detail: error.message });
+    let credentialsReady = false;
+    if (grant === 'client_credentials') {
+      credentialsReady = await checkConsumerSecret(target, org.consumerSecretId, checks);
+    } else {
+      try {
+        key = await createSecretsManagerSigningKeys({ client: target.secrets }).getSigningKey(
+          signingKeySecretIdOf(org),
+        );
+        credentialsReady = true;
+        checks.push({
+          check: 'signing-key',
+          verdict: 'pass',
+          detail: `secret ${org.signingKeySecretId} holds a usable RSA key`,
+        });
+      } catch (error) {
+        if (!isBrokerError(error)) throw error;
+        checks.push({ check: 'signing-key', verdict: 'fail', detail: error.message });
+      }
     }
-    if (key) {
+    if (grant === 'client_credentials') {
+      for (const check of ['certificate-key', 'certificate-expiry']) {
+        checks.push({
+          check,
+          verdict: 'skip',
+          detail: 'grant client_credentials uses no certificate',
+        });
+      }
+    } else if (key) {
       checks.push(checkCertificateMatchesKey(key.certificate));
       checks.push(checkCertificateExpiry(key.certificate, Date.now()));
     } else {
@@ -111,16 +173,25 @@ export async function runDoctor(args: readonly string[], io: CliIo): Promise<num
     let remediationText: string | undefined;
     if (values['skip-exchange']) {
       checks.push({ check: 'exchange', verdict: 'skip', detail: '--skip-exchange' });
-    } else if (!key) {
-      checks.push({ check: 'exchange', verdict: 'skip', detail: 'no usable signing key' });
+    } else if (!credentialsReady) {
+      checks.push({
+        check: 'exchange',
+        verdict: 'skip',
+        detail:
+          grant === 'client_credentials' ? 'no readable consumer secret' : 'no usable signing key',
+      });
     } else {
       const result = await runExchange(target, org, timeoutSeconds * 1000);
       if (result.ok) {
         checks.push({
           check: 'exchange',
           verdict: 'pass',
-          detail: `JWT exchange as ${org.username} succeeded (instance ${result.instanceUrl})`,
+          detail:
+            grant === 'client_credentials'
+              ? `client credentials exchange succeeded (instance ${result.instanceUrl})`
+              : `JWT exchange as ${org.username} succeeded (instance ${result.instanceUrl})`,
         });
+        checks.push(checkIdentityHost(org, result.identityUrl));
       } else {
         failure = exchangeFailureJson(orgId, result.error);
         remediationText = result.error.remediation

@@ -27,12 +27,18 @@ Manage the broker's org registry (one record per Salesforce org).
       host with the production audience, or the reverse) is refused unless --force.
         --login-url URL            https://login.salesforce.com, https://test.salesforce.com,
                                    a My Domain or an Experience Cloud site URL
-        --consumer-key KEY         the Connected App / External Client App consumer key
-        --username NAME            the integration user (JWT sub)
-        --signing-key-secret ID    Secrets Manager secret with the signing key (keys create)
+        --consumer-key KEY         the External Client App / Connected App consumer key
+        --username NAME            the integration user (JWT sub; the run-as user for
+                                   client_credentials)
+        --grant GRANT              jwt_bearer (default) | client_credentials (consumer key +
+                                   secret; the login URL must be the org's My Domain)
+        --signing-key-secret ID    Secrets Manager secret with the signing key (keys create);
+                                   required for jwt_bearer
         --audience URL             JWT aud (default from the environment of the login URL)
         --environment ENV          production | sandbox | site (default: from the login URL)
-        --consumer-secret-id ID    only if the app requires a secret for the web-server flow
+        --consumer-secret-id ID    Secrets Manager secret with the consumer secret: required
+                                   for client_credentials; for jwt_bearer only if the app
+                                   requires a secret for the web-server flow
         --token-ttl SECONDS        how long tokens are served from cache (default 1800)
         --caller ARN               IAM role/user ARN allowed to get tokens (repeatable)
         --force                    save even when the audience does not fit the login URL
@@ -46,6 +52,7 @@ const FIELD_OPTIONS = {
   'login-url': 'loginUrl',
   'consumer-key': 'consumerKey',
   username: 'username',
+  grant: 'grant',
   'signing-key-secret': 'signingKeySecretId',
   audience: 'audience',
   environment: 'environment',
@@ -60,6 +67,7 @@ const PUT_OPTIONS = {
   'login-url': { type: 'string' },
   'consumer-key': { type: 'string' },
   username: { type: 'string' },
+  grant: { type: 'string' },
   'signing-key-secret': { type: 'string' },
   audience: { type: 'string' },
   environment: { type: 'string' },

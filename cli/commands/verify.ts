@@ -2,6 +2,7 @@
  * `token-broker verify --org ID`: one real JWT Bearer exchange through the broker's token service;
  * prints the category and remediation on failure. Exit 0 only when the exchange works.
  */
+import { grantOf } from '../../lambda/core/org-record';
 import { exchangeThroughApi } from '../broker-client';
 import { loadOrg, runExchange } from '../exchange';
 import { exchangeFailureJson, formatExchangeFailure } from '../format';
@@ -12,8 +13,9 @@ import { resolveVia, VIA_HELP } from '../verify-via';
 
 export const VERIFY_HELP = `Usage: token-broker verify --org ID [options]
 
-Run a real JWT Bearer exchange for the org with its signing key (Secrets Manager) against its
-login URL, exactly as the broker does. Prints OK, or the failure category, what Salesforce
+Run a real exchange for the org with its grant (JWT Bearer with its signing key, or client
+credentials with its consumer secret, both from Secrets Manager) against its login URL, exactly
+as the broker does. Prints OK, or the failure category, what Salesforce
 answered and what to do. The token obtained is discarded, never printed. Each run counts as a
 Salesforce login for the integration user. Exit code 0 only on success.
 
@@ -67,7 +69,7 @@ export async function runVerify(args: readonly string[], io: CliIo): Promise<num
       });
     } else {
       io.out(
-        `OK  org ${orgId}: JWT exchange as ${org.username} succeeded (instance ${result.instanceUrl}${result.scope ? `, scope ${result.scope}` : ''})\n`,
+        `OK  org ${orgId}: ${grantOf(org) === 'client_credentials' ? 'client credentials' : 'JWT'} exchange as ${org.username} succeeded (instance ${result.instanceUrl}${result.scope ? `, scope ${result.scope}` : ''})\n`,
       );
     }
     return EXIT.ok;

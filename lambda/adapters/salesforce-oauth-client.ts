@@ -9,6 +9,7 @@
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { classifyTokenAnswer, type SalesforceToken } from '../core/classify';
+import { parseConsumerSecret } from '../core/consumer-secret';
 import { attemptTimeout, SYSTEM_TIME, type TimeSource, timeoutSignal } from '../core/deadline';
 import { BrokerError } from '../core/errors';
 import { isLoopbackHost } from '../core/org-record';
@@ -192,22 +193,6 @@ export function createConsumerSecretReader(
 ): (secretId: string) => Promise<string> {
   return async (secretId) => {
     const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-    const raw = SecretString?.trim();
-    if (!raw) throw new Error(`Secret ${secretId} has no SecretString`);
-    if (!raw.startsWith('{')) return raw;
-    let parsed: Record<string, unknown> | null;
-    try {
-      parsed = JSON.parse(raw) as Record<string, unknown> | null;
-    } catch {
-      // JSON.parse's message quotes the text around the fault, i.e. the secret: describe only the shape.
-      throw new Error(
-        `Secret ${secretId} starts with "{" but is not valid JSON; store the bare secret or {"consumerSecret": "..."}`,
-      );
-    }
-    const value = parsed?.consumerSecret ?? parsed?.clientSecret;
-    if (typeof value !== 'string' || value === '') {
-      throw new Error(`Secret ${secretId} has no consumerSecret field`);
-    }
-    return value;
+    return parseConsumerSecret(secretId, SecretString);
   };
 }

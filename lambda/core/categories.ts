@@ -16,6 +16,9 @@ export const SALESFORCE_CATEGORIES = [
   'login_rate_exceeded',
   'salesforce_unavailable',
   'unexpected_response',
+  'client_credentials_user_missing',
+  'my_domain_required',
+  'invalid_client_credentials',
 ] as const;
 
 export const BROKER_CATEGORIES = [
@@ -23,6 +26,7 @@ export const BROKER_CATEGORIES = [
   'org_not_found',
   'caller_not_authorized',
   'signing_key_unavailable',
+  'consumer_secret_unavailable',
 ] as const;
 
 export const APPROVAL_CATEGORIES = [
@@ -66,10 +70,14 @@ export const CATEGORY_TRAITS: Readonly<Record<Category, CategoryTraits>> = {
   login_rate_exceeded: { retryable: true, httpStatus: 503, severity: 'warning' },
   salesforce_unavailable: { retryable: true, httpStatus: 503, severity: 'warning' },
   unexpected_response: salesforceFault,
+  client_credentials_user_missing: salesforceFault,
+  my_domain_required: salesforceFault,
+  invalid_client_credentials: salesforceFault,
   invalid_request: { retryable: false, httpStatus: 400, severity: 'info' },
   org_not_found: { retryable: false, httpStatus: 404, severity: 'info' },
   caller_not_authorized: { retryable: false, httpStatus: 403, severity: 'warning' },
   signing_key_unavailable: { retryable: true, httpStatus: 500, severity: 'critical' },
+  consumer_secret_unavailable: { retryable: true, httpStatus: 500, severity: 'critical' },
   approval_denied: { retryable: false, httpStatus: 400, severity: 'warning' },
   approval_blocked: { retryable: false, httpStatus: 400, severity: 'critical' },
   state_invalid: { retryable: false, httpStatus: 400, severity: 'info' },

@@ -140,6 +140,13 @@ const RULES: readonly (readonly [
       d.includes('number of logins exceeded'),
   ],
   ['salesforce_unavailable', (e, d) => e === 'unknown_error' || d.includes('retry your request')],
+  // The client credentials grant's own answers (docs/contracts.md#salesforce-error-signals).
+  ['client_credentials_user_missing', (_, d) => d.includes('no client credentials user enabled')],
+  ['my_domain_required', (_, d) => d.includes('request not supported on this domain')],
+  [
+    'invalid_client_credentials',
+    (e, d) => e === 'invalid_client' || d.includes('invalid client credentials'),
+  ],
 ];
 
 function clip(text: string): string {

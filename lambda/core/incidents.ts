@@ -31,9 +31,13 @@ export type FailureRecord = {
   readonly at: number;
 };
 
-/** Which failures are incidents: Salesforce-side faults and an unreadable signing key. */
+/** Which failures are incidents: Salesforce-side faults and an unreadable signing key or consumer secret. */
 export function isIncidentCategory(category: Category): boolean {
-  return isSalesforceCategory(category) || category === 'signing_key_unavailable';
+  return (
+    isSalesforceCategory(category) ||
+    category === 'signing_key_unavailable' ||
+    category === 'consumer_secret_unavailable'
+  );
 }
 
 export type FailureDecision = 'open' | 'remind' | 'count';

@@ -5,7 +5,7 @@
  */
 import { normalizeCallerArn } from './caller';
 import { BrokerError } from './errors';
-import type { OrgEnvironment, OrgRecord } from './types';
+import type { OrgEnvironment, OrgGrant, OrgRecord } from './types';
 
 /** @default 1800: Salesforce sends no `expires_in`, and 30 minutes is well inside the usual session timeout. */
 export const DEFAULT_TOKEN_TTL_SECONDS = 1800;
@@ -20,6 +20,9 @@ const USERNAME = /^[^\s@]{1,80}@[^\s@]{1,80}$/;
 const SECRET_ID = /^[\w/+=.@:-]{1,2048}$/;
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const ENVIRONMENTS: readonly OrgEnvironment[] = ['production', 'sandbox', 'site'];
+export const ORG_GRANTS: readonly OrgGrant[] = ['jwt_bearer', 'client_credentials'];
+/** The shared login hosts, which answer the client credentials grant with "request not supported on this domain". */
+const SHARED_LOGIN_HOSTS = new Set(['login.salesforce.com', 'test.salesforce.com']);
 /** Every field of a stored {@link OrgRecord}; anything else in registry input is refused. */
 export const ORG_RECORD_FIELDS = [
   'orgId',
@@ -28,12 +31,48 @@ export const ORG_RECORD_FIELDS = [
   'audience',
   'consumerKey',
   'username',
+  'grant',
   'signingKeySecretId',
   'consumerSecretId',
   'tokenTtlSeconds',
   'callers',
 ] as const satisfies readonly (keyof OrgRecord)[];
 const KNOWN_FIELDS: ReadonlySet<string> = new Set(ORG_RECORD_FIELDS);
+
+/** The grant an org logs in with: records written before `grant` existed use the JWT Bearer flow. */
+export function grantOf(org: Pick<OrgRecord, 'grant'>): OrgGrant {
+  return org.grant ?? 'jwt_bearer';
+}
+
+/**
+ * The org's signing key secret id.
+ * @throws BrokerError `signing_key_unavailable` when the record names none (a client credentials org)
+ */
+export function signingKeySecretIdOf(org: OrgRecord): string {
+  if (org.signingKeySecretId !== undefined) return org.signingKeySecretId;
+  throw new BrokerError(
+    'signing_key_unavailable',
+    `Org ${org.orgId} has no signingKeySecretId: its grant ${grantOf(org)} signs no assertion`,
+  );
+}
+
+/**
+ * The Salesforce host a login URL stands for: its hostname, or for an emulator URL
+ * (`http://127.0.0.1:PORT/hosts/{host}`) the host it names.
+ */
+export function salesforceHostOf(loginUrl: string): string {
+  const url = new URL(loginUrl);
+  if (isLoopbackHost(url.hostname)) {
+    const named = /^\/hosts\/([^/]+)/.exec(url.pathname)?.[1];
+    if (named) return named.toLowerCase();
+  }
+  return url.hostname;
+}
+
+/** Whether a login URL is one of the shared login hosts rather than the org's own (My Domain, site). */
+export function isSharedLoginHost(loginUrl: string): boolean {
+  return SHARED_LOGIN_HOSTS.has(salesforceHostOf(loginUrl));
+}
 
 /** Whether `orgId` is a registry slug: lowercase letters, digits and inner hyphens, 1-63 characters. */
 export function isValidOrgId(orgId: unknown): orgId is string {
@@ -147,17 +186,23 @@ export function validateOrgRecord(input: unknown): OrgRecord {
   const orgId = text('orgId', ORG_ID, 'must be a lowercase slug (a-z, 0-9, inner hyphens, max 63)');
   const consumerKey = text('consumerKey', CONSUMER_KEY, 'must be the app consumer key, no spaces');
   const username = text('username', USERNAME, 'must be a Salesforce username (name@domain)');
-  const signingKeySecretId = text(
-    'signingKeySecretId',
-    SECRET_ID,
-    'must be a Secrets Manager secret name or ARN',
-  );
-  let consumerSecretId: string | undefined;
-  if (raw.consumerSecretId !== undefined && raw.consumerSecretId !== null) {
-    consumerSecretId = text(
-      'consumerSecretId',
-      SECRET_ID,
-      'must be a Secrets Manager secret name or ARN',
+  let grant: OrgGrant = 'jwt_bearer';
+  if (raw.grant !== undefined && raw.grant !== null) {
+    if (ORG_GRANTS.includes(raw.grant as OrgGrant)) grant = raw.grant as OrgGrant;
+    else problems.push(`grant must be one of ${ORG_GRANTS.join(', ')}`);
+  }
+  const secretId = (field: string): string | undefined =>
+    raw[field] === undefined || raw[field] === null
+      ? undefined
+      : text(field, SECRET_ID, 'must be a Secrets Manager secret name or ARN');
+  const signingKeySecretId = secretId('signingKeySecretId');
+  const consumerSecretId = secretId('consumerSecretId');
+  if (grant === 'jwt_bearer' && signingKeySecretId === undefined) {
+    problems.push('signingKeySecretId is required for grant jwt_bearer');
+  }
+  if (grant === 'client_credentials' && consumerSecretId === undefined) {
+    problems.push(
+      'consumerSecretId is required for grant client_credentials (the app consumer secret)',
     );
   }
 
@@ -168,6 +213,11 @@ export function validateOrgRecord(input: unknown): OrgRecord {
     const checked = normalizeLoginUrl(rawLoginUrl);
     if ('problem' in checked) problems.push(checked.problem);
     else loginUrl = checked.url;
+  }
+  if (loginUrl && grant === 'client_credentials' && isSharedLoginHost(loginUrl)) {
+    problems.push(
+      `loginUrl ${loginUrl} is a shared login host: the client credentials grant works only on the org's My Domain (https://NAME.my.salesforce.com); Salesforce answers "request not supported on this domain" anywhere else`,
+    );
   }
 
   let environment: OrgEnvironment = 'production';
@@ -227,7 +277,8 @@ export function validateOrgRecord(input: unknown): OrgRecord {
     audience,
     consumerKey,
     username,
-    signingKeySecretId,
+    grant,
+    ...(signingKeySecretId ? { signingKeySecretId } : {}),
     ...(consumerSecretId ? { consumerSecretId } : {}),
     tokenTtlSeconds,
     callers,

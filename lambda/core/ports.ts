@@ -184,6 +184,16 @@ export interface SigningKeyProvider {
   ): Promise<SigningKey>;
 }
 
+/** Consumer secrets by Secrets Manager id, for the client credentials grant. */
+export interface ConsumerSecretProvider {
+  /**
+   * The secret for `secretId`, from memory while younger than the max age. The value is a
+   * credential: callers put it only into the token request's form, never into a log or error.
+   * @throws BrokerError `consumer_secret_unavailable`
+   */
+  getConsumerSecret(secretId: string): Promise<string>;
+}
+
 /** The result of POSTing to a token endpoint, retries included: the last answer and its meaning. */
 export interface TokenEndpointResult {
   readonly answer: TokenEndpointAnswer;

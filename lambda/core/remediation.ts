@@ -7,6 +7,7 @@
 import { buildApprovalLink, buildRedirectUri, buildSalesforceAuthorizeUrl } from './approval-links';
 import type { Category } from './categories';
 import { type ConnectionFailure, connectionFailureOf } from './classify';
+import { grantOf } from './org-record';
 import type { OrgRecord, Remediation, SalesforceErrorDetail } from './types';
 
 export interface RemediationContext {
@@ -24,12 +25,19 @@ export interface RemediationContext {
 interface Names {
   readonly orgId: string;
   readonly user: string;
+  /** The username the client credentials flow must run as. */
+  readonly runAs: string;
   readonly key: string;
   readonly host: string;
   /** Host (and port) of the login URL, as a connection error concerns it. */
   readonly loginHost: string;
   readonly audience: string;
   readonly secret: string;
+  /** The consumer secret's Secrets Manager id (client credentials). */
+  readonly consumerSecret: string;
+  /** A sandbox org, where a refresh is the usual cause of an app or audience that stops working. */
+  readonly sandbox: boolean;
+  readonly clientCredentials: boolean;
 }
 
 function hostOf(loginUrl: string): string {
@@ -44,14 +52,41 @@ function namesOf(org: OrgRecord | undefined): Names {
   return {
     orgId: org ? org.orgId : 'ID',
     user: org ? `the integration user ${org.username}` : 'the integration user (the JWT sub)',
+    runAs: org ? org.username : 'the integration user',
     key: org ? `consumer key ${org.consumerKey}` : 'the consumer key',
     host: org ? org.loginUrl : 'the org login URL',
     loginHost: org ? hostOf(org.loginUrl) : 'the login host',
     audience: org ? org.audience : 'the org audience',
-    secret: org ? `secret ${org.signingKeySecretId}` : 'the signing key secret',
+    secret: org?.signingKeySecretId ? `secret ${org.signingKeySecretId}` : 'the signing key secret',
+    consumerSecret: org?.consumerSecretId
+      ? `secret ${org.consumerSecretId}`
+      : 'the consumer secret',
+    sandbox: org?.environment === 'sandbox',
+    clientCredentials: org ? grantOf(org) === 'client_credentials' : false,
   };
 }
 
+/**
+ * The Setup screens, per kind of app: External Client Apps are the normal case (new Connected
+ * Apps can no longer be created), Connected Apps the legacy one.
+ */
+const ECA_POLICIES =
+  'External Client App: Setup > External Client Apps > External Client App Manager > the app > Edit Policies';
+const CONNECTED_APP_POLICIES =
+  'legacy Connected App: Setup > Connected Apps > Manage Connected Apps > the app > Edit Policies';
+const ECA_SETTINGS =
+  'External Client App: Setup > External Client Apps > External Client App Manager > the app > Edit Settings > OAuth Settings';
+const CONNECTED_APP_SETTINGS =
+  'legacy Connected App: Setup > App Manager > the app > Edit > API (Enable OAuth Settings)';
+
+/** What to redo after a sandbox refresh, the usual cause when an app that worked stops working. */
+function refreshSteps(n: Names): readonly string[] {
+  return [
+    `If ${n.orgId === 'ID' ? 'the org' : `org ${n.orgId}`} worked before, a sandbox refresh is the likely cause: the refresh replaces the sandbox with a copy of production, so an External Client App created in the sandbox is no longer installed, its consumer key changes, and the sandbox My Domain may change.`,
+    `Redo the app: token-broker apps scaffold --org ${n.orgId} writes the app's metadata; deploy it and assign its permission set with the sf commands it prints; then token-broker orgs put --org ${n.orgId} --update --consumer-key KEY (and --login-url if the My Domain changed).`,
+    `Check with token-broker doctor --org ${n.orgId}: it compares the configured login host with the one Salesforce reports.`,
+  ];
+}
 const APPROVAL_WARNING =
   'The approval must be the integration user\'s own: an admin who clicks Allow approves the app only for the admin. Either sign in as the integration user when approving, or have an admin pre-authorize it (Permitted Users = "Admin approved users are pre-authorized", plus the user\'s profile or a permission set assigned to the app).';
 
@@ -119,7 +154,7 @@ function textsFor(
         steps: [
           'Open the broker approval link below, sign in to Salesforce AS THE INTEGRATION USER and click Allow; the broker checks who approved and re-runs the exchange to prove the fix.',
           APPROVAL_WARNING,
-          'Or pre-authorize: Setup > Connected Apps > Manage Connected Apps > the app > Edit Policies > Permitted Users = "Admin approved users are pre-authorized", then Manage Profiles / Manage Permission Sets and add one the integration user has (a Salesforce API Integration licence permission set cannot hold app assignments; use the profile or another permission set).',
+          `Or pre-authorize, which removes this failure for good: ${ECA_POLICIES} > OAuth Policies > Permitted Users = "Admin approved users are pre-authorized", then select a permission set or profile the integration user has (token-broker apps scaffold --org ${n.orgId} generates such an app and permission set); ${CONNECTED_APP_POLICIES} > Permitted Users, then Manage Profiles / Manage Permission Sets (a Salesforce API Integration licence permission set cannot hold Connected App assignments; use the profile or another permission set).`,
           `Check the host and audience match the org's environment (login ${n.host}, aud ${n.audience}); a sandbox user sent to production also gives this error.`,
           'Right after creating the user or app, allow up to 10 minutes for the change to reach every Salesforce server, then retry.',
         ],
@@ -128,35 +163,43 @@ function textsFor(
       return {
         summary: `The app only admits pre-authorized users and ${n.user} is not one of them.`,
         steps: [
-          'Setup > Connected Apps > Manage Connected Apps (or External Client App Manager) > the app > Manage Profiles / Manage Permission Sets.',
-          "Add the integration user's profile or a permission set assigned to that user.",
+          `${ECA_POLICIES} > OAuth Policies: select a permission set or profile of ${n.user} (or assign the app's permission set to the user: sf org assign permset --name PERMSET --on-behalf-of USERNAME).`,
+          `${CONNECTED_APP_POLICIES}, then Manage Profiles / Manage Permission Sets: add the integration user's profile or a permission set assigned to that user.`,
           'Request a token again (POST /orgs/{orgId}/token with {"forceRefresh": true}).',
         ],
       };
     case 'app_not_installed':
       return {
-        summary: 'The app is not installed in this org, so Salesforce blocks its use.',
+        summary: n.sandbox
+          ? 'The app is not installed in this sandbox, so Salesforce blocks its use; after a sandbox refresh this is expected.'
+          : 'The app is not installed in this org, so Salesforce blocks its use.',
         steps: [
-          'In the target org: Setup > Connected Apps OAuth Usage > the app > Install (External Client Apps: install or deploy the app into the org).',
-          'Then edit its policies: Permitted Users and the profile or permission set of the integration user.',
-          'Only users with "Approve Uninstalled Connected Apps" can approve an uninstalled app; installing it is the lasting fix.',
+          ...(n.sandbox ? refreshSteps(n) : []),
+          `External Client App: deploy it into this org (token-broker apps scaffold --org ${n.orgId}, then the sf commands it prints), or install its package; Setup > External Client Apps > External Client App Manager lists the apps installed here.`,
+          'Then edit its policies: Permitted Users and the permission set or profile of the integration user.',
+          'Legacy Connected App: Setup > Connected Apps OAuth Usage > the app > Install; only users with "Approve Uninstalled Connected Apps" can approve an uninstalled app, so installing it is the lasting fix.',
+          ...(n.sandbox ? [] : refreshSteps(n)),
         ],
       };
     case 'invalid_assertion':
       return {
         summary: `Salesforce could not verify the assertion's signature with the certificate uploaded on the app (${n.key}).`,
         steps: [
-          `Compare the SHA-256 fingerprint of the certificate in ${n.secret} (GET /orgs/{orgId}/status shows it) with the certificate uploaded under the app's "Use digital signatures".`,
+          `Compare the SHA-256 fingerprint of the certificate in ${n.secret} (GET /orgs/{orgId}/status shows it) with the certificate on the app: ${ECA_SETTINGS} > "Enable JWT Bearer Flow" certificate; ${CONNECTED_APP_SETTINGS} > "Use digital signatures". An app holds one certificate.`,
           'Upload the certificate that matches the private key in the secret, or put the matching key into the secret (the broker re-reads it on this error).',
           `Check the consumer key and login host belong to the same org (${n.host}).`,
         ],
       };
     case 'audience_invalid':
       return {
-        summary: `Salesforce rejected the assertion's audience ${n.audience}.`,
+        summary: n.sandbox
+          ? `Salesforce rejected the assertion's audience ${n.audience}; on a sandbox that worked before, a sandbox refresh is the likely cause.`
+          : `Salesforce rejected the assertion's audience ${n.audience}.`,
         steps: [
+          ...(n.sandbox ? refreshSteps(n) : []),
           'Use https://login.salesforce.com for production and Developer Edition orgs, https://test.salesforce.com for sandboxes, and the site URL for Experience Cloud.',
           'A My Domain URL is not a valid audience even when it is the login URL: set the org record audience (or environment) accordingly.',
+          ...(n.sandbox ? [] : refreshSteps(n)),
         ],
       };
     case 'assertion_expired':
@@ -172,7 +215,7 @@ function textsFor(
       return {
         summary: `Salesforce does not know ${n.key} on ${n.host}.`,
         steps: [
-          'Copy the consumer key again from the app (Manage Consumer Details) into the org record.',
+          `Copy the consumer key again into the org record: ${ECA_SETTINGS} > Consumer Key and Secret; legacy Connected App: App Manager > the app > View > Manage Consumer Details.`,
           'Check the environment: a production app is unknown to test.salesforce.com and the other way round.',
           'If the app was created or edited in the last 10 minutes, wait and retry: changes take that long to propagate.',
         ],
@@ -190,7 +233,7 @@ function textsFor(
         summary: `Salesforce refuses logins for ${n.user} from the broker's IP address (or outside login hours).`,
         steps: [
           "Add the broker's egress IP range to the user's profile Login IP Ranges, or check its Login Hours.",
-          'Or set the app policy IP Relaxation = "Relax IP restrictions".',
+          `Or relax the app's IP policy: ${ECA_POLICIES} > OAuth Policies > IP Relaxation = "Relax IP restrictions"; ${CONNECTED_APP_POLICIES} > IP Relaxation.`,
         ],
       };
     case 'org_inactive':
@@ -232,6 +275,31 @@ function textsFor(
           'If Salesforce introduced a new message, report it so it gets its own category.',
         ],
       };
+    case 'client_credentials_user_missing':
+      return {
+        summary: `The app has no run-as user for the client credentials flow (or the flow is off), so Salesforce issues no token for ${n.key}.`,
+        steps: [
+          `${ECA_POLICIES} > OAuth Flows and External Client App Enhancements: check "Enable Client Credentials Flow" and set Run As to ${n.runAs}, an API Only user; ${ECA_SETTINGS} must also have the client credentials flow enabled.`,
+          `${CONNECTED_APP_POLICIES} > Client Credentials Flow > Run As (and "Enable Client Credentials Flow" under its OAuth settings).`,
+          'Allow up to 10 minutes for the change to propagate, then request a token again.',
+        ],
+      };
+    case 'my_domain_required':
+      return {
+        summary: `Salesforce accepts the client credentials grant only on the org's My Domain, and the request went to ${n.host}.`,
+        steps: [
+          `Set the org's login URL to its My Domain: token-broker orgs put --org ${n.orgId} --update --login-url https://NAME.my.salesforce.com (Setup > My Domain shows it; a sandbox's is NAME--SANDBOX.sandbox.my.salesforce.com).`,
+          'A sandbox refresh or a My Domain rename changes the host: token-broker doctor compares the configured host with the one Salesforce reports.',
+        ],
+      };
+    case 'invalid_client_credentials':
+      return {
+        summary: `Salesforce refused the client credentials for ${n.key}: the consumer secret in ${n.consumerSecret} does not belong to this app (or the key does not).`,
+        steps: [
+          `Copy the Consumer Key and Consumer Secret again (${ECA_SETTINGS} > Consumer Key and Secret; legacy Connected App: Manage Consumer Details) and store the secret in ${n.consumerSecret} (bare, or {"consumerSecret": "..."}).`,
+          'If the secret was rotated or staged recently, allow a few minutes and retry; the broker reads the secret again at most after its cache age.',
+        ],
+      };
     case 'invalid_request':
       return {
         summary: 'The request is malformed.',
@@ -256,6 +324,14 @@ function textsFor(
         summary: `The broker could not read or use ${n.secret}.`,
         steps: [
           'Check the secret exists, holds {"privateKey": "<PKCS#8 PEM>", "certificate": "<X.509 PEM>"} or a bare PEM key, and the function may read it (and decrypt its KMS key).',
+          'The function logs the Secrets Manager error; the HTTP body deliberately does not.',
+        ],
+      };
+    case 'consumer_secret_unavailable':
+      return {
+        summary: `The broker could not read the consumer secret from ${n.consumerSecret}.`,
+        steps: [
+          'Check the secret exists, holds the bare consumer secret or {"consumerSecret": "..."}, and the token function may read it (and decrypt its KMS key).',
           'The function logs the Secrets Manager error; the HTTP body deliberately does not.',
         ],
       };

@@ -8,6 +8,13 @@ export type Clock = () => number;
 /** Where an org's users log in, which decides the JWT `aud` default (docs/contracts.md#org-record). */
 export type OrgEnvironment = 'production' | 'sandbox' | 'site';
 
+/**
+ * How the broker logs in to an org (docs/contracts.md#org-record): the JWT Bearer flow signed with
+ * the org's key, or the client credentials flow with the app's consumer secret, as the run-as user
+ * the app names.
+ */
+export type OrgGrant = 'jwt_bearer' | 'client_credentials';
+
 /** One org registry record (docs/contracts.md#org-record), as stored and after validation. Holds no secret. */
 export interface OrgRecord {
   /** Lowercase slug, e.g. `acme-prod`. */
@@ -21,9 +28,20 @@ export interface OrgRecord {
   readonly consumerKey: string;
   /** The integration user's username (JWT `sub`). */
   readonly username: string;
-  /** Secrets Manager id of the signing key secret (docs/contracts.md#signing-key-secret). */
-  readonly signingKeySecretId: string;
-  /** Secrets Manager id of the consumer secret, only when the app requires it for the web-server flow. */
+  /**
+   * The grant the broker logs in with; validation always sets it, an absent value (a record
+   * written before the field existed) means `jwt_bearer` (see `grantOf`). @default 'jwt_bearer'
+   */
+  readonly grant?: OrgGrant | undefined;
+  /**
+   * Secrets Manager id of the signing key secret (docs/contracts.md#signing-key-secret); required
+   * for `jwt_bearer`, optional for `client_credentials` (which signs nothing).
+   */
+  readonly signingKeySecretId?: string | undefined;
+  /**
+   * Secrets Manager id of the consumer secret: required for `client_credentials`; for
+   * `jwt_bearer` only when the app requires it for the web-server flow (the approval loop).
+   */
   readonly consumerSecretId?: string | undefined;
   /** How long the broker serves a token from cache. @default 1800 */
   readonly tokenTtlSeconds: number;

@@ -3,6 +3,7 @@
  * on the first request. Only {@link composeTokenFunction} imports this module.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createSecretsManagerConsumerSecrets } from '../adapters/consumer-secrets';
 import { createDataKeySealer } from '../adapters/kms-envelope';
 import { createDynamoOrgRegistry } from '../adapters/org-registry';
 import { createSalesforceTokenClient } from '../adapters/salesforce-token-client';
@@ -10,7 +11,9 @@ import { createDynamoSharedTokenStore } from '../adapters/shared-token-store';
 import { createSecretsManagerSigningKeys } from '../adapters/signing-keys';
 import { SYSTEM_TIME } from '../core/deadline';
 import { TOKEN_CACHE_PURPOSE } from '../core/shared-token';
+import { createClientCredentialsExchange } from '../services/client-credentials-exchange';
 import { createFleetTokens } from '../services/fleet-tokens';
+import { createGrantExchange } from '../services/grant-exchange';
 import { createJwtExchange } from '../services/jwt-exchange';
 import { createTokenService, type TokenService } from '../services/token-service';
 import { createExchangeReporter } from './exchange-reporting';
@@ -65,20 +68,31 @@ export async function composeTokenService(
     failureMemoryMs: token.failureMemorySeconds * 1000,
     minTokenAgeMs: token.minTokenAgeSeconds * 1000,
   });
+  const tokenEndpoint = createSalesforceTokenClient({
+    timeoutMs: token.salesforceTimeoutMs,
+    ...(time ? { time } : {}),
+  });
+  const clock = () => (time ?? SYSTEM_TIME).now();
+  const { publicBaseUrl } = token;
   return createTokenService({
-    registry: createDynamoOrgRegistry({ client: documents, tableName: config.token.tableName }),
+    registry: createDynamoOrgRegistry({ client: documents, tableName: token.tableName }),
     fleet,
-    exchange: createJwtExchange({
-      signingKeys,
-      tokenEndpoint: createSalesforceTokenClient({
-        timeoutMs: config.token.salesforceTimeoutMs,
-        ...(time ? { time } : {}),
+    exchange: createGrantExchange({
+      jwt_bearer: createJwtExchange({ signingKeys, tokenEndpoint, publicBaseUrl, clock }),
+      client_credentials: createClientCredentialsExchange({
+        // The signing keys' max age bounds how long a rotated consumer secret may go unnoticed too.
+        consumerSecrets: createSecretsManagerConsumerSecrets({
+          client: clients.secrets,
+          maxAgeMs: token.signingKeyMaxAgeSeconds * 1000,
+          clock,
+        }),
+        tokenEndpoint,
+        publicBaseUrl,
+        clock,
       }),
-      publicBaseUrl: config.token.publicBaseUrl,
-      clock: () => (time ?? SYSTEM_TIME).now(),
     }),
     signingKeys,
-    publicBaseUrl: config.token.publicBaseUrl,
+    publicBaseUrl,
     incidents,
     reporter,
     logger,

@@ -5,9 +5,9 @@
  * the exchange is tried again with it. Records nothing: bookkeeping is the caller's.
  */
 import { buildAssertionClaims, signAssertion } from '../core/assertion';
-import type { Category } from '../core/categories';
-import type { Classification, SalesforceToken } from '../core/classify';
+import type { Classification } from '../core/classify';
 import { BrokerError, isBrokerError } from '../core/errors';
+import { signingKeySecretIdOf } from '../core/org-record';
 import type {
   GrantExchange,
   SigningKey,
@@ -15,35 +15,16 @@ import type {
   TokenEndpointClient,
   TokenEndpointResult,
 } from '../core/ports';
-import { buildRemediation } from '../core/remediation';
 import { computeExpiry } from '../core/token-cache';
-import type { Clock, OrgRecord, SalesforceErrorDetail, TokenGrant } from '../core/types';
+import type { Clock, OrgRecord } from '../core/types';
+import { buildExchangeFailure, type FailurePolicy, toGrant } from './exchange-outcome';
 
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
-export interface JwtExchangeDeps {
+export interface JwtExchangeDeps extends FailurePolicy {
   readonly signingKeys: SigningKeyProvider;
   readonly tokenEndpoint: TokenEndpointClient;
-  /** The API's public base URL, for approval links in remediations. */
-  readonly publicBaseUrl: string;
   readonly clock: Clock;
-  /** Retry-After for `salesforce_unavailable`, seconds. @default 5 */
-  readonly unavailableRetryAfterSeconds?: number;
-  /** Retry-After for `login_rate_exceeded`, seconds. @default 300 */
-  readonly rateLimitRetryAfterSeconds?: number;
-}
-
-function toGrant(token: SalesforceToken, org: OrgRecord, expiresAt: string): TokenGrant {
-  return {
-    access_token: token.access_token,
-    instance_url: token.instance_url,
-    id: token.id,
-    token_type: token.token_type,
-    ...(token.scope === undefined ? {} : { scope: token.scope }),
-    ...(token.issued_at === undefined ? {} : { issued_at: token.issued_at }),
-    expires_at: expiresAt,
-    org_id: org.orgId,
-  };
 }
 
 export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
@@ -60,36 +41,12 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
     );
   }
 
-  function failure(
-    category: Category,
-    org: OrgRecord,
-    salesforce: SalesforceErrorDetail | undefined,
-  ): BrokerError {
-    // The Salesforce detail words the fix: a host that does not resolve is not an outage to wait out.
-    const remediation = buildRemediation(category, {
-      org,
-      publicBaseUrl: deps.publicBaseUrl,
-      ...(salesforce ? { salesforce } : {}),
-    });
-    const retryAfterSeconds =
-      category === 'salesforce_unavailable'
-        ? (deps.unavailableRetryAfterSeconds ?? 5)
-        : category === 'login_rate_exceeded'
-          ? (deps.rateLimitRetryAfterSeconds ?? 300)
-          : undefined;
-    return new BrokerError(category, remediation.summary, {
-      salesforce,
-      remediation,
-      retryAfterSeconds,
-    });
-  }
-
   return {
     async run(org, { requestId, salesforceBy }) {
       const base = { orgId: org.orgId, requestId };
       let key: SigningKey;
       try {
-        key = await deps.signingKeys.getSigningKey(org.signingKeySecretId);
+        key = await deps.signingKeys.getSigningKey(signingKeySecretIdOf(org));
       } catch (cause) {
         const error = isBrokerError(cause)
           ? cause
@@ -119,7 +76,7 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
       if (!classification.ok && classification.category === 'invalid_assertion') {
         // The key may have been rotated since it was cached: re-read once, retry only if it changed.
         const reread = await deps.signingKeys
-          .getSigningKey(org.signingKeySecretId, { forceRefresh: true })
+          .getSigningKey(signingKeySecretIdOf(org), { forceRefresh: true })
           .catch(() => undefined);
         keyReread = true;
         if (reread && (reread.versionId === undefined || reread.versionId !== key.versionId)) {
@@ -141,7 +98,7 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
       }
       return {
         ok: false,
-        error: failure(classification.category, org, classification.salesforce),
+        error: buildExchangeFailure(classification.category, org, classification.salesforce, deps),
         report: {
           ...measured,
           ok: false,

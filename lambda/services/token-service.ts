@@ -11,6 +11,7 @@ import {
 } from '../core/approval-links';
 import { type RequestDeadline, SYSTEM_TIME, type TimeSource } from '../core/deadline';
 import { isBrokerError } from '../core/errors';
+import { signingKeySecretIdOf } from '../core/org-record';
 import type {
   CertificateInfo,
   ExchangeOutcome,
@@ -200,14 +201,19 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
         recoverWith(logger, 'Listing open incidents', orgId, [], () =>
           deps.incidents.listOpen(orgId),
         ),
-        deps.signingKeys.getSigningKey(org.signingKeySecretId).then(
-          (key) => ({ available: true, certificate: key.certificate ?? null }) as const,
-          (error: unknown) =>
-            ({
-              available: false,
-              message: isBrokerError(error) ? error.message : 'The signing key could not be loaded',
-            }) as const,
-        ),
+        // A client credentials org names no key: reported as unavailable, with the reason.
+        Promise.resolve(org)
+          .then((record) => deps.signingKeys.getSigningKey(signingKeySecretIdOf(record)))
+          .then(
+            (key) => ({ available: true, certificate: key.certificate ?? null }) as const,
+            (error: unknown) =>
+              ({
+                available: false,
+                message: isBrokerError(error)
+                  ? error.message
+                  : 'The signing key could not be loaded',
+              }) as const,
+          ),
         recoverWith(logger, 'Reading the fleet state', orgId, UNKNOWN_FLEET_STATUS, () =>
           deps.fleet.describe(orgId),
         ),

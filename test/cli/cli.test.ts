@@ -167,6 +167,7 @@ describe('orgs', () => {
       audience: 'https://login.salesforce.com',
       consumerKey,
       username: USER,
+      grant: 'jwt_bearer',
       signingKeySecretId: 'salesforce-token-broker/acme',
       tokenTtlSeconds: 1800,
       callers: [CALLER],
@@ -294,6 +295,7 @@ describe('approval-url, verify and doctor', () => {
     );
     expect(verdicts).toEqual({
       audience: 'pass',
+      'grant-host': 'pass',
       'secret-prefix': 'pass',
       'signing-key': 'pass',
       'certificate-key': 'pass',
@@ -322,10 +324,11 @@ describe('approval-url, verify and doctor', () => {
       '--registered-callback',
       `${BASE_URL}/oauth/callback`,
     );
-    expect(result.code).toBe(0);
+    expect(result.code, result.stdout).toBe(0);
     const lines = result.stdout.split('\n').filter((line) => /^(PASS|WARN|FAIL|SKIP) /.test(line));
     expect(lines.map((line) => line.split(/\s+/).slice(0, 2).join(' '))).toEqual([
       'PASS audience',
+      'PASS grant-host',
       'PASS secret-prefix',
       'PASS signing-key',
       'PASS certificate-key',
@@ -333,6 +336,8 @@ describe('approval-url, verify and doctor', () => {
       'PASS consumer-key',
       'PASS redirect-uri',
       'PASS exchange',
+      'PASS identity-host',
+      'PASS login-budget',
     ]);
     expect(result.stdout).toMatch(/OK: 0 failed, 0 warnings\n$/);
   });
@@ -397,7 +402,7 @@ describe('approval-url, verify and doctor', () => {
       '--json',
     );
     expect(
-      prefixed.json<{ checks: { check: string; verdict: string }[] }>().checks[1],
+      prefixed.json<{ checks: { check: string; verdict: string }[] }>().checks[2],
     ).toMatchObject({ check: 'secret-prefix', verdict: 'pass' });
   });
 

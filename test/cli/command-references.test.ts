@@ -16,7 +16,7 @@ const SOURCES = [
     .map((name) => `docs/${name}`),
 ];
 /** Commands with actions (`orgs put`); the others take options right away. */
-const ACTIONS = new Set(['orgs', 'keys']);
+const ACTIONS = new Set(['orgs', 'keys', 'apps']);
 const REFERENCE =
   /(?<![\w/-])(?:token-broker|npm run cli --) ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?([^`'\n]*)/g;
 

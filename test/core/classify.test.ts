@@ -47,7 +47,9 @@ const KNOWN: readonly [string, number, string, string][] = [
   ['unexpected_response', 400, 'unsupported_grant_type', 'grant type not supported'],
   ['unexpected_response', 400, 'invalid_grant', 'authentication failure'],
   ['unexpected_response', 400, 'invalid_grant', 'activation secret invalid'],
-  ['unexpected_response', 400, 'invalid_client', 'invalid client credentials'],
+  ['invalid_client_credentials', 400, 'invalid_client', 'invalid client credentials'],
+  ['client_credentials_user_missing', 400, 'invalid_grant', 'no client credentials user enabled'],
+  ['my_domain_required', 400, 'invalid_grant', 'request not supported on this domain'],
 ];
 
 describe('classifyTokenAnswer', () => {

@@ -22,11 +22,44 @@ function problemsOf(input: unknown): string {
 }
 
 describe('validateOrgRecord', () => {
+  it('takes the client credentials grant with a consumer secret on a My Domain, no signing key needed', () => {
+    const { signingKeySecretId: _unused, ...noKey } = base;
+    expect(
+      validateOrgRecord({
+        ...noKey,
+        loginUrl: 'https://acme.my.salesforce.com',
+        grant: 'client_credentials',
+        consumerSecretId: 'token-broker/acme-consumer',
+      }),
+    ).toMatchObject({
+      grant: 'client_credentials',
+      consumerSecretId: 'token-broker/acme-consumer',
+    });
+    expect(problemsOf(noKey)).toContain('signingKeySecretId is required for grant jwt_bearer');
+  });
+
+  it.each([
+    'https://login.salesforce.com',
+    'https://test.salesforce.com',
+    'http://127.0.0.1:4010/hosts/test.salesforce.com',
+  ])('refuses the client credentials grant on the shared login host %s', (loginUrl) => {
+    const problems = problemsOf({ ...base, loginUrl, grant: 'client_credentials' });
+    expect(problems).toContain('the client credentials grant works only on the org');
+    expect(problems).toContain('consumerSecretId is required for grant client_credentials');
+  });
+
+  it('refuses an unknown grant', () => {
+    expect(problemsOf({ ...base, grant: 'password' })).toContain(
+      'grant must be one of jwt_bearer, client_credentials',
+    );
+  });
+
   it('applies the documented defaults', () => {
     expect(validateOrgRecord(base)).toEqual({
       ...base,
       environment: 'production',
       audience: 'https://login.salesforce.com',
+      grant: 'jwt_bearer',
       tokenTtlSeconds: 1800,
       callers: [],
     });

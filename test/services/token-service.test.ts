@@ -216,6 +216,12 @@ describe('token service against a loopback token endpoint with real RS256 keys',
     ['login_rate_exceeded', sfError('rate_limit_exceeded', 'number of logins exceeded')],
     ['salesforce_unavailable', MAINTENANCE_PAGE],
     ['unexpected_response', sfError('brand_new_error', 'never seen before')],
+    [
+      'client_credentials_user_missing',
+      sfError('invalid_grant', 'no client credentials user enabled'),
+    ],
+    ['my_domain_required', sfError('invalid_grant', 'request not supported on this domain')],
+    ['invalid_client_credentials', sfError('invalid_client', 'invalid client credentials')],
   ];
 
   it.each(failures)(

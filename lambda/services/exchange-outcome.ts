@@ -1,0 +1,58 @@
+/**
+ * What both grants' exchanges make of Salesforce's classified answer: the grant the token API
+ * serves, or the {@link BrokerError} with its remediation and Retry-After.
+ */
+import type { Category } from '../core/categories';
+import type { SalesforceToken } from '../core/classify';
+import { BrokerError } from '../core/errors';
+import { buildRemediation } from '../core/remediation';
+import type { OrgRecord, SalesforceErrorDetail, TokenGrant } from '../core/types';
+
+export interface FailurePolicy {
+  /** The API's public base URL, for links in remediations. */
+  readonly publicBaseUrl: string;
+  /** Retry-After for `salesforce_unavailable`, seconds. @default 5 */
+  readonly unavailableRetryAfterSeconds?: number;
+  /** Retry-After for `login_rate_exceeded`, seconds. @default 300 */
+  readonly rateLimitRetryAfterSeconds?: number;
+}
+
+/** A Salesforce token response as the token API serves it. */
+export function toGrant(token: SalesforceToken, org: OrgRecord, expiresAt: string): TokenGrant {
+  return {
+    access_token: token.access_token,
+    instance_url: token.instance_url,
+    id: token.id,
+    token_type: token.token_type,
+    ...(token.scope === undefined ? {} : { scope: token.scope }),
+    ...(token.issued_at === undefined ? {} : { issued_at: token.issued_at }),
+    expires_at: expiresAt,
+    org_id: org.orgId,
+  };
+}
+
+/** The error for a failed exchange, worded by the remediation for its category. */
+export function buildExchangeFailure(
+  category: Category,
+  org: OrgRecord,
+  salesforce: SalesforceErrorDetail | undefined,
+  policy: FailurePolicy,
+): BrokerError {
+  // The Salesforce detail words the fix: a host that does not resolve is not an outage to wait out.
+  const remediation = buildRemediation(category, {
+    org,
+    publicBaseUrl: policy.publicBaseUrl,
+    ...(salesforce ? { salesforce } : {}),
+  });
+  const retryAfterSeconds =
+    category === 'salesforce_unavailable'
+      ? (policy.unavailableRetryAfterSeconds ?? 5)
+      : category === 'login_rate_exceeded'
+        ? (policy.rateLimitRetryAfterSeconds ?? 300)
+        : undefined;
+  return new BrokerError(category, remediation.summary, {
+    salesforce,
+    remediation,
+    retryAfterSeconds,
+  });
+}
