@@ -119,6 +119,9 @@ export async function startWorld(options: { orgCount: number }): Promise<BenchWo
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
       AWS_ENDPOINT_URL_SNS: sns.endpoint,
+      // The bench's orgs are approved: no approval link is signed, and none could leave loopback.
+      APPROVAL_LINK_KEY_ID: 'alias/approval-links',
+      AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:9',
       AWS_LAMBDA_FUNCTION_NAME: 'token-broker-bench-TokenFunction',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',

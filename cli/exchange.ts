@@ -9,6 +9,7 @@ import { createSecretsManagerSigningKeys } from '../lambda/adapters/signing-keys
 import type { BrokerError } from '../lambda/core/errors';
 import type { OrgRecord } from '../lambda/core/types';
 import { createJwtExchange } from '../lambda/services/jwt-exchange';
+import { createCliApprovalLinks } from './approval-links';
 import { CliError } from './io';
 import type { Target } from './target';
 
@@ -39,6 +40,14 @@ export async function runExchange(
     signingKeys: createSecretsManagerSigningKeys({ client: target.secrets, maxAgeMs: 0 }),
     tokenEndpoint: createSalesforceTokenClient({ timeoutMs: Math.min(timeoutMs, 10_000) }),
     publicBaseUrl: target.publicBaseUrl ?? '',
+    // With the key known, the remediation carries a signed link as the broker's would.
+    approvalLinks:
+      target.approvalLinkKeyId && target.publicBaseUrl
+        ? createCliApprovalLinks(target, {
+            keyId: target.approvalLinkKeyId,
+            publicBaseUrl: target.publicBaseUrl,
+          })
+        : undefined,
     clock: Date.now,
   });
   const requestId = `cli-${randomUUID()}`;

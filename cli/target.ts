@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoOrgRegistry, type DynamoOrgRegistry } from '../lambda/adapters/org-registry';
@@ -24,6 +25,10 @@ export interface Target {
    * or when explicit endpoints say the stack file's gateway is not the one in use.
    */
   readonly brokerApi: BrokerApi | undefined;
+  /** The HMAC key approval links are signed with, when known (the local stack's in `--local`). */
+  readonly approvalLinkKeyId: string | undefined;
+  /** A KMS client on the target's endpoint (the local stack's in `--local`). */
+  kms(): KMSClient;
   /** @throws CliError when no table name is known */
   registry(): DynamoOrgRegistry;
   close(): void;
@@ -95,6 +100,7 @@ export async function resolveTarget(values: GlobalValues, io: CliIo): Promise<Ta
     ...(secretsEndpoint ? { endpoint: secretsEndpoint } : {}),
   });
   let dynamo: DynamoDBClient | undefined;
+  let kms: KMSClient | undefined;
   const explicit = values['dynamodb-endpoint'] && values['secrets-endpoint'];
   const brokerApi: BrokerApi | undefined = local
     ? stack?.caller && !explicit
@@ -108,6 +114,14 @@ export async function resolveTarget(values: GlobalValues, io: CliIo): Promise<Ta
     secrets,
     publicBaseUrl: publicBaseUrl?.replace(/\/+$/, ''),
     brokerApi,
+    approvalLinkKeyId: env.TOKEN_BROKER_APPROVAL_LINK_KEY ?? stack?.approvalLinkKeyId,
+    kms() {
+      kms ??= new KMSClient({
+        ...common,
+        ...(stack?.kmsEndpoint ? { endpoint: stack.kmsEndpoint } : {}),
+      });
+      return kms;
+    },
     registry() {
       if (!tableName) {
         throw usageError(
@@ -126,6 +140,7 @@ export async function resolveTarget(values: GlobalValues, io: CliIo): Promise<Ta
     close() {
       secrets.destroy();
       dynamo?.destroy();
+      kms?.destroy();
     },
   };
 }

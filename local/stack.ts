@@ -21,6 +21,7 @@ import { createDynamoOrgRegistry } from '../lambda/adapters/org-registry';
 import { buildRedirectUri } from '../lambda/core/approval-links';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../lambda/core/metrics';
 import { validateOrgRecord } from '../lambda/core/org-record';
+import { DEFAULT_APPROVAL_LINK_TTL_SECONDS } from '../lambda/handlers/approval-link-config';
 import { type EventsConfig, readEventsConfig } from '../lambda/handlers/events-config';
 import type { FunctionRuntime } from '../lambda/handlers/function-runtime';
 import { composeOAuthFunction } from '../lambda/handlers/oauth-function';
@@ -42,6 +43,8 @@ export const DEMO_ORG_ID = 'demo';
 export const DEMO_SECRET_ID = `${DEFAULT_SECRET_PREFIX}demo`;
 /** The symmetric key the shared token cache is sealed under. */
 export const LOCAL_TOKEN_CACHE_KEY_ALIAS = 'alias/salesforce-token-broker-token-cache';
+/** The HMAC key approval links are signed with. */
+export const LOCAL_APPROVAL_LINK_KEY_ALIAS = 'alias/salesforce-token-broker-approval-links';
 /** What the local gateway reports as the SigV4 caller of the IAM routes. */
 export const LOCAL_CALLER_ARN = 'arn:aws:sts::123456789012:assumed-role/LocalDeveloper/npm-start';
 /** The role the demo org allows (the caller above, normalised). */
@@ -179,6 +182,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const kms = await startKmsServer({ region: LOCAL_REGION });
     closers.push(() => kms.close());
     const tokenCacheKey = await kms.createKey({ alias: LOCAL_TOKEN_CACHE_KEY_ALIAS });
+    const approvalLinks = {
+      keyId: (await kms.createKey({ spec: 'HMAC_256', alias: LOCAL_APPROVAL_LINK_KEY_ALIAS })).arn,
+      lifetimeSeconds: DEFAULT_APPROVAL_LINK_TTL_SECONDS,
+    };
     const emulator = await startEmulator({ port: ports.emulator });
     closers.push(() => emulator.close());
 
@@ -255,6 +262,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           publicBaseUrl,
           salesforceTimeoutMs: LOCAL_SALESFORCE_TIMEOUT_MS,
           signingKeyMaxAgeSeconds: 300,
+          approvalLinks,
         },
         events: localEventsConfig('token'),
       },
@@ -267,6 +275,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           publicBaseUrl,
           salesforceTimeoutMs: LOCAL_SALESFORCE_TIMEOUT_MS,
           stateTtlSeconds: 600,
+          approvalLinks,
         },
         events: localEventsConfig('oauth'),
       },
@@ -283,6 +292,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       secretsManagerEndpoint: secrets.endpoint,
       kmsEndpoint: kms.endpoint,
       tokenCacheKeyId: tokenCacheKey.arn,
+      approvalLinkKeyId: approvalLinks.keyId,
       emulatorUrl: emulator.url,
       eventsFile,
       demoOrgId: DEMO_ORG_ID,

@@ -1,4 +1,5 @@
 /** The OAuth function's configuration, read and validated once at cold start. */
+import { type ApprovalLinkConfig, readApprovalLinkConfig } from './approval-link-config';
 import { readBaseUrl, readInteger, readString, SALESFORCE_TIMEOUT_BOUNDS } from './env';
 
 export interface OAuthConfig {
@@ -10,6 +11,8 @@ export interface OAuthConfig {
   readonly stateTtlSeconds: number;
   /** Per-request timeout for Salesforce calls (`SALESFORCE_TIMEOUT_MS`). @default 5000 */
   readonly salesforceTimeoutMs: number;
+  /** The key and lifetime of the approval links `/oauth/authorize` checks. */
+  readonly approvalLinks: ApprovalLinkConfig;
 }
 
 /** @throws ConfigError naming the first missing or malformed variable */
@@ -20,5 +23,6 @@ export function readOAuthConfig(env: Readonly<Record<string, string | undefined>
     // Salesforce codes live 15 minutes; an attempt may not outlive its code by much.
     stateTtlSeconds: readInteger(env, 'OAUTH_STATE_TTL_SECONDS', 600, { min: 60, max: 3600 }),
     salesforceTimeoutMs: readInteger(env, 'SALESFORCE_TIMEOUT_MS', 5000, SALESFORCE_TIMEOUT_BOUNDS),
+    approvalLinks: readApprovalLinkConfig(env),
   };
 }

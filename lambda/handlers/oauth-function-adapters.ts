@@ -17,7 +17,7 @@ import type { OAuthFunctionConfig } from './oauth-function';
 import { createOAuthHandler } from './oauth-handler';
 import { recordApprovalOutcome } from './oauth-metrics';
 import type { RestHandler } from './rest-handler';
-import { composeTokenService } from './token-function-adapters';
+import { composeApprovalLinks, composeTokenService } from './token-function-adapters';
 
 /** Signing keys are read once per instance here: approvals are rare. */
 const SIGNING_KEY_MAX_AGE_SECONDS = 300;
@@ -40,6 +40,7 @@ export async function composeOAuthHandler(
         publicBaseUrl: oauth.publicBaseUrl,
         salesforceTimeoutMs: oauth.salesforceTimeoutMs,
         signingKeyMaxAgeSeconds: SIGNING_KEY_MAX_AGE_SECONDS,
+        approvalLinks: oauth.approvalLinks,
       },
       events: config.events,
     },
@@ -61,6 +62,7 @@ export async function composeOAuthHandler(
     clock: () => time.now(),
     logger,
     publicBaseUrl: oauth.publicBaseUrl,
+    links: composeApprovalLinks(oauth, runtime, clients),
     stateTtlSeconds: oauth.stateTtlSeconds,
   });
   return createOAuthHandler({

@@ -2,6 +2,7 @@
  * The token function's configuration, read and validated once at cold start (docs/architecture.md).
  * A missing or malformed variable fails the init phase with a `ConfigError` naming it.
  */
+import { type ApprovalLinkConfig, readApprovalLinkConfig } from './approval-link-config';
 import { readBaseUrl, readInteger, readString, SALESFORCE_TIMEOUT_BOUNDS } from './env';
 
 export interface TokenConfig {
@@ -17,6 +18,8 @@ export interface TokenConfig {
   readonly salesforceTimeoutMs: number;
   /** How long a signing key is served from memory before it is re-read, seconds. @default 300 */
   readonly signingKeyMaxAgeSeconds: number;
+  /** The key and lifetime of the approval links in remediations and the status route. */
+  readonly approvalLinks: ApprovalLinkConfig;
 }
 
 export function readTokenConfig(env: Readonly<Record<string, string | undefined>>): TokenConfig {
@@ -28,5 +31,6 @@ export function readTokenConfig(env: Readonly<Record<string, string | undefined>
       min: 0,
       max: 86_400,
     }),
+    approvalLinks: readApprovalLinkConfig(env),
   };
 }

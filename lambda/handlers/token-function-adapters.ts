@@ -3,12 +3,15 @@
  * on the first request. Only {@link composeTokenFunction} imports this module.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createKmsApprovalLinkSigner } from '../adapters/approval-link-signer';
 import { createDynamoOrgRegistry } from '../adapters/org-registry';
 import { createSalesforceTokenClient } from '../adapters/salesforce-token-client';
 import { createSecretsManagerSigningKeys } from '../adapters/signing-keys';
 import { SYSTEM_TIME } from '../core/deadline';
+import { type ApprovalLinks, createApprovalLinks } from '../services/approval-links';
 import { createJwtExchange } from '../services/jwt-exchange';
 import { createTokenService, type TokenService } from '../services/token-service';
+import type { ApprovalLinkConfig } from './approval-link-config';
 import { createExchangeReporter } from './exchange-reporting';
 import {
   composeEvents,
@@ -17,6 +20,25 @@ import {
   type FunctionRuntime,
 } from './function-runtime';
 import type { TokenFunctionConfig } from './token-function';
+
+/** The function's approval links: signed with the stack's KMS HMAC key. */
+export function composeApprovalLinks(
+  config: { readonly publicBaseUrl: string; readonly approvalLinks: ApprovalLinkConfig },
+  runtime: FunctionRuntime,
+  clients: FunctionClients,
+): ApprovalLinks {
+  const time = runtime.time ?? SYSTEM_TIME;
+  return createApprovalLinks({
+    signer: createKmsApprovalLinkSigner({
+      client: clients.kms,
+      keyId: config.approvalLinks.keyId,
+    }),
+    publicBaseUrl: config.publicBaseUrl,
+    lifetimeSeconds: config.approvalLinks.lifetimeSeconds,
+    clock: () => time.now(),
+    logger: runtime.logger,
+  });
+}
 
 /**
  * @param shared the document client and events when the caller composes more than the token
@@ -44,6 +66,7 @@ export async function composeTokenService(
         message: error.message,
       }),
   });
+  const approvalLinks = composeApprovalLinks(config.token, runtime, clients);
   return createTokenService({
     registry: createDynamoOrgRegistry({ client: documents, tableName: config.token.tableName }),
     exchange: createJwtExchange({
@@ -53,10 +76,12 @@ export async function composeTokenService(
         ...(time ? { time } : {}),
       }),
       publicBaseUrl: config.token.publicBaseUrl,
+      approvalLinks,
       clock: () => (time ?? SYSTEM_TIME).now(),
     }),
     signingKeys,
     publicBaseUrl: config.token.publicBaseUrl,
+    approvalLinks,
     incidents,
     reporter: createExchangeReporter(logger, metrics),
     logger,

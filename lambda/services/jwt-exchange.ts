@@ -15,17 +15,24 @@ import type {
   TokenEndpointClient,
   TokenEndpointResult,
 } from '../core/ports';
-import { buildRemediation } from '../core/remediation';
+import { buildRemediation, isApprovalLinkCategory } from '../core/remediation';
 import { computeExpiry } from '../core/token-cache';
 import type { Clock, OrgRecord, SalesforceErrorDetail, TokenGrant } from '../core/types';
+import type { ApprovalLinks } from './approval-links';
 
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 export interface JwtExchangeDeps {
   readonly signingKeys: SigningKeyProvider;
   readonly tokenEndpoint: TokenEndpointClient;
-  /** The API's public base URL, for approval links in remediations. */
+  /** The API's public base URL, for the redirect URI in remediations. */
   readonly publicBaseUrl: string;
+  /**
+   * Mints the approval link of an approval category's remediation, fresh for each failure, so
+   * incidents and their reminders carry a current one.
+   * @default none: remediations offer the raw Salesforce authorize URL only (the CLI without a key)
+   */
+  readonly approvalLinks?: Pick<ApprovalLinks, 'mintForRemediation'> | undefined;
   readonly clock: Clock;
   /** Retry-After for `salesforce_unavailable`, seconds. @default 5 */
   readonly unavailableRetryAfterSeconds?: number;
@@ -60,15 +67,19 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
     );
   }
 
-  function failure(
+  async function failure(
     category: Category,
     org: OrgRecord,
     salesforce: SalesforceErrorDetail | undefined,
-  ): BrokerError {
+  ): Promise<BrokerError> {
+    const approvalLink = isApprovalLinkCategory(category)
+      ? await deps.approvalLinks?.mintForRemediation(org.orgId)
+      : undefined;
     // The Salesforce detail words the fix: a host that does not resolve is not an outage to wait out.
     const remediation = buildRemediation(category, {
       org,
       publicBaseUrl: deps.publicBaseUrl,
+      approvalLink,
       ...(salesforce ? { salesforce } : {}),
     });
     const retryAfterSeconds =
@@ -141,7 +152,7 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
       }
       return {
         ok: false,
-        error: failure(classification.category, org, classification.salesforce),
+        error: await failure(classification.category, org, classification.salesforce),
         report: {
           ...measured,
           ok: false,

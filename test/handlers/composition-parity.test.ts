@@ -71,6 +71,8 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_DYNAMODB: stack.dynamodbEndpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: stack.secretsManagerEndpoint,
     AWS_ENDPOINT_URL_SNS: sns.endpoint,
+    AWS_ENDPOINT_URL_KMS: stack.kmsEndpoint,
+    APPROVAL_LINK_KEY_ID: stack.approvalLinkKeyId,
   });
   ({ handler: entry } = await import('../../lambda/handlers/token'));
 });

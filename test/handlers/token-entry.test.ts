@@ -76,12 +76,16 @@ describe('token.ts Lambda entry', () => {
     expect(() =>
       readTokenConfig({ TABLE_NAME: 't', PUBLIC_BASE_URL: 'http://broker.example.com' }),
     ).toThrow('PUBLIC_BASE_URL must use https');
+    expect(() =>
+      readTokenConfig({ TABLE_NAME: 't', PUBLIC_BASE_URL: 'https://x.example' }),
+    ).toThrow(new ConfigError('Environment variable APPROVAL_LINK_KEY_ID is required'));
     // The CDK construct's bounds: three attempts must fit the 20 s function timeout.
     for (const timeout of ['0', '999', '6001', '30000']) {
       expect(() =>
         readTokenConfig({
           TABLE_NAME: 't',
           PUBLIC_BASE_URL: 'https://x.example',
+          APPROVAL_LINK_KEY_ID: 'k',
           SALESFORCE_TIMEOUT_MS: timeout,
         }),
       ).toThrow('SALESFORCE_TIMEOUT_MS must be an integer from 1000 to 6000');
@@ -91,17 +95,23 @@ describe('token.ts Lambda entry', () => {
         readTokenConfig({
           TABLE_NAME: 't',
           PUBLIC_BASE_URL: 'https://x.example',
+          APPROVAL_LINK_KEY_ID: 'k',
           SALESFORCE_TIMEOUT_MS: String(timeout),
         }).salesforceTimeoutMs,
       ).toBe(timeout);
     }
     expect(
-      readTokenConfig({ TABLE_NAME: 't', PUBLIC_BASE_URL: 'https://x.example/prod/' }),
+      readTokenConfig({
+        TABLE_NAME: 't',
+        PUBLIC_BASE_URL: 'https://x.example/prod/',
+        APPROVAL_LINK_KEY_ID: 'alias/approval-links',
+      }),
     ).toEqual({
       tableName: 't',
       publicBaseUrl: 'https://x.example/prod',
       salesforceTimeoutMs: 5000,
       signingKeyMaxAgeSeconds: 300,
+      approvalLinks: { keyId: 'alias/approval-links', lifetimeSeconds: 604_800 },
     });
   });
 });

@@ -86,6 +86,7 @@ function makeHandler() {
         publicBaseUrl: 'https://broker.example.com/prod',
         salesforceTimeoutMs: 1000,
         signingKeyMaxAgeSeconds: 300,
+        approvalLinks: { keyId: 'alias/approval-links', lifetimeSeconds: 604_800 },
       },
       events: {
         topicArn: 'arn:aws:sns:eu-west-1:000000000000:events',

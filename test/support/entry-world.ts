@@ -67,6 +67,9 @@ export async function startEntryWorld(options: EntryWorldOptions): Promise<Entry
     EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:000000000000:events',
     // Loopback discard port: a publish here fails fast and is logged, never leaves the machine.
     AWS_ENDPOINT_URL_SNS: 'http://127.0.0.1:9',
+    // Signing is only needed for approval categories; here it would fail fast on loopback too.
+    APPROVAL_LINK_KEY_ID: 'alias/approval-links',
+    AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:9',
     ...options.env,
   });
   return { salesforce, secrets, dynamo, tableName };

@@ -29,6 +29,7 @@ import { logger, metrics } from '../../../lambda/handlers/observability';
 import type { RestHandler } from '../../../lambda/handlers/rest-handler';
 import { readTokenConfig } from '../../../lambda/handlers/token-config';
 import { composeTokenFunction } from '../../../lambda/handlers/token-function';
+import { startKmsServer } from '../../../local/kms-server';
 import { buildRestEvent, createLambdaContext, type RestRequest } from '../../../local/rest-event';
 import {
   type LocalSecretsManager,
@@ -130,13 +131,15 @@ export function usernameOf(orgId: string): string {
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const [emulator, dynamo, secrets, sns, material] = await Promise.all([
+  const [emulator, dynamo, secrets, sns, material, kms] = await Promise.all([
     startEmulator(),
     startDynalite(),
     startSecretsManagerServer(),
     startLocalSns(),
     signingMaterial('reliability'),
+    startKmsServer(),
   ]);
+  const approvalLinkKey = await kms.createKey({ spec: 'HMAC_256' });
   const [proxy, snsProxy] = await Promise.all([
     startFaultProxy(dynamo.endpoint),
     startFaultProxy(sns.endpoint),
@@ -148,6 +151,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     AWS_ENDPOINT_URL_SNS: snsProxy.endpoint,
+    AWS_ENDPOINT_URL_KMS: kms.endpoint,
   });
   const tableName = await dynamo.createTable();
   const topicArn = sns.createTopic('token-broker-events');
@@ -185,6 +189,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           PUBLIC_BASE_URL,
           SALESFORCE_TIMEOUT_MS: String(options.salesforceTimeoutMs ?? 1000),
           SIGNING_KEY_MAX_AGE_SECONDS: String(options.signingKeyMaxAgeSeconds ?? 300),
+          APPROVAL_LINK_KEY_ID: approvalLinkKey.arn,
         }),
         events,
       },
@@ -216,6 +221,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             TABLE_NAME: tableName,
             PUBLIC_BASE_URL,
             SALESFORCE_TIMEOUT_MS: String(options.salesforceTimeoutMs ?? 1000),
+            APPROVAL_LINK_KEY_ID: approvalLinkKey.arn,
           }),
           events: { ...events, source: 'urn:salesforce-token-broker:oauth' },
         },
@@ -291,7 +297,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     async close() {
       for (const client of clients) client.close();
-      await Promise.all([emulator.close(), proxy.close(), secrets.close(), sns.close()]);
+      await Promise.all([
+        emulator.close(),
+        proxy.close(),
+        secrets.close(),
+        sns.close(),
+        kms.close(),
+      ]);
       await dynamo.close();
     },
   };
