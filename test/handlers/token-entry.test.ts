@@ -6,7 +6,7 @@ import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import type { LocalSecretsManager } from '../../local/secrets-manager-server';
 import type { LocalDynamo } from '../support/dynalite';
 import { startEntryWorld } from '../support/entry-world';
-import { captureOutput } from '../support/logs';
+import { captureOutput, findSecrets } from '../support/logs';
 import { json, type ScriptedSalesforce, SUCCESS_BODY } from '../support/scripted-salesforce';
 
 // Counts DynamoDB clients: the function must build one, shared by the registry and the ledger.
@@ -34,7 +34,11 @@ beforeAll(async () => {
     username: 'integration@entry.example',
     callers: [CALLER],
     // A trailing slash, as an operator might set it: the function must normalise it.
-    env: { PUBLIC_BASE_URL: 'https://broker.example.com/prod/' },
+    // Event logging asked for: the entry must not log the event (SigV4 headers, bodies) anyway.
+    env: {
+      PUBLIC_BASE_URL: 'https://broker.example.com/prod/',
+      POWERTOOLS_LOGGER_LOG_EVENT: 'true',
+    },
   }));
 });
 afterAll(() => Promise.all([salesforce.close(), secrets.close(), dynamo.close()]));
@@ -62,6 +66,10 @@ describe('token.ts Lambda entry', () => {
         access_token: SUCCESS_BODY.access_token,
       });
       expect(salesforce.requests).toHaveLength(1);
+      expect(output.entries().some((entry) => entry.message === 'Lambda invocation event')).toBe(
+        false,
+      );
+      expect(findSecrets(output.text(), [SUCCESS_BODY.access_token])).toEqual([]);
       // The success looked for open incidents through the ledger, on the registry's client.
       expect(dynamoClients.length - clientsBefore).toBe(1);
     } finally {
