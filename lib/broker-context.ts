@@ -25,6 +25,11 @@ export const CONTEXT_KEYS = [
   'removalPolicy',
   'manageApiGatewayAccountRole',
   'sourceMapStackTraces',
+  'approvalLinkTtlSeconds',
+  'webAcl',
+  'oauthRequestsPerIp',
+  'oauthReservedConcurrency',
+  'allowedPrincipalOrgId',
 ] as const;
 
 /** The prop each context key sets, where the names differ (the key carries the unit). */
@@ -34,6 +39,7 @@ const PROP_OF_KEY: Partial<Record<(typeof CONTEXT_KEYS)[number], keyof TokenBrok
   oauthStateTtlSeconds: 'oauthStateTtl',
   signingKeyMaxAgeSeconds: 'signingKeyMaxAge',
   salesforceTimeoutMs: 'salesforceTimeout',
+  approvalLinkTtlSeconds: 'approvalLinkTtl',
 };
 
 const UNIT_NAMES = { ms: 'milliseconds', s: 'seconds' } as const;
@@ -94,6 +100,14 @@ export function readBrokerContext(node: Node): TokenBrokerProps {
       raw('manageApiGatewayAccountRole'),
     ),
     sourceMapStackTraces: readBoolean('sourceMapStackTraces', raw('sourceMapStackTraces')),
+    approvalLinkTtl: seconds('approvalLinkTtlSeconds'),
+    webAcl: readBoolean('webAcl', raw('webAcl')),
+    oauthRequestsPerIp: readNumber('oauthRequestsPerIp', raw('oauthRequestsPerIp')),
+    oauthReservedConcurrency: readNumber(
+      'oauthReservedConcurrency',
+      raw('oauthReservedConcurrency'),
+    ),
+    allowedPrincipalOrgId: readString('allowedPrincipalOrgId', raw('allowedPrincipalOrgId')),
   };
 }
 

@@ -1,11 +1,13 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import type { Key } from 'aws-cdk-lib/aws-kms';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { orgKey, stateKey } from '../lambda/adapters/table-schema';
 import { buildRedirectUri } from '../lambda/core/approval-links';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../lambda/core/metrics';
+import { approvalLinkStatement, createApprovalLinkKey } from './approval-link-key';
 import { BrokerApi } from './broker-api';
 import { BrokerFunction } from './broker-function';
 import { publishStatements, readSecretsStatement, tableItemsStatement } from './broker-policies';
@@ -65,6 +67,8 @@ export class TokenBroker extends Construct {
   readonly alarmTopic: Topic;
   readonly tokenFunction: BrokerFunction;
   readonly oauthFunction: BrokerFunction;
+  /** The KMS HMAC key approval links are signed with (`token-broker approval-url` needs it). */
+  readonly approvalLinkKey: Key;
   /** `https://{host}[/{stage}]`, no trailing slash; what the functions get as PUBLIC_BASE_URL. */
   readonly publicBaseUrl: string;
   /** `{publicBaseUrl}/oauth/callback`: register it as the Connected App's callback URL. */
@@ -92,6 +96,7 @@ export class TokenBroker extends Construct {
       removalPolicy: config.removalPolicy,
       sourceMapStackTraces: config.sourceMapStackTraces,
     };
+    this.approvalLinkKey = createApprovalLinkKey(this, config.removalPolicy);
     const environment = this.sharedEnvironment(config);
     const publishing = publishStatements(this.eventsTopic, topics.key);
     const secrets = readSecretsStatement(config.signingKeySecretPrefix);
@@ -109,12 +114,15 @@ export class TokenBroker extends Construct {
         tableItemsStatement(this.table, TOKEN_ITEM_ACTIONS, [orgKey('').pk]),
         secrets,
         ...publishing,
+        approvalLinkStatement(this.approvalLinkKey, ['GenerateMac']),
       ],
     });
     this.oauthFunction = new BrokerFunction(this, 'OAuthFunction', {
       ...common,
       ...OAUTH_FUNCTION,
       entry: 'lambda/handlers/oauth.ts',
+      // Its ceiling too: the public routes cannot take the token function's concurrency.
+      reservedConcurrentExecutions: config.oauthReservedConcurrency,
       description: 'salesforce-token-broker OAuth routes: approval redirect and verified callback',
       environment: {
         ...environment,
@@ -124,6 +132,7 @@ export class TokenBroker extends Construct {
         tableItemsStatement(this.table, OAUTH_ITEM_ACTIONS, [orgKey('').pk, stateKey('').pk]),
         secrets,
         ...publishing,
+        approvalLinkStatement(this.approvalLinkKey, ['GenerateMac', 'VerifyMac']),
       ],
     });
     for (const fn of [this.tokenFunction, this.oauthFunction]) {
@@ -159,6 +168,8 @@ export class TokenBroker extends Construct {
       POWERTOOLS_LOG_LEVEL: config.logLevel,
       SALESFORCE_TIMEOUT_MS: String(config.salesforceTimeout.toMilliseconds()),
       INCIDENT_REMINDER_INTERVAL_SECONDS: String(config.incidentReminderInterval.toSeconds()),
+      APPROVAL_LINK_KEY_ID: this.approvalLinkKey.keyArn,
+      APPROVAL_LINK_TTL_SECONDS: String(config.approvalLinkTtl.toSeconds()),
     };
   }
 }
