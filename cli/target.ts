@@ -91,6 +91,7 @@ export async function resolveTarget(values: GlobalValues, io: CliIo): Promise<Ta
     undefined;
   const dynamodbEndpoint = values['dynamodb-endpoint'] ?? stack?.dynamodbEndpoint;
   const secretsEndpoint = values['secrets-endpoint'] ?? stack?.secretsManagerEndpoint;
+  const kmsEndpoint = values['kms-endpoint'] ?? stack?.kmsEndpoint;
   const common = {
     ...(region ? { region } : local ? { region: 'eu-west-1' } : {}),
     ...(local ? { credentials: LOCAL_CREDENTIALS } : {}),
@@ -114,11 +115,12 @@ export async function resolveTarget(values: GlobalValues, io: CliIo): Promise<Ta
     secrets,
     publicBaseUrl: publicBaseUrl?.replace(/\/+$/, ''),
     brokerApi,
-    approvalLinkKeyId: env.TOKEN_BROKER_APPROVAL_LINK_KEY ?? stack?.approvalLinkKeyId,
+    approvalLinkKeyId:
+      values['approval-link-key'] ?? env.TOKEN_BROKER_APPROVAL_LINK_KEY ?? stack?.approvalLinkKeyId,
     kms() {
       kms ??= new KMSClient({
         ...common,
-        ...(stack?.kmsEndpoint ? { endpoint: stack.kmsEndpoint } : {}),
+        ...(kmsEndpoint ? { endpoint: kmsEndpoint } : {}),
       });
       return kms;
     },

@@ -19,12 +19,10 @@ Allow: the broker checks who approved and re-runs the JWT exchange), the Callbac
 on the app, and the raw Salesforce authorize URL in the support article's format (it approves for
 whoever signs in, requests no refresh_token scope and verifies nothing: a last resort).
 The link is signed with the stack's KMS HMAC key (stack output ApprovalLinkKeyArn; kms:GenerateMac
-on it) and expires: the link of an incident or reminder does too. Needs the broker's base URL:
---public-base-url, PUBLIC_BASE_URL, or --local.
+on it) and expires: the link of an incident or reminder does too. Needs the broker's base URL
+(--public-base-url, PUBLIC_BASE_URL) and that key (--approval-link-key), or --local.
 
   --org ID                  the org's registry id
-  --approval-link-key KEY   the HMAC key's ARN or alias (env TOKEN_BROKER_APPROVAL_LINK_KEY;
-                            the local stack's with --local)
   --valid-for SECONDS       how long the link works, 300 to 2592000; match the stack's
                             approvalLinkTtl (default 604800: 7 days)
 
@@ -33,7 +31,6 @@ ${GLOBAL_HELP}`;
 export async function runApprovalUrl(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseCommand(args, {
     org: { type: 'string' },
-    'approval-link-key': { type: 'string' },
     'valid-for': { type: 'string' },
   });
   if (values.help) {
@@ -54,7 +51,7 @@ export async function runApprovalUrl(args: readonly string[], io: CliIo): Promis
         "The broker's base URL is unknown: pass --public-base-url URL (the stack output PublicBaseUrl) or set PUBLIC_BASE_URL.",
       );
     }
-    const keyId = values['approval-link-key'] ?? target.approvalLinkKeyId;
+    const keyId = target.approvalLinkKeyId;
     if (!keyId) {
       throw usageError(
         'The approval-link key is unknown: pass --approval-link-key KEY (the stack output ApprovalLinkKeyArn) or set TOKEN_BROKER_APPROVAL_LINK_KEY.',

@@ -6,6 +6,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerEvent } from '../../lambda/core/types';
+import { type LocalKms, startKmsServer } from '../../local/kms-server';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import type { LocalSecretsManager } from '../../local/secrets-manager-server';
 import { type LocalSns, startLocalSns } from '../../local/sns-server';
@@ -26,10 +27,13 @@ let salesforce: ScriptedSalesforce;
 let secrets: LocalSecretsManager;
 let dynamo: LocalDynamo;
 let sns: LocalSns;
+let kms: LocalKms;
 let dynamoOpen = true;
 
 beforeAll(async () => {
   sns = await startLocalSns();
+  kms = await startKmsServer();
+  const approvalLinkKey = await kms.createKey({ spec: 'HMAC_256' });
   ({ salesforce, secrets, dynamo } = await startEntryWorld({
     keyLabel: 'events-flow',
     orgId: 'acme-prod',
@@ -40,11 +44,19 @@ beforeAll(async () => {
       EVENTS_TOPIC_ARN: sns.createTopic('token-broker-events'),
       INCIDENT_REMINDER_INTERVAL_SECONDS: '3600',
       AWS_ENDPOINT_URL_SNS: sns.endpoint,
+      AWS_ENDPOINT_URL_KMS: kms.endpoint,
+      APPROVAL_LINK_KEY_ID: approvalLinkKey.arn,
     },
   }));
 });
 afterAll(() =>
-  Promise.all([salesforce.close(), secrets.close(), sns.close(), dynamoOpen && dynamo.close()]),
+  Promise.all([
+    salesforce.close(),
+    secrets.close(),
+    sns.close(),
+    kms.close(),
+    dynamoOpen && dynamo.close(),
+  ]),
 );
 
 async function call(
@@ -109,7 +121,9 @@ describe('incidents through the token Lambda entry', () => {
         error_description: "user hasn't approved this consumer",
       },
       remediation: {
-        approvalLink: 'https://broker.example.com/prod/oauth/authorize?org=acme-prod',
+        approvalLink: expect.stringMatching(
+          /^https:\/\/broker\.example\.com\/prod\/oauth\/authorize\?org=acme-prod&exp=\d+&sig=[\w-]{43}$/,
+        ),
         salesforceAuthorizeUrl: expect.stringContaining(
           `${salesforce.url}/services/oauth2/authorize?client_id=3MVG9acmeConsumerKey`,
         ),
