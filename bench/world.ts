@@ -64,7 +64,10 @@ export async function startWorld(options: { orgCount: number }): Promise<BenchWo
     startKmsServer({ region: REGION }),
     generateSigningMaterial({ commonName: 'token-broker-bench' }),
   ]);
-  const tokenCacheKey = await kms.createKey();
+  const [tokenCacheKey, approvalLinkKey] = await Promise.all([
+    kms.createKey(),
+    kms.createKey({ spec: 'HMAC_256' }),
+  ]);
   const { control } = emulator;
   // The benchmark makes thousands of exchanges per user; Salesforce's hourly cap is not measured here.
   await control.updateSettings({ loginsPerHour: 1_000_000 });
@@ -127,6 +130,7 @@ export async function startWorld(options: { orgCount: number }): Promise<BenchWo
       AWS_ENDPOINT_URL_SNS: sns.endpoint,
       AWS_ENDPOINT_URL_KMS: kms.endpoint,
       TOKEN_CACHE_KEY_ID: tokenCacheKey.arn,
+      APPROVAL_LINK_KEY_ID: approvalLinkKey.arn,
       AWS_LAMBDA_FUNCTION_NAME: 'token-broker-bench-TokenFunction',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',

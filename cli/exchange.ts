@@ -12,6 +12,7 @@ import type { OrgRecord } from '../lambda/core/types';
 import { createClientCredentialsExchange } from '../lambda/services/client-credentials-exchange';
 import { createGrantExchange } from '../lambda/services/grant-exchange';
 import { createJwtExchange } from '../lambda/services/jwt-exchange';
+import { createCliApprovalLinks } from './approval-links';
 import { CliError } from './io';
 import type { Target } from './target';
 
@@ -43,6 +44,14 @@ export async function runExchange(
   const common = {
     tokenEndpoint: createSalesforceTokenClient({ timeoutMs: Math.min(timeoutMs, 10_000) }),
     publicBaseUrl: target.publicBaseUrl ?? '',
+    // With the key known, the remediation carries a signed link as the broker's would.
+    approvalLinks:
+      target.approvalLinkKeyId && target.publicBaseUrl
+        ? createCliApprovalLinks(target, {
+            keyId: target.approvalLinkKeyId,
+            publicBaseUrl: target.publicBaseUrl,
+          })
+        : undefined,
     clock: Date.now,
   };
   const exchange = createGrantExchange({

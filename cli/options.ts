@@ -17,6 +17,8 @@ export const GLOBAL_OPTIONS = {
   'public-base-url': { type: 'string' },
   'dynamodb-endpoint': { type: 'string' },
   'secrets-endpoint': { type: 'string' },
+  'kms-endpoint': { type: 'string' },
+  'approval-link-key': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionSpecs;
@@ -29,6 +31,9 @@ export const GLOBAL_HELP = `Target (every command):
   --public-base-url URL     the broker API's base URL, for links (env PUBLIC_BASE_URL)
   --dynamodb-endpoint URL   DynamoDB endpoint override (or AWS_ENDPOINT_URL_DYNAMODB)
   --secrets-endpoint URL    Secrets Manager endpoint override (or AWS_ENDPOINT_URL_SECRETS_MANAGER)
+  --kms-endpoint URL        KMS endpoint override (or AWS_ENDPOINT_URL_KMS)
+  --approval-link-key KEY   the approval links' KMS HMAC key, output ApprovalLinkKeyArn (env
+                            TOKEN_BROKER_APPROVAL_LINK_KEY; the local stack's with --local)
 Output:
   --json                    machine-readable output on stdout
   -h, --help                this help`;
@@ -41,6 +46,8 @@ export type GlobalValues = {
   readonly 'public-base-url'?: string | undefined;
   readonly 'dynamodb-endpoint'?: string | undefined;
   readonly 'secrets-endpoint'?: string | undefined;
+  readonly 'kms-endpoint'?: string | undefined;
+  readonly 'approval-link-key'?: string | undefined;
   readonly json?: boolean | undefined;
   readonly help?: boolean | undefined;
 };

@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoOrgRegistry, type DynamoOrgRegistry } from '../lambda/adapters/org-registry';
@@ -26,6 +27,10 @@ export interface Target {
    * or when explicit endpoints say the stack file's gateway is not the one in use.
    */
   readonly brokerApi: BrokerApi | undefined;
+  /** The HMAC key approval links are signed with, when known (the local stack's in `--local`). */
+  readonly approvalLinkKeyId: string | undefined;
+  /** A KMS client on the target's endpoint (the local stack's in `--local`). */
+  kms(): KMSClient;
   /** @throws CliError when no table name is known */
   registry(): DynamoOrgRegistry;
   /** The orgs' shared token items (logins, remembered failures); never opens a token. */
@@ -90,6 +95,7 @@ export async function resolveTarget(values: GlobalValues, io: CliIo): Promise<Ta
     undefined;
   const dynamodbEndpoint = values['dynamodb-endpoint'] ?? stack?.dynamodbEndpoint;
   const secretsEndpoint = values['secrets-endpoint'] ?? stack?.secretsManagerEndpoint;
+  const kmsEndpoint = values['kms-endpoint'] ?? stack?.kmsEndpoint;
   const common = {
     ...(region ? { region } : local ? { region: 'eu-west-1' } : {}),
     ...(local ? { credentials: LOCAL_CREDENTIALS } : {}),
@@ -99,6 +105,7 @@ export async function resolveTarget(values: GlobalValues, io: CliIo): Promise<Ta
     ...(secretsEndpoint ? { endpoint: secretsEndpoint } : {}),
   });
   let dynamo: DynamoDBClient | undefined;
+  let kms: KMSClient | undefined;
   const explicit = values['dynamodb-endpoint'] && values['secrets-endpoint'];
   const brokerApi: BrokerApi | undefined = local
     ? stack?.caller && !explicit
@@ -122,6 +129,15 @@ export async function resolveTarget(values: GlobalValues, io: CliIo): Promise<Ta
     secrets,
     publicBaseUrl: publicBaseUrl?.replace(/\/+$/, ''),
     brokerApi,
+    approvalLinkKeyId:
+      values['approval-link-key'] ?? env.TOKEN_BROKER_APPROVAL_LINK_KEY ?? stack?.approvalLinkKeyId,
+    kms() {
+      kms ??= new KMSClient({
+        ...common,
+        ...(kmsEndpoint ? { endpoint: kmsEndpoint } : {}),
+      });
+      return kms;
+    },
     registry() {
       return createDynamoOrgRegistry(documents());
     },
@@ -131,6 +147,7 @@ export async function resolveTarget(values: GlobalValues, io: CliIo): Promise<Ta
     close() {
       secrets.destroy();
       dynamo?.destroy();
+      kms?.destroy();
     },
   };
 }

@@ -64,7 +64,8 @@ export interface OrgStatus {
     readonly tokenTtlSeconds: number;
     readonly callers: readonly string[];
   };
-  readonly approvalLink: string;
+  /** Signed and expiring; `null` when the broker could not sign one. */
+  readonly approvalLink: string | null;
   readonly redirectUri: string;
   readonly salesforceAuthorizeUrl: string;
   readonly lastExchange: {

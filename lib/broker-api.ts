@@ -15,12 +15,20 @@ import {
   SecurityPolicy,
 } from 'aws-cdk-lib/aws-apigateway';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
-import { PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import {
+  AnyPrincipal,
+  Effect,
+  PolicyDocument,
+  PolicyStatement,
+  Role,
+  ServicePrincipal,
+} from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ARecord, HostedZone, RecordTarget } from 'aws-cdk-lib/aws-route53';
 import { ApiGatewayDomain } from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
+import { BrokerFirewall } from './broker-firewall';
 import {
   GATEWAY_RESPONSES,
   gatewayResponseHeaders,
@@ -37,6 +45,9 @@ export interface BrokerApiProps {
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
   readonly manageApiGatewayAccountRole: boolean;
+  readonly webAcl: boolean;
+  readonly oauthRequestsPerIp: number;
+  readonly allowedPrincipalOrgId: string | undefined;
 }
 
 /** `ACCESS_DENIED` -> `AccessDenied`: the gateway response's construct id. */
@@ -74,6 +85,32 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
 );
 
 /**
+ * The API's resource policy with `allowedPrincipalOrgId`: everybody may reach the API (the public
+ * routes need that once a policy exists; the token routes still require SigV4 and an IAM policy),
+ * and the token routes are denied to any principal outside the organization.
+ */
+function organizationPolicy(organizationId: string): PolicyDocument {
+  return new PolicyDocument({
+    statements: [
+      new PolicyStatement({
+        sid: 'InvokeApi',
+        principals: [new AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*'],
+      }),
+      new PolicyStatement({
+        sid: 'TokenRoutesOnlyForTheOrganization',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*/*/orgs/*'],
+        conditions: { StringNotEquals: { 'aws:PrincipalOrgID': organizationId } },
+      }),
+    ],
+  });
+}
+
+/**
  * The REST API: SigV4 (`AWS_IAM`) token routes, public OAuth routes, request validation,
  * throttling, JSON access logs and execution logs, and an optional custom domain.
  *
@@ -87,6 +124,8 @@ export class BrokerApi extends Construct {
   readonly executionLogGroup: LogGroup;
   /** The API's public base URL without trailing slash; known before any deployment. */
   readonly publicBaseUrl: string;
+  /** The stage's web ACL; absent with `webAcl: false`. */
+  readonly firewall: BrokerFirewall | undefined;
   private readonly validator: RequestValidator;
 
   constructor(
@@ -104,6 +143,9 @@ export class BrokerApi extends Construct {
       description: 'salesforce-token-broker: token API (SigV4) and OAuth approval routes',
       endpointConfiguration: { types: [EndpointType.REGIONAL] },
       cloudWatchRole: false,
+      ...(props.allowedPrincipalOrgId && {
+        policy: organizationPolicy(props.allowedPrincipalOrgId),
+      }),
       deployOptions: {
         stageName: props.stageName,
         throttlingRateLimit: props.throttling.rateLimit,
@@ -148,18 +190,23 @@ export class BrokerApi extends Construct {
     if (domain?.hostedZone) this.addAliasRecord(domain);
     if (props.manageApiGatewayAccountRole) this.addAccountLoggingRole();
     this.addErrorResponses();
-    Validations.of(this.restApi).acknowledge(
-      {
+    if (props.webAcl) {
+      this.firewall = new BrokerFirewall(this, 'Firewall', {
+        stage: this.restApi.deploymentStage,
+        oauthRequestsPerIp: props.oauthRequestsPerIp,
+      });
+    } else {
+      Validations.of(this.restApi).acknowledge({
         id: 'AwsSolutions-APIG3',
         reason:
-          'No WAF: the token routes require SigV4 (IAM) and the public OAuth routes are throttled per method; a web ACL can be associated with the stage by the operator without changing the stack.',
-      },
-      {
-        id: 'AwsSolutions-COG4',
-        reason:
-          'Callers are AWS workloads authenticated with SigV4 (AWS_IAM authorization), not Cognito users; the OAuth routes are public by design (see APIG4).',
-      },
-    );
+          "The stack's web ACL was turned off (webAcl: false) so that the operator associates one of their own with the stage; the token routes still require SigV4 and the public routes are throttled per method.",
+      });
+    }
+    Validations.of(this.restApi).acknowledge({
+      id: 'AwsSolutions-COG4',
+      reason:
+        'Callers are AWS workloads authenticated with SigV4 (AWS_IAM authorization), not Cognito users; the OAuth routes are public by design (see APIG4).',
+    });
   }
 
   /**
@@ -189,13 +236,12 @@ export class BrokerApi extends Construct {
     this.addSignedMethod(org.addResource('status'), 'GET', token);
 
     const oauthResource = this.restApi.root.addResource('oauth');
+    // No required parameter on either: the function answers a link without `org` or a callback
+    // without `state` with its own page and headers (docs/contracts.md#page-headers), which API
+    // Gateway's JSON error would lack, and a missing link part like any other refused link.
     const authorize = oauthResource.addResource('authorize').addMethod('GET', oauth, {
       authorizationType: AuthorizationType.NONE,
-      requestParameters: { 'method.request.querystring.org': true },
-      requestValidator: this.validator,
     });
-    // No required parameter: the function answers a callback without `state` with its own error
-    // page and headers (docs/contracts.md#page-headers), which API Gateway's JSON error would lack.
     const callback = oauthResource.addResource('callback').addMethod('GET', oauth, {
       authorizationType: AuthorizationType.NONE,
     });

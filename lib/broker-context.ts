@@ -28,6 +28,11 @@ export const CONTEXT_KEYS = [
   'failureMemorySeconds',
   'minTokenAgeSeconds',
   'loginBudgetAlarmPercent',
+  'approvalLinkTtlSeconds',
+  'webAcl',
+  'oauthRequestsPerIp',
+  'oauthReservedConcurrency',
+  'allowedPrincipalOrgId',
 ] as const;
 
 /** The prop each context key sets, where the names differ (the key carries the unit). */
@@ -39,6 +44,7 @@ const PROP_OF_KEY: Partial<Record<(typeof CONTEXT_KEYS)[number], keyof TokenBrok
   salesforceTimeoutMs: 'salesforceTimeout',
   failureMemorySeconds: 'failureMemory',
   minTokenAgeSeconds: 'minTokenAge',
+  approvalLinkTtlSeconds: 'approvalLinkTtl',
 };
 
 const UNIT_NAMES = { ms: 'milliseconds', s: 'seconds' } as const;
@@ -102,6 +108,14 @@ export function readBrokerContext(node: Node): TokenBrokerProps {
     failureMemory: seconds('failureMemorySeconds'),
     minTokenAge: seconds('minTokenAgeSeconds'),
     loginBudgetAlarmPercent: readNumber('loginBudgetAlarmPercent', raw('loginBudgetAlarmPercent')),
+    approvalLinkTtl: seconds('approvalLinkTtlSeconds'),
+    webAcl: readBoolean('webAcl', raw('webAcl')),
+    oauthRequestsPerIp: readNumber('oauthRequestsPerIp', raw('oauthRequestsPerIp')),
+    oauthReservedConcurrency: readNumber(
+      'oauthReservedConcurrency',
+      raw('oauthReservedConcurrency'),
+    ),
+    allowedPrincipalOrgId: readString('allowedPrincipalOrgId', raw('allowedPrincipalOrgId')),
   };
 }
 

@@ -37,6 +37,8 @@ export interface BrokerFunctionProps {
   readonly logLevel: BrokerLogLevel;
   readonly removalPolicy: RemovalPolicy;
   readonly sourceMapStackTraces: boolean;
+  /** @default - none: the function shares the account's unreserved concurrency */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -82,6 +84,9 @@ export class BrokerFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize,
       timeout: props.timeout,
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,

@@ -4,6 +4,7 @@
  * (lib/broker-api.ts) turns them into gateway responses and the local gateway (local/gateway.ts)
  * answers with the same bodies. No CDK import: the local gateway loads this module.
  */
+import { STRICT_TRANSPORT_SECURITY } from '../lambda/core/html';
 
 /** The `error` values a gateway response may carry (all in docs/openapi.yaml's Error enum). */
 export type GatewayErrorCode = 'caller_not_authorized' | 'invalid_request' | 'internal_error';
@@ -51,11 +52,13 @@ export function findGatewayResponse(type: string, statusCode: number): GatewayRe
 
 /**
  * The response headers besides `Content-Type`: never cached (an error must not be replayed by a
- * proxy), and `Retry-After` where the spec has one.
+ * proxy), HSTS as on the broker's pages (a throttled approval page is a page too), and
+ * `Retry-After` where the spec has one.
  */
 export function gatewayResponseHeaders(spec: GatewayResponseSpec): Record<string, string> {
   return {
     'Cache-Control': 'no-store',
+    'Strict-Transport-Security': STRICT_TRANSPORT_SECURITY,
     ...(spec.retryAfterSeconds !== undefined && {
       'Retry-After': String(spec.retryAfterSeconds),
     }),

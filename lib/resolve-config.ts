@@ -25,6 +25,11 @@ export interface BrokerConfig {
   readonly executionLogLevel: 'INFO' | 'ERROR';
   readonly removalPolicy: RemovalPolicy;
   readonly manageApiGatewayAccountRole: boolean;
+  readonly approvalLinkTtl: Duration;
+  readonly webAcl: boolean;
+  readonly oauthRequestsPerIp: number;
+  readonly oauthReservedConcurrency: number;
+  readonly allowedPrincipalOrgId: string | undefined;
   readonly sourceMapStackTraces: boolean;
   readonly latencyAlarmThreshold: Duration;
   readonly serverErrorRateThreshold: number;
@@ -63,6 +68,7 @@ const LOG_LEVELS: readonly BrokerLogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR']
 const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
 
 /** Applies the documented defaults and rejects values the stack cannot deploy or run with. */
 export function resolveBrokerConfig(props: TokenBrokerProps): BrokerConfig {
@@ -81,7 +87,12 @@ export function resolveBrokerConfig(props: TokenBrokerProps): BrokerConfig {
     logLevel: props.logLevel ?? 'INFO',
     executionLogLevel: props.executionLogLevel ?? 'ERROR',
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    manageApiGatewayAccountRole: props.manageApiGatewayAccountRole ?? true,
+    manageApiGatewayAccountRole: props.manageApiGatewayAccountRole ?? false,
+    approvalLinkTtl: props.approvalLinkTtl ?? Duration.days(7),
+    webAcl: props.webAcl ?? true,
+    oauthRequestsPerIp: props.oauthRequestsPerIp ?? 100,
+    oauthReservedConcurrency: props.oauthReservedConcurrency ?? 5,
+    allowedPrincipalOrgId: props.allowedPrincipalOrgId,
     sourceMapStackTraces: props.sourceMapStackTraces ?? false,
     latencyAlarmThreshold: props.latencyAlarmThreshold ?? Duration.seconds(3),
     serverErrorRateThreshold: props.serverErrorRateThreshold ?? 0.05,
@@ -104,6 +115,16 @@ export function resolveBrokerConfig(props: TokenBrokerProps): BrokerConfig {
   checkSeconds('oauthStateTtl', config.oauthStateTtl, 60, 3_600);
   checkSeconds('signingKeyMaxAge', config.signingKeyMaxAge, 0, 86_400);
   checkMilliseconds('salesforceTimeout', config.salesforceTimeout, 1_000, 6_000);
+  checkSeconds('approvalLinkTtl', config.approvalLinkTtl, 300, 30 * 86_400);
+  checkInteger('oauthRequestsPerIp', config.oauthRequestsPerIp, 10, 2_000_000_000);
+  checkInteger('oauthReservedConcurrency', config.oauthReservedConcurrency, 1, 1_000);
+  const orgId = config.allowedPrincipalOrgId;
+  if (orgId !== undefined && !Token.isUnresolved(orgId) && !ORGANIZATION_ID.test(orgId)) {
+    fail(
+      `allowedPrincipalOrgId "${orgId}" must be an AWS Organizations id such as "o-a1b2c3d4e5" (aws organizations describe-organization)`,
+      'allowedPrincipalOrgId',
+    );
+  }
   if (!LOG_LEVELS.includes(config.logLevel)) {
     fail(`logLevel "${config.logLevel}" is not one of ${LOG_LEVELS.join(', ')}`, 'logLevel');
   }
@@ -215,6 +236,12 @@ function checkSeconds(
       max,
       unit: 's',
     });
+  }
+}
+
+function checkInteger(name: keyof TokenBrokerProps, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    fail(`${name} is ${value}; give an integer from ${min} to ${max}`, name);
   }
 }
 

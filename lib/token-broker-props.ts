@@ -119,12 +119,54 @@ export interface TokenBrokerProps {
   readonly removalPolicy?: RemovalPolicy;
   /**
    * Create the regional API Gateway account role that lets API Gateway write execution and
-   * access logs. It is one setting per account and region: set `false` if another stack already
-   * manages it.
+   * access logs, and point the account setting at it. It is one setting per account and region,
+   * shared by every REST API there, so the stack leaves it alone unless asked: set `true` only
+   * when the account has no role yet (the first deployment then fails with "CloudWatch Logs role
+   * ARN must be set in account settings") and no other stack manages it.
+   *
+   * @default false
+   */
+  readonly manageApiGatewayAccountRole?: boolean;
+  /**
+   * How long an approval link works from when it is minted (incidents, reminders, the status
+   * route, `token-broker approval-url`). Reminders carry a fresh one. From 5 minutes to 30 days.
+   *
+   * @default Duration.days(7)
+   */
+  readonly approvalLinkTtl?: Duration;
+  /**
+   * Associate a WAFv2 web ACL with the stage: a per-IP rate rule for `/oauth/*` (answered 429)
+   * and the AWS managed rule groups (IP reputation, known bad inputs, common rule set). Billed per
+   * web ACL, rule and million requests. Turn it off only to associate a web ACL of your own.
    *
    * @default true
    */
-  readonly manageApiGatewayAccountRole?: boolean;
+  readonly webAcl?: boolean;
+  /**
+   * Requests one IP address may send to `/oauth/*` within 5 minutes before the web ACL answers 429
+   * (with `webAcl`). An approval takes a handful of requests. From 10 to 2,000,000,000.
+   *
+   * @default 100
+   */
+  readonly oauthRequestsPerIp?: number;
+  /**
+   * Reserved concurrency of the OAuth function: its ceiling, so public traffic on the approval
+   * routes can never take the concurrency the token function needs. Lambda keeps at least 100
+   * unreserved executions per account (10 in a new account with a quota of 10, which must be
+   * raised first).
+   *
+   * @default 5
+   */
+  readonly oauthReservedConcurrency?: number;
+  /**
+   * Limit the token routes to principals of this AWS Organization (`o-...`) with an API resource
+   * policy that denies `execute-api:Invoke` on `/orgs/*` when `aws:PrincipalOrgID` differs; the
+   * public OAuth routes stay open. Principals of other accounts in the organization still need
+   * `execute-api:Invoke` in their own IAM policy.
+   *
+   * @default - no resource policy: only the IAM policies of this account's principals decide
+   */
+  readonly allowedPrincipalOrgId?: string;
   /**
    * Set `NODE_OPTIONS=--enable-source-maps` so stack traces in the logs point at the TypeScript
    * source. Off by default: Node then parses the source map on the first stack trace of each

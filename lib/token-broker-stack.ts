@@ -45,6 +45,11 @@ export class TokenBrokerStack extends Stack {
         value: broker.config.signingKeySecretPrefix,
         description: 'Name prefix the functions may read secrets under',
       },
+      ApprovalLinkKeyArn: {
+        value: broker.approvalLinkKey.keyArn,
+        description:
+          'KMS HMAC key of the approval links (token-broker approval-url --approval-link-key)',
+      },
     };
     const domain = broker.api.domainName;
     if (domain && !broker.config.customDomain?.hostedZone) {
@@ -72,6 +77,7 @@ function describeOutputs(broker: TokenBroker, names: readonly string[]): string 
     AlarmTopicArn: 'arn:aws:sns:{region}:{account}:{stack}-BrokerAlarmTopic...',
     TableName: '{stack}-BrokerTable...',
     SigningKeySecretPrefix: signingKeySecretPrefix,
+    ApprovalLinkKeyArn: 'arn:aws:kms:{region}:{account}:key/{id}',
     ApiDomainTarget: 'd-{id}.execute-api.{region}.amazonaws.com',
   };
   return `Outputs after deploy: ${names.map((name) => `${name} = ${shapes[name]}`).join('; ')}`;

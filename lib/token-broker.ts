@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { orgKey, sharedTokenKey, stateKey } from '../lambda/adapters/table-schema';
 import { buildRedirectUri } from '../lambda/core/approval-links';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../lambda/core/metrics';
+import { approvalLinkStatement, createApprovalLinkKey } from './approval-link-key';
 import { BrokerApi } from './broker-api';
 import { BrokerFunction } from './broker-function';
 import { publishStatements, readSecretsStatement, tableItemsStatement } from './broker-policies';
@@ -72,6 +73,8 @@ export class TokenBroker extends Construct {
   readonly oauthFunction: BrokerFunction;
   /** Seals the fleet's shared token cache in the table. */
   readonly tokenCacheKey: Key;
+  /** The KMS HMAC key approval links are signed with (`token-broker approval-url` needs it). */
+  readonly approvalLinkKey: Key;
   /** `https://{host}[/{stage}]`, no trailing slash; what the functions get as PUBLIC_BASE_URL. */
   readonly publicBaseUrl: string;
   /** `{publicBaseUrl}/oauth/callback`: register it as the Connected App's callback URL. */
@@ -101,6 +104,7 @@ export class TokenBroker extends Construct {
     };
     this.tokenCacheKey = createTokenCacheKey(this, config.removalPolicy);
     const sealTokens = sealTokensStatement(this.tokenCacheKey, this.table);
+    this.approvalLinkKey = createApprovalLinkKey(this, config.removalPolicy);
     const environment = this.sharedEnvironment(config);
     const publishing = publishStatements(this.eventsTopic, topics.key);
     const secrets = readSecretsStatement(config.signingKeySecretPrefix);
@@ -121,12 +125,15 @@ export class TokenBroker extends Construct {
         sealTokens,
         secrets,
         ...publishing,
+        approvalLinkStatement(this.approvalLinkKey, ['GenerateMac']),
       ],
     });
     this.oauthFunction = new BrokerFunction(this, 'OAuthFunction', {
       ...common,
       ...OAUTH_FUNCTION,
       entry: 'lambda/handlers/oauth.ts',
+      // Its ceiling too: the public routes cannot take the token function's concurrency.
+      reservedConcurrentExecutions: config.oauthReservedConcurrency,
       description: 'salesforce-token-broker OAuth routes: approval redirect and verified callback',
       environment: {
         ...environment,
@@ -142,6 +149,7 @@ export class TokenBroker extends Construct {
         sealTokens,
         secrets,
         ...publishing,
+        approvalLinkStatement(this.approvalLinkKey, ['GenerateMac', 'VerifyMac']),
       ],
     });
     for (const fn of [this.tokenFunction, this.oauthFunction]) {
@@ -179,6 +187,8 @@ export class TokenBroker extends Construct {
       SALESFORCE_TIMEOUT_MS: String(config.salesforceTimeout.toMilliseconds()),
       INCIDENT_REMINDER_INTERVAL_SECONDS: String(config.incidentReminderInterval.toSeconds()),
       TOKEN_CACHE_KEY_ID: this.tokenCacheKey.keyArn,
+      APPROVAL_LINK_KEY_ID: this.approvalLinkKey.keyArn,
+      APPROVAL_LINK_TTL_SECONDS: String(config.approvalLinkTtl.toSeconds()),
     };
   }
 }

@@ -22,6 +22,8 @@ export interface StackFile {
   readonly kmsEndpoint: string;
   /** ARN of the key the shared token cache is sealed under. */
   readonly tokenCacheKeyId: string;
+  /** ARN of the HMAC key approval links are signed with (the CLI's `approval-url` signs with it). */
+  readonly approvalLinkKeyId: string;
   readonly emulatorUrl: string;
   readonly eventsFile: string;
   /** The demo org's registry id. */

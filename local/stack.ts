@@ -21,6 +21,7 @@ import { createDynamoOrgRegistry } from '../lambda/adapters/org-registry';
 import { buildRedirectUri } from '../lambda/core/approval-links';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../lambda/core/metrics';
 import { validateOrgRecord } from '../lambda/core/org-record';
+import { DEFAULT_APPROVAL_LINK_TTL_SECONDS } from '../lambda/handlers/approval-link-config';
 import { type EventsConfig, readEventsConfig } from '../lambda/handlers/events-config';
 import type { FunctionRuntime } from '../lambda/handlers/function-runtime';
 import { composeOAuthFunction } from '../lambda/handlers/oauth-function';
@@ -42,6 +43,8 @@ export const DEMO_ORG_ID = 'demo';
 export const DEMO_SECRET_ID = `${DEFAULT_SECRET_PREFIX}demo`;
 /** The symmetric key the shared token cache is sealed under. */
 export const LOCAL_TOKEN_CACHE_KEY_ALIAS = 'alias/salesforce-token-broker-token-cache';
+/** The HMAC key approval links are signed with. */
+export const LOCAL_APPROVAL_LINK_KEY_ALIAS = 'alias/salesforce-token-broker-approval-links';
 /** What the local gateway reports as the SigV4 caller of the IAM routes. */
 export const LOCAL_CALLER_ARN = 'arn:aws:sts::123456789012:assumed-role/LocalDeveloper/npm-start';
 /** The role the demo org allows (the caller above, normalised). */
@@ -183,6 +186,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const kms = await startKmsServer({ region: LOCAL_REGION });
     closers.push(() => kms.close());
     const tokenCacheKey = await kms.createKey({ alias: LOCAL_TOKEN_CACHE_KEY_ALIAS });
+    const approvalLinks = {
+      keyId: (await kms.createKey({ spec: 'HMAC_256', alias: LOCAL_APPROVAL_LINK_KEY_ALIAS })).arn,
+      lifetimeSeconds: DEFAULT_APPROVAL_LINK_TTL_SECONDS,
+    };
     const emulator = await startEmulator({ port: ports.emulator });
     closers.push(() => emulator.close());
 
@@ -262,6 +269,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           tokenCacheKeyId: tokenCacheKey.arn,
           failureMemorySeconds: options.failureMemorySeconds ?? 60,
           minTokenAgeSeconds: options.minTokenAgeSeconds ?? 30,
+          approvalLinks,
         },
         events: localEventsConfig('token'),
       },
@@ -275,6 +283,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           salesforceTimeoutMs: LOCAL_SALESFORCE_TIMEOUT_MS,
           stateTtlSeconds: 600,
           tokenCacheKeyId: tokenCacheKey.arn,
+          approvalLinks,
         },
         events: localEventsConfig('oauth'),
       },
@@ -291,6 +300,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       secretsManagerEndpoint: secrets.endpoint,
       kmsEndpoint: kms.endpoint,
       tokenCacheKeyId: tokenCacheKey.arn,
+      approvalLinkKeyId: approvalLinks.keyId,
       emulatorUrl: emulator.url,
       eventsFile,
       demoOrgId: DEMO_ORG_ID,

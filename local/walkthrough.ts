@@ -1,6 +1,5 @@
 /** What `npm start` prints once the stack is up: where everything is, and the walkthrough. */
 import { isAbsolute, relative } from 'node:path';
-import { buildApprovalLink } from '../lambda/core/approval-links';
 import { callerSummary, signedCurl } from './caller-commands';
 import { DEMO_SECRET_ID, type LocalStack } from './stack';
 
@@ -28,8 +27,9 @@ export function renderWalkthrough(stack: LocalStack, cwd: string = process.cwd()
 Walkthrough
   1. Request a token. It fails with consumer_not_approved, and an incident.opened event appears below:
        ${tokenCurl}
-  2. Open the approval link in a browser, sign in as ${stack.demo.integrationUsername} and click Allow:
-       ${buildApprovalLink(base, stack.demoOrgId)}
+  2. Open the approval link in a browser (remediation.approvalLink in the answer to step 1, or in the
+     incident.opened event: signed, valid for 7 days), sign in as ${stack.demo.integrationUsername} and click Allow.
+     A fresh link at any time: npm run cli -- approval-url --org ${stack.demoOrgId} ${cli}
      The callback page shows who approved, with which scopes, and that the JWT exchange now works;
      approval.completed and incident.resolved events appear below.
   3. Request a token again. It succeeds; run it once more and it is served from the cache:

@@ -26,7 +26,7 @@ export type OutcomeKind =
   | 'state_invalid'
   | 'code_exchange_failed'
   | 'invalid_request'
-  | 'org_not_found';
+  | 'link_invalid';
 
 /** Whether the JWT exchange was re-run after the approval, and how it went. */
 export type JwtCheck =
@@ -119,13 +119,19 @@ export function decideInvalidRequest(message: string): ApprovalOutcome {
   });
 }
 
-export function decideUnknownOrg(orgId: string): ApprovalOutcome {
-  return failure('org_not_found', 'org_not_found', {
-    title: 'Unknown org',
-    summary: `No org "${orgId}" is registered with this broker.`,
+/**
+ * The one answer of `GET /oauth/authorize` to a link it does not honour: missing parts, altered,
+ * expired, or for an org that is not registered all look the same, so the route tells nobody
+ * which org ids exist.
+ */
+export function decideApprovalLinkRefused(): ApprovalOutcome {
+  return failure('link_invalid', 'invalid_request', {
+    title: 'This approval link cannot be used',
+    summary:
+      'The link is incomplete, was changed, has expired, or is not one this broker issued. Approval links work for a limited time.',
     steps: [
-      'Check the org id in the link (lowercase, as registered).',
-      'List the registered orgs with the CLI, or register this one first.',
+      'Open the link from the latest incident or reminder, exactly as it was sent.',
+      'Or ask the operator for a fresh one: token-broker approval-url --org ID.',
     ],
   });
 }
@@ -189,7 +195,7 @@ export function decideStateFailure(reason: StateFailure, context: Base = {}): Ap
 export function decideAuthorizeError(
   org: OrgRecord,
   reported: { readonly error: string; readonly errorDescription: string | undefined },
-  approvalLink: string,
+  approvalLink: string | undefined,
 ): ApprovalOutcome {
   const salesforce = {
     status: 0,
@@ -258,7 +264,7 @@ export function decideAuthorizeError(
 export function decideCodeExchangeFailure(
   org: OrgRecord,
   error: BrokerError,
-  approvalLink: string,
+  approvalLink: string | undefined,
 ): ApprovalOutcome {
   return failure('code_exchange_failed', 'code_exchange_failed', {
     orgId: org.orgId,
@@ -287,7 +293,7 @@ export function decideVerification(input: {
   readonly approver: string;
   readonly grantedScopes: readonly string[];
   readonly jwt: { readonly ok: true } | { readonly ok: false; readonly error: BrokerError };
-  readonly approvalLink: string;
+  readonly approvalLink: string | undefined;
 }): ApprovalOutcome {
   const { org, approver, grantedScopes } = input;
   const sameUser = approver.toLowerCase() === org.username.toLowerCase();

@@ -41,8 +41,16 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/**
+ * HSTS for a year: the API is HTTPS-only, and a browser that met it once never tries plain HTTP,
+ * where a link could be read. No `includeSubDomains`: on a custom domain that is the domain
+ * owner's decision, not the broker's.
+ */
+export const STRICT_TRANSPORT_SECURITY = 'max-age=31536000';
+
 /** Headers every broker page (and redirect) carries (docs/contracts.md#page-headers). */
 export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Strict-Transport-Security': STRICT_TRANSPORT_SECURITY,
   'Cache-Control': 'no-store',
   'Referrer-Policy': 'no-referrer',
   'Content-Security-Policy': CONTENT_SECURITY_POLICY,

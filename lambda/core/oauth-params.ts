@@ -3,6 +3,7 @@
  * missing, repeated, overlong or contains control characters is refused here with a message fit
  * for the page; nothing from the query is ever used as a redirect target.
  */
+import { APPROVAL_LINK_MAC_PATTERN, type SignedApprovalLink } from './approval-links';
 import { isWellFormedToken } from './oauth-state';
 import { isValidOrgId } from './org-record';
 
@@ -16,6 +17,8 @@ type Parsed<T> =
 /** Longest accepted value per parameter (Salesforce codes are ~100 characters). */
 const MAX_LENGTH = {
   org: 64,
+  exp: 12,
+  sig: 64,
   state: 128,
   code: 1024,
   error: 128,
@@ -40,15 +43,30 @@ function readSingle(query: MultiValueQuery, name: Known): Parsed<string | undefi
   return { ok: true, value: value === '' ? undefined : value };
 }
 
-/** `GET /oauth/authorize?org=ID` */
-export function parseAuthorizeQuery(query: MultiValueQuery): Parsed<{ readonly orgId: string }> {
-  const org = readSingle(query, 'org');
-  if (!org.ok) return org;
-  if (!org.value) return { ok: false, message: 'The parameter "org" is required.' };
-  if (!isValidOrgId(org.value)) {
+/**
+ * `GET /oauth/authorize?org=ID&exp=SECONDS&sig=MAC`: the parts of a signed approval link. What
+ * fails here is refused with the same page as a link whose MAC or expiry is wrong, so the message
+ * is for the logs only.
+ */
+export function parseAuthorizeQuery(query: MultiValueQuery): Parsed<SignedApprovalLink> {
+  const values: Partial<Record<'org' | 'exp' | 'sig', string>> = {};
+  for (const name of ['org', 'exp', 'sig'] as const) {
+    const parsed = readSingle(query, name);
+    if (!parsed.ok) return parsed;
+    if (!parsed.value) return { ok: false, message: `The parameter "${name}" is required.` };
+    values[name] = parsed.value;
+  }
+  const { org = '', exp = '', sig = '' } = values;
+  if (!isValidOrgId(org)) {
     return { ok: false, message: 'The parameter "org" must be a lowercase org id.' };
   }
-  return { ok: true, value: { orgId: org.value } };
+  if (!/^[1-9][0-9]{0,11}$/.test(exp)) {
+    return { ok: false, message: 'The parameter "exp" must be a time in seconds.' };
+  }
+  if (!APPROVAL_LINK_MAC_PATTERN.test(sig)) {
+    return { ok: false, message: 'The parameter "sig" is not a MAC this broker makes.' };
+  }
+  return { ok: true, value: { orgId: org, expiresAt: Number(exp), mac: sig } };
 }
 
 export interface CallbackQuery {

@@ -2,6 +2,7 @@
  * Every port of the broker: the interfaces the services depend on. Adapters (AWS SDK, HTTP)
  * implement them; tests and the local stack can supply their own. Nothing here does I/O.
  */
+import type { SignedApprovalLink } from './approval-links';
 import type { Category } from './categories';
 import type { Classification, TokenEndpointAnswer } from './classify';
 import type { RequestDeadline } from './deadline';
@@ -343,4 +344,21 @@ export interface SharedTokenStore {
   dropToken(orgId: string, version: number): Promise<boolean>;
   /** Forgets the remembered failure (a fix was verified). */
   clearFailure(orgId: string): Promise<void>;
+}
+
+/**
+ * MACs over approval links, with a key the broker never holds (a KMS HMAC key in AWS), so a link
+ * cannot be made up for an org nor have its expiry moved.
+ */
+export interface ApprovalLinkSigner {
+  /**
+   * @param expiresAt seconds since the epoch
+   * @returns the MAC of the org and expiry, base64url without padding
+   */
+  sign(orgId: string, expiresAt: number): Promise<string>;
+  /**
+   * @returns whether `link.mac` is this key's MAC of the link's org and expiry; `false` for any
+   * MAC that is not, however malformed. Throws only when the signer cannot answer.
+   */
+  verify(link: SignedApprovalLink): Promise<boolean>;
 }

@@ -4,7 +4,7 @@
  * text goes into HTTP error bodies, incident events and the status route; docs/runbook.md expands
  * on it under one heading per category.
  */
-import { buildApprovalLink, buildRedirectUri, buildSalesforceAuthorizeUrl } from './approval-links';
+import { buildRedirectUri, buildSalesforceAuthorizeUrl } from './approval-links';
 import type { Category } from './categories';
 import { type ConnectionFailure, connectionFailureOf } from './classify';
 import { grantOf } from './org-record';
@@ -13,8 +13,14 @@ import type { OrgRecord, Remediation, SalesforceErrorDetail } from './types';
 export interface RemediationContext {
   /** The org concerned, when known: names the user, app and host in the steps. */
   readonly org?: OrgRecord | undefined;
-  /** The broker's public base URL: needed for the approval link and redirect URI. */
+  /** The broker's public base URL: needed for the redirect URI of the raw authorize URL. */
   readonly publicBaseUrl?: string | undefined;
+  /**
+   * The broker's signed approval link for the org, for the categories of
+   * {@link isApprovalLinkCategory}; minted by the caller (signing is I/O).
+   * @default none: the remediation offers the raw Salesforce authorize URL only
+   */
+  readonly approvalLink?: string | undefined;
   /**
    * What Salesforce (or the network) answered. For `salesforce_unavailable` without an HTTP answer
    * it selects the fix for the network cause: a wrong host is not fixed by waiting.
@@ -372,26 +378,29 @@ function textsFor(
   }
 }
 
+/** Whether the fix for a category is an approval, so its remediation carries the links. */
+export function isApprovalLinkCategory(category: Category): boolean {
+  return category === 'consumer_not_approved' || category === 'approver_mismatch';
+}
+
 /**
- * The remediation for a category. For `consumer_not_approved` it carries the broker's approval
- * link and the raw Salesforce authorize URL (when the org and public base URL are known).
+ * The remediation for a category. For the categories of {@link isApprovalLinkCategory} it
+ * carries the broker's approval link (when given) and the raw Salesforce authorize URL (when the
+ * org and public base URL are known).
  */
 export function buildRemediation(
   category: Category,
   context: RemediationContext = {},
 ): Remediation {
-  const { org, publicBaseUrl, salesforce } = context;
+  const { org, publicBaseUrl, salesforce, approvalLink } = context;
   const texts = textsFor(category, namesOf(org), salesforce);
-  const withLinks =
-    org &&
-    publicBaseUrl &&
-    (category === 'consumer_not_approved' || category === 'approver_mismatch');
+  const withLinks = isApprovalLinkCategory(category);
   return {
     summary: texts.summary,
     steps: texts.steps,
-    ...(withLinks
+    ...(withLinks && approvalLink ? { approvalLink } : {}),
+    ...(withLinks && org && publicBaseUrl
       ? {
-          approvalLink: buildApprovalLink(publicBaseUrl, org.orgId),
           salesforceAuthorizeUrl: buildSalesforceAuthorizeUrl(org, buildRedirectUri(publicBaseUrl)),
         }
       : {}),

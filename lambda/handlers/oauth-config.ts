@@ -1,4 +1,5 @@
 /** The OAuth function's configuration, read and validated once at cold start. */
+import { type ApprovalLinkConfig, readApprovalLinkConfig } from './approval-link-config';
 import { readBaseUrl, readInteger, readString, SALESFORCE_TIMEOUT_BOUNDS } from './env';
 
 export interface OAuthConfig {
@@ -15,6 +16,8 @@ export interface OAuthConfig {
    * stores its fresh token there, so the first caller after an approval needs no login.
    */
   readonly tokenCacheKeyId: string;
+  /** The key and lifetime of the approval links `/oauth/authorize` checks. */
+  readonly approvalLinks: ApprovalLinkConfig;
 }
 
 /** @throws ConfigError naming the first missing or malformed variable */
@@ -26,5 +29,6 @@ export function readOAuthConfig(env: Readonly<Record<string, string | undefined>
     stateTtlSeconds: readInteger(env, 'OAUTH_STATE_TTL_SECONDS', 600, { min: 60, max: 3600 }),
     salesforceTimeoutMs: readInteger(env, 'SALESFORCE_TIMEOUT_MS', 5000, SALESFORCE_TIMEOUT_BOUNDS),
     tokenCacheKeyId: readString(env, 'TOKEN_CACHE_KEY_ID'),
+    approvalLinks: readApprovalLinkConfig(env),
   };
 }

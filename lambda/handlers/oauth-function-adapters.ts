@@ -17,7 +17,7 @@ import type { OAuthFunctionConfig } from './oauth-function';
 import { createOAuthHandler } from './oauth-handler';
 import { recordApprovalOutcome } from './oauth-metrics';
 import type { RestHandler } from './rest-handler';
-import { composeTokenService } from './token-function-adapters';
+import { composeApprovalLinks, composeTokenService } from './token-function-adapters';
 
 /** Signing keys are read once per instance here: approvals are rare. */
 const SIGNING_KEY_MAX_AGE_SECONDS = 300;
@@ -47,6 +47,7 @@ export async function composeOAuthHandler(
         tokenCacheKeyId: oauth.tokenCacheKeyId,
         failureMemorySeconds: FAILURE_MEMORY_SECONDS,
         minTokenAgeSeconds: MIN_TOKEN_AGE_SECONDS,
+        approvalLinks: oauth.approvalLinks,
       },
       events: config.events,
     },
@@ -68,6 +69,7 @@ export async function composeOAuthHandler(
     clock: () => time.now(),
     logger,
     publicBaseUrl: oauth.publicBaseUrl,
+    links: composeApprovalLinks(oauth, runtime, clients),
     stateTtlSeconds: oauth.stateTtlSeconds,
   });
   return createOAuthHandler({

@@ -5,7 +5,6 @@
  * Composed by {@link composeOAuthFunction} for the Lambda entry, the local stack and the tests.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
@@ -22,6 +21,7 @@ import { escapeHtml, PAGE_SECURITY_HEADERS, renderDocument } from '../core/html'
 import type { ApprovalService } from '../services/approval-service';
 import { answerBeforeTimeout, readRequestId } from './deadline-guard';
 import { publishStoredMetrics } from './exchange-reporting';
+import { injectRequestLogging } from './request-logging';
 import type { RestHandler } from './rest-handler';
 
 export interface OAuthHandlerDeps {
@@ -108,7 +108,7 @@ export function createOAuthHandler(deps: OAuthHandlerDeps): RestHandler {
   });
   // middy's own early timeout throws, which Lambda reports as an invocation error: the guard answers instead.
   const handler = middy(guarded, { timeoutEarlyInMillis: 0 }).use(
-    injectLambdaContext(deps.logger, { resetKeys: true }),
+    injectRequestLogging(deps.logger),
   );
   return deps.metrics ? handler.use(publishStoredMetrics(deps.metrics)) : handler;
 }

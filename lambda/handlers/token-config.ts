@@ -2,6 +2,7 @@
  * The token function's configuration, read and validated once at cold start (docs/architecture.md).
  * A missing or malformed variable fails the init phase with a `ConfigError` naming it.
  */
+import { type ApprovalLinkConfig, readApprovalLinkConfig } from './approval-link-config';
 import { readBaseUrl, readInteger, readString, SALESFORCE_TIMEOUT_BOUNDS } from './env';
 
 export interface TokenConfig {
@@ -27,6 +28,8 @@ export interface TokenConfig {
   readonly failureMemorySeconds: number;
   /** A token younger than this is not dropped by forceRefresh or DELETE, seconds. @default 30 */
   readonly minTokenAgeSeconds: number;
+  /** The key and lifetime of the approval links in remediations and the status route. */
+  readonly approvalLinks: ApprovalLinkConfig;
 }
 
 export function readTokenConfig(env: Readonly<Record<string, string | undefined>>): TokenConfig {
@@ -41,5 +44,6 @@ export function readTokenConfig(env: Readonly<Record<string, string | undefined>
     tokenCacheKeyId: readString(env, 'TOKEN_CACHE_KEY_ID'),
     failureMemorySeconds: readInteger(env, 'FAILURE_MEMORY_SECONDS', 60, { min: 0, max: 3600 }),
     minTokenAgeSeconds: readInteger(env, 'MIN_TOKEN_AGE_SECONDS', 30, { min: 0, max: 600 }),
+    approvalLinks: readApprovalLinkConfig(env),
   };
 }

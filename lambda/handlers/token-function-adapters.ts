@@ -3,6 +3,7 @@
  * on the first request. Only {@link composeTokenFunction} imports this module.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createKmsApprovalLinkSigner } from '../adapters/approval-link-signer';
 import { createSecretsManagerConsumerSecrets } from '../adapters/consumer-secrets';
 import { createDataKeySealer } from '../adapters/kms-envelope';
 import { createDynamoOrgRegistry } from '../adapters/org-registry';
@@ -11,11 +12,13 @@ import { createDynamoSharedTokenStore } from '../adapters/shared-token-store';
 import { createSecretsManagerSigningKeys } from '../adapters/signing-keys';
 import { SYSTEM_TIME } from '../core/deadline';
 import { TOKEN_CACHE_PURPOSE } from '../core/shared-token';
+import { type ApprovalLinks, createApprovalLinks } from '../services/approval-links';
 import { createClientCredentialsExchange } from '../services/client-credentials-exchange';
 import { createFleetTokens } from '../services/fleet-tokens';
 import { createGrantExchange } from '../services/grant-exchange';
 import { createJwtExchange } from '../services/jwt-exchange';
 import { createTokenService, type TokenService } from '../services/token-service';
+import type { ApprovalLinkConfig } from './approval-link-config';
 import { createExchangeReporter } from './exchange-reporting';
 import {
   composeEvents,
@@ -24,6 +27,25 @@ import {
   type FunctionRuntime,
 } from './function-runtime';
 import type { TokenFunctionConfig } from './token-function';
+
+/** The function's approval links: signed with the stack's KMS HMAC key. */
+export function composeApprovalLinks(
+  config: { readonly publicBaseUrl: string; readonly approvalLinks: ApprovalLinkConfig },
+  runtime: FunctionRuntime,
+  clients: FunctionClients,
+): ApprovalLinks {
+  const time = runtime.time ?? SYSTEM_TIME;
+  return createApprovalLinks({
+    signer: createKmsApprovalLinkSigner({
+      client: clients.kms,
+      keyId: config.approvalLinks.keyId,
+    }),
+    publicBaseUrl: config.publicBaseUrl,
+    lifetimeSeconds: config.approvalLinks.lifetimeSeconds,
+    clock: () => time.now(),
+    logger: runtime.logger,
+  });
+}
 
 /**
  * @param shared the document client and events when the caller composes more than the token
@@ -74,11 +96,18 @@ export async function composeTokenService(
   });
   const clock = () => (time ?? SYSTEM_TIME).now();
   const { publicBaseUrl } = token;
+  const approvalLinks = composeApprovalLinks(token, runtime, clients);
   return createTokenService({
     registry: createDynamoOrgRegistry({ client: documents, tableName: token.tableName }),
     fleet,
     exchange: createGrantExchange({
-      jwt_bearer: createJwtExchange({ signingKeys, tokenEndpoint, publicBaseUrl, clock }),
+      jwt_bearer: createJwtExchange({
+        signingKeys,
+        tokenEndpoint,
+        publicBaseUrl,
+        approvalLinks,
+        clock,
+      }),
       client_credentials: createClientCredentialsExchange({
         // The signing keys' max age bounds how long a rotated consumer secret may go unnoticed too.
         consumerSecrets: createSecretsManagerConsumerSecrets({
@@ -88,11 +117,13 @@ export async function composeTokenService(
         }),
         tokenEndpoint,
         publicBaseUrl,
+        approvalLinks,
         clock,
       }),
     }),
     signingKeys,
     publicBaseUrl,
+    approvalLinks,
     incidents,
     reporter,
     logger,

@@ -5,7 +5,6 @@
  * handler.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -17,6 +16,7 @@ import type { TokenService } from '../services/token-service';
 import { answerBeforeTimeout, readRequestId } from './deadline-guard';
 import { publishStoredMetrics } from './exchange-reporting';
 import { once } from './function-runtime';
+import { injectRequestLogging } from './request-logging';
 import type { RestHandler } from './rest-handler';
 import {
   errorResponse,
@@ -168,6 +168,6 @@ export function createTokenHandler(deps: TokenHandlerDeps): RestHandler {
   });
   // middy's own early timeout throws, which Lambda reports as an invocation error: the guard answers instead.
   return middy(guarded, { timeoutEarlyInMillis: 0 })
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(injectRequestLogging(logger))
     .use(publishStoredMetrics(metrics));
 }

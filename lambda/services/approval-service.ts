@@ -4,14 +4,14 @@
  * proves the fix with a fresh JWT exchange, and reports one outcome (page + events). No SDK, no
  * environment.
  */
-import { buildApprovalLink, buildRedirectUri } from '../core/approval-links';
+import { buildRedirectUri } from '../core/approval-links';
 import {
   type ApprovalOutcome,
+  decideApprovalLinkRefused,
   decideAuthorizeError,
   decideCodeExchangeFailure,
   decideInvalidRequest,
   decideStateFailure,
-  decideUnknownOrg,
   decideVerification,
 } from '../core/approval-outcome';
 import type { RequestDeadline } from '../core/deadline';
@@ -32,6 +32,7 @@ import type {
   TokenExchanger,
 } from '../core/ports';
 import type { Clock, OrgRecord } from '../core/types';
+import type { ApprovalLinks } from './approval-links';
 
 /** The scopes requested: `api` for the token's use, `refresh_token` so the approval counts for JWT. */
 export const APPROVAL_SCOPES = 'api refresh_token';
@@ -49,6 +50,8 @@ export interface ApprovalServiceDeps {
   readonly logger: ServiceLogger;
   /** The API's public base URL, no trailing slash (`PUBLIC_BASE_URL`). */
   readonly publicBaseUrl: string;
+  /** Checks the link `start` is given; mints the one a failure page offers. */
+  readonly links: ApprovalLinks;
   /** Lifetime of an attempt. @default 600 (set by the handler's config) */
   readonly stateTtlSeconds: number;
 }
@@ -79,7 +82,7 @@ export interface ApprovalService {
 
 export function createApprovalService(deps: ApprovalServiceDeps): ApprovalService {
   const redirectUri = buildRedirectUri(deps.publicBaseUrl);
-  const approvalLinkFor = (orgId: string) => buildApprovalLink(deps.publicBaseUrl, orgId);
+  const approvalLinkFor = (orgId: string) => deps.links.mintForRemediation(orgId);
 
   async function publishOutcome(
     outcome: ApprovalOutcome,
@@ -140,16 +143,22 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
       approver: identity.username,
       grantedScopes: identity.grantedScopes,
       jwt,
-      approvalLink: approvalLinkFor(org.orgId),
+      approvalLink: await approvalLinkFor(org.orgId),
     });
   }
 
   return {
     async start({ query, cookieValue }) {
+      // Nothing about the org is read, nor told, before the link proves the broker issued it.
       const parsed = parseAuthorizeQuery(query);
-      if (!parsed.ok) return { kind: 'page', outcome: decideInvalidRequest(parsed.message) };
-      const org = await deps.orgs.getOrg(parsed.value.orgId);
-      if (!org) return { kind: 'page', outcome: decideUnknownOrg(parsed.value.orgId) };
+      const valid = parsed.ok && (await deps.links.verify(parsed.value));
+      const org = parsed.ok && valid ? await deps.orgs.getOrg(parsed.value.orgId) : undefined;
+      if (!org) {
+        deps.logger.info('approval link refused', {
+          reason: !parsed.ok ? parsed.message : valid ? 'org not registered' : 'expired or bad MAC',
+        });
+        return { kind: 'page', outcome: decideApprovalLinkRefused() };
+      }
       const attempt = createAttempt({
         orgId: org.orgId,
         loginUrl: org.loginUrl,
@@ -205,7 +214,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
       if (!check.ok) {
         const outcome = decideStateFailure(check.reason, {
           orgId: check.orgId,
-          approvalLink: org && approvalLinkFor(org.orgId),
+          approvalLink: org && (await approvalLinkFor(org.orgId)),
         });
         await publishOutcome(outcome, org, requestId);
         return outcome;
@@ -218,7 +227,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
         outcome = decideAuthorizeError(
           approvedOrg,
           { error: params.error, errorDescription: params.errorDescription },
-          approvalLinkFor(approvedOrg.orgId),
+          await approvalLinkFor(approvedOrg.orgId),
         );
       } else {
         outcome = await redeemAndVerify(
@@ -262,7 +271,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
         salesforce: brokerError.salesforce,
         request_id: context.requestId,
       });
-      return decideCodeExchangeFailure(org, brokerError, approvalLinkFor(org.orgId));
+      return decideCodeExchangeFailure(org, brokerError, await approvalLinkFor(org.orgId));
     }
     return verify(org, identity, context);
   }

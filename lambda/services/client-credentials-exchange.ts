@@ -87,7 +87,12 @@ export function createClientCredentialsExchange(
       }
       return {
         ok: false,
-        error: buildExchangeFailure(classification.category, org, classification.salesforce, deps),
+        error: await buildExchangeFailure(
+          classification.category,
+          org,
+          classification.salesforce,
+          deps,
+        ),
         report: {
           ...measured,
           ok: false,

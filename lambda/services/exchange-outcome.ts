@@ -5,12 +5,19 @@
 import type { Category } from '../core/categories';
 import type { SalesforceToken } from '../core/classify';
 import { BrokerError } from '../core/errors';
-import { buildRemediation } from '../core/remediation';
+import { buildRemediation, isApprovalLinkCategory } from '../core/remediation';
 import type { OrgRecord, SalesforceErrorDetail, TokenGrant } from '../core/types';
+import type { ApprovalLinks } from './approval-links';
 
 export interface FailurePolicy {
-  /** The API's public base URL, for links in remediations. */
+  /** The API's public base URL, for the redirect URI in remediations. */
   readonly publicBaseUrl: string;
+  /**
+   * Mints the approval link of an approval category's remediation, fresh for each failure, so
+   * incidents and their reminders carry a current one.
+   * @default none: remediations offer the raw Salesforce authorize URL only (the CLI without a key)
+   */
+  readonly approvalLinks?: Pick<ApprovalLinks, 'mintForRemediation'> | undefined;
   /** Retry-After for `salesforce_unavailable`, seconds. @default 5 */
   readonly unavailableRetryAfterSeconds?: number;
   /** Retry-After for `login_rate_exceeded`, seconds. @default 300 */
@@ -32,16 +39,20 @@ export function toGrant(token: SalesforceToken, org: OrgRecord, expiresAt: strin
 }
 
 /** The error for a failed exchange, worded by the remediation for its category. */
-export function buildExchangeFailure(
+export async function buildExchangeFailure(
   category: Category,
   org: OrgRecord,
   salesforce: SalesforceErrorDetail | undefined,
   policy: FailurePolicy,
-): BrokerError {
+): Promise<BrokerError> {
+  const approvalLink = isApprovalLinkCategory(category)
+    ? await policy.approvalLinks?.mintForRemediation(org.orgId)
+    : undefined;
   // The Salesforce detail words the fix: a host that does not resolve is not an outage to wait out.
   const remediation = buildRemediation(category, {
     org,
     publicBaseUrl: policy.publicBaseUrl,
+    approvalLink,
     ...(salesforce ? { salesforce } : {}),
   });
   const retryAfterSeconds =

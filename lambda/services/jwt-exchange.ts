@@ -98,7 +98,12 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
       }
       return {
         ok: false,
-        error: buildExchangeFailure(classification.category, org, classification.salesforce, deps),
+        error: await buildExchangeFailure(
+          classification.category,
+          org,
+          classification.salesforce,
+          deps,
+        ),
         report: {
           ...measured,
           ok: false,

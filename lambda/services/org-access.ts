@@ -2,6 +2,10 @@
  * Org access for the token API: the org record from memory (trusted for a short time, then
  * re-read), the invalidations other instances recorded on it, and the caller rule. Every route
  * goes through {@link OrgAccess.authorize}, so no route can skip the rule.
+ *
+ * An org that is not registered is refused exactly like one the caller is not listed for (same
+ * category, same message, and remembered for the same time, so both cost one registry read per
+ * `ttlMs`): a principal allowed to call the API cannot learn which org ids exist.
  */
 import { compileCallerRule } from '../core/caller';
 import { BrokerError } from '../core/errors';
@@ -27,7 +31,7 @@ export interface OrgAccess {
   /**
    * The org record, if `caller` may use it.
    * @param options.fresh re-read the record even when the one in memory is still trusted
-   * @throws BrokerError `org_not_found`, `caller_not_authorized`
+   * @throws BrokerError `caller_not_authorized`, for an org that is not registered too
    */
   authorize(
     orgId: string,
@@ -39,24 +43,34 @@ export interface OrgAccess {
 }
 
 interface KnownOrg {
-  readonly org: OrgRecord;
-  readonly invalidatedAt: number | undefined;
+  /** `undefined`: not registered when last read. */
+  readonly org: OrgRecord | undefined;
+  readonly invalidatedAt?: number | undefined;
   readonly allows: (caller: string | null | undefined) => boolean;
   readonly loadedAt: number;
 }
+
+/** Records (and absences) kept at most; the oldest goes first, so unknown ids cannot fill memory. */
+const MAX_KNOWN_ORGS = 1024;
+
+const refuseAll = () => false;
 
 export function createOrgAccess(deps: OrgAccessDeps): OrgAccess {
   const { cache, clock, logger } = deps;
   const ttlMs = deps.ttlMs ?? 30_000;
   const known = new Map<string, KnownOrg>();
-  const loading = new Map<string, Promise<KnownOrg | undefined>>();
+  const loading = new Map<string, Promise<KnownOrg>>();
 
-  async function read(orgId: string): Promise<KnownOrg | undefined> {
+  function remember(orgId: string, entry: KnownOrg): KnownOrg {
+    known.delete(orgId);
+    known.set(orgId, entry);
+    if (known.size > MAX_KNOWN_ORGS) known.delete(known.keys().next().value as string);
+    return entry;
+  }
+
+  async function read(orgId: string): Promise<KnownOrg> {
     const state = await deps.registry.getOrgTokenState(orgId);
-    if (!state) {
-      known.delete(orgId);
-      return undefined;
-    }
+    if (!state) return remember(orgId, { org: undefined, allows: refuseAll, loadedAt: clock() });
     const { org, tokenInvalidatedAt } = state;
     if (tokenInvalidatedAt !== undefined && cache.dropObtainedBefore(orgId, tokenInvalidatedAt)) {
       logger.info('Cached token dropped: invalidated on another instance', {
@@ -64,14 +78,12 @@ export function createOrgAccess(deps: OrgAccessDeps): OrgAccess {
         token_invalidated_at: new Date(tokenInvalidatedAt).toISOString(),
       });
     }
-    const entry: KnownOrg = {
+    return remember(orgId, {
       org,
       invalidatedAt: tokenInvalidatedAt,
       allows: compileCallerRule(org),
       loadedAt: clock(),
-    };
-    known.set(orgId, entry);
-    return entry;
+    });
   }
 
   async function load(orgId: string, fresh: boolean): Promise<KnownOrg> {
@@ -82,15 +94,13 @@ export function createOrgAccess(deps: OrgAccessDeps): OrgAccess {
       running = read(orgId).finally(() => loading.delete(orgId));
       loading.set(orgId, running);
     }
-    const entry = await running;
-    if (!entry) throw new BrokerError('org_not_found', `No org ${orgId} is registered`);
-    return entry;
+    return running;
   }
 
   return {
     async authorize(orgId, caller, options) {
       const entry = await load(orgId, options?.fresh === true);
-      if (!entry.allows(caller)) {
+      if (!entry.org || !entry.allows(caller)) {
         throw new BrokerError(
           'caller_not_authorized',
           `The caller is not allowed to use org ${orgId}`,

@@ -4,11 +4,7 @@
  * exchange's bookkeeping and the token cache. No SDK import and no environment read: the
  * composition root injects the adapters.
  */
-import {
-  buildApprovalLink,
-  buildRedirectUri,
-  buildSalesforceAuthorizeUrl,
-} from '../core/approval-links';
+import { buildRedirectUri, buildSalesforceAuthorizeUrl } from '../core/approval-links';
 import { type RequestDeadline, SYSTEM_TIME, type TimeSource } from '../core/deadline';
 import { isBrokerError } from '../core/errors';
 import { signingKeySecretIdOf } from '../core/org-record';
@@ -29,6 +25,7 @@ import type {
 } from '../core/ports';
 import { TokenCache } from '../core/token-cache';
 import type { OrgRecord, TokenGrant } from '../core/types';
+import type { ApprovalLinks } from './approval-links';
 import {
   createExchangeBookkeeping,
   type ExchangeContext,
@@ -46,8 +43,10 @@ export interface TokenServiceDeps {
   readonly fleet: FleetTokens;
   /** For the status route's certificate check. */
   readonly signingKeys: SigningKeyProvider;
-  /** The API's public base URL, for approval links in status. */
+  /** The API's public base URL, for the redirect URI in status. */
   readonly publicBaseUrl: string;
+  /** Mints the status route's approval link. */
+  readonly approvalLinks: Pick<ApprovalLinks, 'mintForRemediation'>;
   readonly incidents: IncidentService;
   readonly reporter: ExchangeReporter;
   readonly logger: ServiceLogger;
@@ -79,7 +78,8 @@ export interface TokenResult {
 
 export interface OrgStatus {
   readonly org: OrgRecord;
-  readonly approvalLink: string;
+  /** `null` when the link could not be signed (logged). */
+  readonly approvalLink: string | null;
   readonly redirectUri: string;
   readonly salesforceAuthorizeUrl: string;
   readonly lastExchange: ExchangeOutcome | null;
@@ -193,7 +193,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     async status(orgId, context) {
       const org = await access.authorize(orgId, context.caller, { fresh: true });
       const redirectUri = buildRedirectUri(deps.publicBaseUrl);
-      const [lastExchange, openIncidents, signingKey, fleet] = await Promise.all([
+      const [lastExchange, openIncidents, signingKey, fleet, approvalLink] = await Promise.all([
         // The status route degrades rather than fails: each part that cannot be read is logged.
         recoverWith(logger, 'Reading the last exchange outcome', orgId, undefined, () =>
           registry.getExchangeOutcome(orgId),
@@ -217,10 +217,11 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
         recoverWith(logger, 'Reading the fleet state', orgId, UNKNOWN_FLEET_STATUS, () =>
           deps.fleet.describe(orgId),
         ),
+        deps.approvalLinks.mintForRemediation(orgId),
       ]);
       return {
         org,
-        approvalLink: buildApprovalLink(deps.publicBaseUrl, orgId),
+        approvalLink: approvalLink ?? null,
         redirectUri,
         salesforceAuthorizeUrl: buildSalesforceAuthorizeUrl(org, redirectUri),
         lastExchange: lastExchange ?? null,

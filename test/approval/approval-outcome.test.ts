@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  decideApprovalLinkRefused,
   decideAuthorizeError,
   decideCodeExchangeFailure,
   decideInvalidRequest,
   decideStateFailure,
-  decideUnknownOrg,
   decideVerification,
 } from '../../lambda/core/approval-outcome';
 import { renderApprovalPage } from '../../lambda/core/approval-page';
@@ -125,7 +125,10 @@ describe('approval outcome', () => {
       category: 'invalid_request',
       httpStatus: 400,
     });
-    expect(decideUnknownOrg('nope')).toMatchObject({ category: 'org_not_found', httpStatus: 404 });
+    expect(decideApprovalLinkRefused()).toMatchObject({
+      category: 'invalid_request',
+      httpStatus: 400,
+    });
     const exchange = decideCodeExchangeFailure(
       org,
       new BrokerError('code_exchange_failed', 'Salesforce refused the authorization code.', {

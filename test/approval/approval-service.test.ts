@@ -10,6 +10,7 @@ import type {
 import type { OrgRecord, TokenGrant } from '../../lambda/core/types';
 import { createApprovalService } from '../../lambda/services/approval-service';
 import { RecordingPublisher } from '../support/events';
+import { createMemoryApprovalLinks } from '../support/in-memory-ports';
 
 const org: OrgRecord = {
   orgId: 'acme',
@@ -57,8 +58,18 @@ function setup(
   const resolved: unknown[] = [];
   const logs: [string, Record<string, unknown>][] = [];
   let registered = true;
+  const orgReads: string[] = [];
+  const links = createMemoryApprovalLinks({
+    publicBaseUrl: 'https://broker.example.com/prod',
+    time: { now: () => now, after: () => () => undefined },
+  });
   const service = createApprovalService({
-    orgs: { getOrg: async (id) => (registered && id === org.orgId ? org : undefined) },
+    orgs: {
+      getOrg: async (id) => {
+        orgReads.push(id);
+        return registered && id === org.orgId ? org : undefined;
+      },
+    },
     states,
     codes: {
       async redeemCode(input) {
@@ -85,11 +96,19 @@ function setup(
     clock: () => now,
     logger: { info: (...args) => void logs.push(args), warn: (...args) => void logs.push(args) },
     publicBaseUrl: 'https://broker.example.com/prod',
+    links,
     stateTtlSeconds: 600,
   });
+  /** The query of a link as API Gateway hands it over. */
+  const queryOf = (link: string) => {
+    const query: Record<string, string[]> = {};
+    for (const [name, value] of new URL(link).searchParams) query[name] = [value];
+    return query;
+  };
 
   async function start(cookieValue?: string) {
-    const started = await service.start({ query: { org: ['acme'] }, cookieValue });
+    const query = queryOf(await links.mint('acme'));
+    const started = await service.start({ query, cookieValue });
     if (started.kind !== 'redirect') throw new Error('expected a redirect');
     const url = new URL(started.location);
     return { started, url, state: url.searchParams.get('state') as string };
@@ -104,6 +123,9 @@ function setup(
 
   return {
     service,
+    links,
+    queryOf,
+    orgReads,
     states,
     events,
     redeemed,
@@ -119,6 +141,12 @@ function setup(
     },
   };
 }
+
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const flipFirst = (mac: string) => `${mac[0] === 'A' ? 'B' : 'A'}${mac.slice(1)}`;
+/** The same 32 bytes, non-canonically: the last character's two unused bits set. */
+const setUnusedBits = (mac: string) =>
+  `${mac.slice(0, -1)}${B64URL[B64URL.indexOf(mac.at(-1) ?? 'A') | 3]}`;
 
 describe('approval service: start', () => {
   it('redirects to the org authorize endpoint with PKCE, scopes, hint and the exact redirect URI', async () => {
@@ -141,18 +169,37 @@ describe('approval service: start', () => {
     expect(t.states.size()).toBe(1);
   });
 
-  it('answers a 404 page for an unknown org and a 400 page for a bad org parameter', async () => {
+  it('refuses missing, malformed, expired, altered and unknown-org links with one page, reading no org for a bad link', async () => {
     const t = setup();
-    const unknown = await t.service.start({ query: { org: ['nope'] }, cookieValue: undefined });
-    expect(unknown).toMatchObject({
-      kind: 'page',
-      outcome: { httpStatus: 404, kind: 'org_not_found' },
-    });
-    const bad = await t.service.start({ query: { org: ['a', 'b'] }, cookieValue: undefined });
-    expect(bad).toMatchObject({
-      kind: 'page',
-      outcome: { httpStatus: 400, kind: 'invalid_request' },
-    });
+    const valid = t.queryOf(await t.links.mint('acme'));
+    const exp = Number(valid.exp?.[0]);
+    const altered = (name: string, value: string) => ({ ...valid, [name]: [value] });
+    const cases: Record<string, Record<string, string[]> | null> = {
+      none: null,
+      'org only': { org: ['acme'] },
+      repeated: { ...valid, org: ['acme', 'acme'] },
+      'other org': altered('org', 'other'),
+      'later expiry': altered('exp', String(exp + 60)),
+      'other MAC': altered('sig', flipFirst(valid.sig?.[0] ?? '')),
+      'MAC with its unused bits set': altered('sig', setUnusedBits(valid.sig?.[0] ?? '')),
+      'unknown org, valid MAC': t.queryOf(await t.links.mint('ghost')),
+    };
+    const outcomes = [];
+    for (const query of Object.values(cases)) {
+      const started = await t.service.start({ query, cookieValue: undefined });
+      if (started.kind !== 'page') throw new Error('expected a page');
+      outcomes.push(started.outcome);
+    }
+    t.advance(7 * 86_400_000);
+    const expired = await t.service.start({ query: valid, cookieValue: undefined });
+    if (expired.kind !== 'page') throw new Error('expected a page');
+    outcomes.push(expired.outcome);
+
+    for (const outcome of outcomes) expect(outcome).toEqual(outcomes[0]);
+    expect(outcomes[0]).toMatchObject({ kind: 'link_invalid', httpStatus: 400, orgId: undefined });
+    expect(JSON.stringify(outcomes[0])).not.toMatch(/acme|ghost/);
+    // Only the validly signed link for an unregistered org reaches the registry.
+    expect(t.orgReads).toEqual(['ghost']);
     expect(t.states.size()).toBe(0);
   });
 });

@@ -32,22 +32,31 @@ describe('binding cookie', () => {
 });
 
 describe('OAuth route parameters', () => {
-  it('accepts one lowercase org id', () => {
-    expect(parseAuthorizeQuery({ org: ['acme-prod'] })).toEqual({
+  const mac = 'A'.repeat(43);
+  const link = { org: ['acme-prod'], exp: ['1800000000'], sig: [mac] };
+  it('accepts a link: one lowercase org id, an expiry in seconds, a 43-character MAC', () => {
+    expect(parseAuthorizeQuery(link)).toEqual({
       ok: true,
-      value: { orgId: 'acme-prod' },
+      value: { orgId: 'acme-prod', expiresAt: 1_800_000_000, mac },
     });
   });
 
   it.each([
     [null, 'required'],
-    [{ org: [''] }, 'required'],
-    [{ org: ['a', 'b'] }, 'repeated'],
-    [{ org: ['x'.repeat(65)] }, 'too long'],
-    [{ org: ['ACME'] }, 'lowercase'],
-    [{ org: ['<script>'] }, 'lowercase'],
-    [{ org: ['a\nb'] }, 'control'],
-  ])('refuses org %j', (query, message) => {
+    [{ ...link, org: [''] }, 'required'],
+    [{ org: ['acme-prod'] }, '"exp" is required'],
+    [{ ...link, sig: undefined }, '"sig" is required'],
+    [{ ...link, org: ['a', 'b'] }, 'repeated'],
+    [{ ...link, org: ['x'.repeat(65)] }, 'too long'],
+    [{ ...link, org: ['ACME'] }, 'lowercase'],
+    [{ ...link, org: ['<script>'] }, 'lowercase'],
+    [{ ...link, org: ['a\nb'] }, 'control'],
+    [{ ...link, exp: ['-1'] }, 'seconds'],
+    [{ ...link, exp: ['1e9'] }, 'seconds'],
+    [{ ...link, exp: ['1'.repeat(13)] }, 'too long'],
+    [{ ...link, sig: ['A'.repeat(42)] }, 'MAC'],
+    [{ ...link, sig: [`${'A'.repeat(42)}=`] }, 'MAC'],
+  ])('refuses %j', (query, message) => {
     const parsed = parseAuthorizeQuery(query);
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) expect(parsed.message).toContain(message);

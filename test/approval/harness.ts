@@ -12,13 +12,17 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Browser } from 'playwright-core';
 import { type RunningEmulator, startEmulator } from '../../emulator/server';
 import { launchBrowser } from '../../emulator/testing/browser';
+import { createKmsApprovalLinkSigner } from '../../lambda/adapters/approval-link-signer';
 import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
+import { buildApprovalLink } from '../../lambda/core/approval-links';
 import { SYSTEM_TIME, type TimeSource } from '../../lambda/core/deadline';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../../lambda/core/metrics';
 import { validateOrgRecord } from '../../lambda/core/org-record';
+import { DEFAULT_APPROVAL_LINK_TTL_SECONDS } from '../../lambda/handlers/approval-link-config';
 import { readEventsConfig } from '../../lambda/handlers/events-config';
 import { composeOAuthFunction } from '../../lambda/handlers/oauth-function';
 import { composeTokenFunction } from '../../lambda/handlers/token-function';
+import { createApprovalLinks } from '../../lambda/services/approval-links';
 import { type LocalGateway, type RestHandler, startGateway } from '../../local/gateway';
 import { type LocalKms, startKmsServer } from '../../local/kms-server';
 import {
@@ -45,7 +49,10 @@ export interface Stack {
 export interface Broker {
   readonly events: RecordingPublisher;
   readonly consumerKey: string;
+  /** A link minted as the broker mints them (local KMS HMAC key), for org `acme`. */
   readonly approvalLink: string;
+  /** A link for any org and expiry (seconds since the epoch), signed with the stack's key. */
+  signApprovalLink(orgId: string, expiresAt: number): Promise<string>;
   /** Moves the OAuth function's clock (not Salesforce's). */
   advanceClock(ms: number): void;
   requestToken(): Promise<{ status: number; body: Record<string, unknown> }>;
@@ -56,6 +63,7 @@ let dynamo: LocalDynamo;
 let secrets: LocalSecretsManager;
 let kms: LocalKms;
 let tokenCacheKeyId: string;
+let approvalLinkKeyId: string;
 
 export async function startStack(): Promise<Stack> {
   const key = await signingMaterial('approval-e2e');
@@ -69,6 +77,8 @@ export async function startStack(): Promise<Stack> {
     startKmsServer(),
   ]);
   tokenCacheKeyId = (await kms.createKey()).arn;
+  approvalLinkKeyId = (await kms.createKey({ spec: 'HMAC_256', alias: 'alias/approval-links' }))
+    .arn;
   await secrets.putSecret('token-broker/acme', key.secretString);
   await secrets.putSecret('token-broker/acme-consumer', 'the-consumer-secret');
   // Late-bound so each test composes a fresh broker behind the same gateway URL.
@@ -162,6 +172,18 @@ export async function composeBroker(stack: Stack, options: WorldOptions = {}): P
     region: 'eu-west-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
+  const approvalLinks = {
+    keyId: approvalLinkKeyId,
+    lifetimeSeconds: DEFAULT_APPROVAL_LINK_TTL_SECONDS,
+  };
+  const signer = createKmsApprovalLinkSigner({ client: kmsClient, keyId: approvalLinkKeyId });
+  const links = createApprovalLinks({
+    signer,
+    publicBaseUrl: gateway.url,
+    lifetimeSeconds: DEFAULT_APPROVAL_LINK_TTL_SECONDS,
+    clock: () => oauthTime.now(),
+    logger: runtime.logger,
+  });
   handlers = {
     token: composeTokenFunction(
       {
@@ -173,6 +195,7 @@ export async function composeBroker(stack: Stack, options: WorldOptions = {}): P
           tokenCacheKeyId,
           failureMemorySeconds: 60,
           minTokenAgeSeconds: 30,
+          approvalLinks,
         },
         events: eventsConfig('token'),
       },
@@ -186,6 +209,7 @@ export async function composeBroker(stack: Stack, options: WorldOptions = {}): P
           salesforceTimeoutMs: 5000,
           stateTtlSeconds: 600,
           tokenCacheKeyId,
+          approvalLinks,
         },
         events: eventsConfig('oauth'),
       },
@@ -196,7 +220,11 @@ export async function composeBroker(stack: Stack, options: WorldOptions = {}): P
   return {
     events,
     consumerKey: app.consumerKey,
-    approvalLink: `${gateway.url}/oauth/authorize?org=acme`,
+    approvalLink: await links.mint('acme'),
+    async signApprovalLink(orgId, expiresAt) {
+      const mac = await signer.sign(orgId, expiresAt);
+      return buildApprovalLink(gateway.url, { orgId, expiresAt, mac });
+    },
     advanceClock: (ms) => {
       offsetMs += ms;
     },

@@ -1,6 +1,9 @@
+import { KMSClient } from '@aws-sdk/client-kms';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKmsApprovalLinkSigner } from '../../lambda/adapters/approval-link-signer';
 import { METRIC } from '../../lambda/core/metrics';
+import { createApprovalLinks } from '../../lambda/services/approval-links';
 import type { LocalKms } from '../../local/kms-server';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import type { LocalSecretsManager } from '../../local/secrets-manager-server';
@@ -16,19 +19,45 @@ let salesforce: ScriptedSalesforce;
 let secrets: LocalSecretsManager;
 let dynamo: LocalDynamo;
 let kms: LocalKms;
+let approvalLinkKeyId: string;
 
 beforeAll(async () => {
-  ({ salesforce, secrets, dynamo, kms } = await startEntryWorld({
+  ({ salesforce, secrets, dynamo, kms, approvalLinkKeyId } = await startEntryWorld({
     keyLabel: 'oauth-entry',
     orgId: 'entry',
     username: INTEGRATION_USER,
     callers: [],
+    env: {
+      // An operator turning Powertools' event logging on must not get the callback's secrets.
+      POWERTOOLS_LOGGER_LOG_EVENT: 'true',
+    },
   }));
 });
 afterAll(() => Promise.all([salesforce.close(), secrets.close(), kms.close(), dynamo.close()]));
 
+/** The query of a link for `entry`, signed with the function's key on the local KMS. */
+async function linkQuery(): Promise<Record<string, string>> {
+  const client = new KMSClient({
+    endpoint: kms.endpoint,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const links = createApprovalLinks({
+    signer: createKmsApprovalLinkSigner({ client, keyId: approvalLinkKeyId }),
+    publicBaseUrl: 'https://broker.example.com/prod',
+    lifetimeSeconds: 3600,
+    clock: Date.now,
+    logger: { info: () => undefined, warn: () => undefined },
+  });
+  try {
+    return Object.fromEntries(new URL(await links.mint('entry')).searchParams);
+  } finally {
+    client.destroy();
+  }
+}
+
 describe('oauth.ts Lambda entry', () => {
-  it('counts the callback JWT re-run in the exchange metrics and logs with the Lambda context', async () => {
+  it('counts the callback JWT re-run in the exchange metrics and logs with the Lambda context, never the event', async () => {
     salesforce.answerWith((request) => {
       if (request.method === 'GET') return json(200, { username: INTEGRATION_USER });
       if (request.form.grant_type === 'authorization_code') {
@@ -56,7 +85,7 @@ describe('oauth.ts Lambda entry', () => {
           }),
           createLambdaContext({ functionName: 'token-broker-oauth' }),
         ) as Promise<APIGatewayProxyResult>;
-      const started = await get('/oauth/authorize', { org: 'entry' });
+      const started = await get('/oauth/authorize', await linkQuery());
       expect(started.statusCode).toBe(302);
       const cookie = String(started.multiValueHeaders?.['Set-Cookie']?.[0]).split(';')[0];
       const state = new URL(String(started.headers?.Location)).searchParams.get('state') ?? '';
@@ -91,7 +120,21 @@ describe('oauth.ts Lambda entry', () => {
         function_name: 'token-broker-oauth',
         request_id: expect.any(String),
       });
-      expect(findSecrets(output.text(), [CODE, CODE_TOKEN, SUCCESS_BODY.access_token])).toEqual([]);
+      // POWERTOOLS_LOGGER_LOG_EVENT=true is set, and still no event, code, state or cookie.
+      expect(
+        output.entries().filter((entry) => entry.message === 'Lambda invocation event'),
+      ).toEqual([]);
+      const cookieValue = cookie?.split('=')[1] ?? '';
+      expect(cookieValue).toMatch(/^[\w-]{43}$/);
+      expect(
+        findSecrets(output.text(), [
+          CODE,
+          CODE_TOKEN,
+          SUCCESS_BODY.access_token,
+          state,
+          cookieValue,
+        ]),
+      ).toEqual([]);
     } finally {
       output.stop();
     }

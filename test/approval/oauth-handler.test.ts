@@ -8,6 +8,7 @@ import { createOAuthHandler } from '../../lambda/handlers/oauth-handler';
 import { createApprovalService } from '../../lambda/services/approval-service';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import { RecordingPublisher } from '../support/events';
+import { createMemoryApprovalLinks } from '../support/in-memory-ports';
 import { type CapturedOutput, captureOutput } from '../support/logs';
 
 let output: CapturedOutput;
@@ -34,6 +35,7 @@ const org = {
 function createHandler(baseUrl = 'https://broker.example.com/prod') {
   const states = new Map<string, never>();
   const logger = new Logger({ serviceName: 'salesforce-token-broker' });
+  const links = createMemoryApprovalLinks({ publicBaseUrl: baseUrl });
   const service = createApprovalService({
     orgs: { getOrg: async (id) => (id === 'acme' ? org : undefined) },
     states: {
@@ -57,6 +59,7 @@ function createHandler(baseUrl = 'https://broker.example.com/prod') {
     clock: Date.now,
     logger,
     publicBaseUrl: baseUrl,
+    links,
     stateTtlSeconds: 600,
   });
   const handler = createOAuthHandler({
@@ -64,7 +67,7 @@ function createHandler(baseUrl = 'https://broker.example.com/prod') {
     cookiePolicy: selectBindingCookiePolicy(baseUrl),
     logger,
   });
-  return { handler };
+  return { handler, links };
 }
 
 async function get(
@@ -77,10 +80,19 @@ async function get(
   return handler(event, createLambdaContext());
 }
 
+/** The query string of a freshly minted link for `orgId`. */
+async function linkQuery(
+  links: ReturnType<typeof createHandler>['links'],
+  orgId: string,
+): Promise<Record<string, string>> {
+  return Object.fromEntries(new URL(await links.mint(orgId)).searchParams);
+}
+
 const CLEARED_COOKIE =
   '__Host-token-broker-approval=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax';
 
 const SECURITY_HEADERS = {
+  'Strict-Transport-Security': 'max-age=31536000',
   'Cache-Control': 'no-store',
   'Referrer-Policy': 'no-referrer',
   'X-Content-Type-Options': 'nosniff',
@@ -89,8 +101,8 @@ const SECURITY_HEADERS = {
 
 describe('OAuth handler', () => {
   it('redirects with the binding cookie and the page headers', async () => {
-    const { handler } = createHandler();
-    const result = await get(handler, '/oauth/authorize', { org: 'acme' });
+    const { handler, links } = createHandler();
+    const result = await get(handler, '/oauth/authorize', await linkQuery(links, 'acme'));
     expect(result.statusCode).toBe(302);
     expect(result.headers).toMatchObject(SECURITY_HEADERS);
     expect(String(result.headers?.Location)).toMatch(
@@ -101,16 +113,18 @@ describe('OAuth handler', () => {
     );
   });
 
-  it('renders a 404 page for an unknown org with the security headers and a strict CSP', async () => {
-    const { handler } = createHandler();
-    const result = await get(handler, '/oauth/authorize', { org: 'nope' });
-    expect(result.statusCode).toBe(404);
+  it('renders the neutral link page for an unknown org with the security headers and a strict CSP', async () => {
+    const { handler, links } = createHandler();
+    const result = await get(handler, '/oauth/authorize', await linkQuery(links, 'nope'));
+    expect(result.statusCode).toBe(400);
     expect(result.headers).toMatchObject({
       ...SECURITY_HEADERS,
       'Content-Type': 'text/html; charset=utf-8',
     });
     expect(String(result.headers?.['Content-Security-Policy'])).toContain("frame-ancestors 'none'");
-    expect(result.body).toContain('No org &quot;nope&quot; is registered');
+    expect(result.body).toContain('This approval link cannot be used');
+    expect(result.body).not.toContain('nope');
+    expect(result.multiValueHeaders).toBeUndefined();
   });
 
   const hostile = '"><script>alert(1)</script>';
@@ -150,8 +164,8 @@ describe('OAuth handler', () => {
   });
 
   it('renders a generic 500 page without internals when a dependency throws', async () => {
-    const { handler } = createHandler();
-    const started = await get(handler, '/oauth/authorize', { org: 'acme' });
+    const { handler, links } = createHandler();
+    const started = await get(handler, '/oauth/authorize', await linkQuery(links, 'acme'));
     const cookie = String(started.multiValueHeaders?.['Set-Cookie']?.[0]).split(';')[0] as string;
     const state = new URL(String(started.headers?.Location)).searchParams.get('state') as string;
     const result = await get(handler, '/oauth/callback', { code: 'c', state }, { Cookie: cookie });
@@ -163,8 +177,8 @@ describe('OAuth handler', () => {
   });
 
   it('clears the binding cookie, with the same attributes, on every callback answer', async () => {
-    const { handler } = createHandler();
-    const started = await get(handler, '/oauth/authorize', { org: 'acme' });
+    const { handler, links } = createHandler();
+    const started = await get(handler, '/oauth/authorize', await linkQuery(links, 'acme'));
     const cookie = String(started.multiValueHeaders?.['Set-Cookie']?.[0]).split(';')[0] as string;
     const state = new URL(String(started.headers?.Location)).searchParams.get('state') as string;
     const answers = [
@@ -234,6 +248,7 @@ describe('OAuth config', () => {
     PUBLIC_BASE_URL: 'https://broker.example.com/prod/',
     EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:events',
     TOKEN_CACHE_KEY_ID: 'alias/token-cache',
+    APPROVAL_LINK_KEY_ID: 'alias/approval-links',
   };
   it('reads defaults and normalises the base URL', () => {
     expect(readOAuthConfig(env)).toEqual({
@@ -242,10 +257,17 @@ describe('OAuth config', () => {
       stateTtlSeconds: 600,
       salesforceTimeoutMs: 5000,
       tokenCacheKeyId: 'alias/token-cache',
+      approvalLinks: { keyId: 'alias/approval-links', lifetimeSeconds: 604_800 },
     });
   });
   it('refuses a missing variable, a bad TTL and a plain-http public URL', () => {
     expect(() => readOAuthConfig({ ...env, TABLE_NAME: '' })).toThrow(ConfigError);
+    expect(() => readOAuthConfig({ ...env, APPROVAL_LINK_KEY_ID: '' })).toThrow(
+      /APPROVAL_LINK_KEY_ID/,
+    );
+    expect(() => readOAuthConfig({ ...env, APPROVAL_LINK_TTL_SECONDS: '60' })).toThrow(
+      /APPROVAL_LINK_TTL_SECONDS/,
+    );
     expect(() => readOAuthConfig({ ...env, OAUTH_STATE_TTL_SECONDS: '5' })).toThrow(/OAUTH_STATE/);
     expect(() => readOAuthConfig({ ...env, PUBLIC_BASE_URL: 'http://broker.example.com' })).toThrow(
       /https/,

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/server';
+import { type LocalKms, startKmsServer } from '../../local/kms-server';
 import {
   type LocalSecretsManager,
   startSecretsManagerServer,
@@ -25,6 +26,7 @@ const CALLER = 'arn:aws:iam::123456789012:role/Fulfilment';
 let dynamo: LocalDynamo;
 let secrets: LocalSecretsManager;
 let emulator: RunningEmulator;
+let kms: LocalKms;
 let target: string[];
 let consumerKey: string;
 let loginUrl: string;
@@ -38,12 +40,14 @@ async function run(...args: string[]): Promise<CliRun> {
 }
 
 beforeAll(async () => {
-  [dynamo, secrets, emulator] = await Promise.all([
+  [dynamo, secrets, emulator, kms] = await Promise.all([
     startDynalite(),
     startSecretsManagerServer(),
     startEmulator(),
+    startKmsServer(),
   ]);
   const table = await dynamo.createTable();
+  const approvalLinkKey = await kms.createKey({ spec: 'HMAC_256' });
   target = [
     '--local',
     '--dynamodb-endpoint',
@@ -52,13 +56,17 @@ beforeAll(async () => {
     secrets.endpoint,
     '--table',
     table,
+    '--kms-endpoint',
+    kms.endpoint,
+    '--approval-link-key',
+    approvalLinkKey.arn,
     '--public-base-url',
     BASE_URL,
   ];
 });
 
 afterAll(async () => {
-  await Promise.all([dynamo?.close(), secrets?.close(), emulator?.close()]);
+  await Promise.all([dynamo?.close(), secrets?.close(), emulator?.close(), kms?.close()]);
 });
 
 describe('keys create', () => {
@@ -256,10 +264,16 @@ describe('approval-url, verify and doctor', () => {
     const result = await run('approval-url', '--org', 'acme', '--json');
     expect(result.code).toBe(0);
     const redirect = `${BASE_URL}/oauth/callback`;
+    const approvalLink = result.json().approvalLink as string;
+    const exp = Number(new URL(approvalLink).searchParams.get('exp'));
+    expect(exp * 1000 - Date.now()).toBeGreaterThan(7 * 86_400_000 - 5000);
     expect(result.json()).toEqual({
       orgId: 'acme',
       username: USER,
-      approvalLink: `${BASE_URL}/oauth/authorize?org=acme`,
+      approvalLink: expect.stringMatching(
+        /^https:\/\/broker\.example\.com\/prod\/oauth\/authorize\?org=acme&exp=\d+&sig=[\w-]{43}$/,
+      ),
+      expiresAt: new Date(exp * 1000).toISOString(),
       redirectUri: redirect,
       salesforceAuthorizeUrl: `${loginUrl}/services/oauth2/authorize?client_id=${encodeURIComponent(consumerKey)}&redirect_uri=${encodeURIComponent(redirect)}&response_type=code`,
     });
@@ -268,6 +282,14 @@ describe('approval-url, verify and doctor', () => {
     const noBase = await cli(['approval-url', '--org', 'acme', ...target.slice(0, -2)]);
     expect(noBase.code).toBe(2);
     expect(noBase.stderr).toContain('--public-base-url');
+    const keyless = target.filter((_, index) => index < 9 || index > 10);
+    const noKey = await cli(['approval-url', '--org', 'acme', ...keyless]);
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain('--approval-link-key');
+    const day = await run('approval-url', '--org', 'acme', '--valid-for', '86400', '--json');
+    expect(Number(new URL(day.json().approvalLink as string).searchParams.get('exp'))).toBe(
+      Math.floor(Date.now() / 1000) + 86_400,
+    );
   });
 
   it('verify fails with the category and remediation until the user approves, then succeeds', async () => {
@@ -277,7 +299,9 @@ describe('approval-url, verify and doctor', () => {
     expect(failed.stdout).toContain(
       "Salesforce answered: HTTP 400 invalid_grant: user hasn't approved this consumer",
     );
-    expect(failed.stdout).toContain(`Broker approval link: ${BASE_URL}/oauth/authorize?org=acme`);
+    expect(failed.stdout).toContain(
+      `Broker approval link: ${BASE_URL}/oauth/authorize?org=acme&exp=`,
+    );
     const json = await run('verify', '--org', 'acme', '--json');
     expect(json.code).toBe(1);
     expect(json.json()).toMatchObject({

@@ -23,8 +23,11 @@ const publicBaseUrl = 'https://broker.example.com/prod';
 
 describe('approval links', () => {
   it('builds the broker link, the redirect URI and the KB-format authorize URL', () => {
-    expect(buildApprovalLink(publicBaseUrl, 'acme-prod')).toBe(
-      'https://broker.example.com/prod/oauth/authorize?org=acme-prod',
+    const mac = 'A'.repeat(43);
+    expect(
+      buildApprovalLink(publicBaseUrl, { orgId: 'acme-prod', expiresAt: 1_800_000_000, mac }),
+    ).toBe(
+      `https://broker.example.com/prod/oauth/authorize?org=acme-prod&exp=1800000000&sig=${mac}`,
     );
     expect(buildRedirectUri(`${publicBaseUrl}/`)).toBe(
       'https://broker.example.com/prod/oauth/callback',
@@ -48,10 +51,14 @@ describe('buildRemediation', () => {
   );
 
   it('gives consumer_not_approved both links and the integration-user warning', () => {
-    const remediation = buildRemediation('consumer_not_approved', { org, publicBaseUrl });
-    expect(remediation.approvalLink).toBe(
-      'https://broker.example.com/prod/oauth/authorize?org=acme-prod',
-    );
+    const approvalLink =
+      'https://broker.example.com/prod/oauth/authorize?org=acme-prod&exp=1&sig=x';
+    const remediation = buildRemediation('consumer_not_approved', {
+      org,
+      publicBaseUrl,
+      approvalLink,
+    });
+    expect(remediation.approvalLink).toBe(approvalLink);
     const raw = new URL(remediation.salesforceAuthorizeUrl ?? '');
     expect(`${raw.origin}${raw.pathname}`).toBe(
       'https://acme.my.salesforce.com/services/oauth2/authorize',
@@ -73,8 +80,13 @@ describe('buildRemediation', () => {
     expect(remediation.approvalLink).toBeUndefined();
     expect(remediation.summary).toContain('the integration user');
     expect(
-      buildRemediation('invalid_assertion', { org, publicBaseUrl }).approvalLink,
+      buildRemediation('invalid_assertion', { org, publicBaseUrl, approvalLink: 'https://x' })
+        .approvalLink,
     ).toBeUndefined();
+    // Unsigned (the signer failed): the raw Salesforce URL still helps.
+    const unsigned = buildRemediation('consumer_not_approved', { org, publicBaseUrl });
+    expect(unsigned.approvalLink).toBeUndefined();
+    expect(unsigned.salesforceAuthorizeUrl).toContain('/services/oauth2/authorize');
   });
 });
 

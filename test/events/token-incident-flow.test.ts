@@ -119,7 +119,9 @@ describe('incidents through the token Lambda entry', () => {
         error_description: "user hasn't approved this consumer",
       },
       remediation: {
-        approvalLink: 'https://broker.example.com/prod/oauth/authorize?org=acme-prod',
+        approvalLink: expect.stringMatching(
+          /^https:\/\/broker\.example\.com\/prod\/oauth\/authorize\?org=acme-prod&exp=\d+&sig=[\w-]{43}$/,
+        ),
         salesforceAuthorizeUrl: expect.stringContaining(
           `${salesforce.url}/services/oauth2/authorize?client_id=3MVG9acmeConsumerKey`,
         ),

@@ -80,6 +80,7 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_KMS: stack.kmsEndpoint,
     TOKEN_CACHE_KEY_ID: stack.tokenCacheKeyId,
     FAILURE_MEMORY_SECONDS: '0',
+    APPROVAL_LINK_KEY_ID: stack.approvalLinkKeyId,
   });
   ({ handler: entry } = await import('../../lambda/handlers/token'));
 });

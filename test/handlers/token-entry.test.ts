@@ -7,7 +7,7 @@ import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import type { LocalSecretsManager } from '../../local/secrets-manager-server';
 import type { LocalDynamo } from '../support/dynalite';
 import { startEntryWorld } from '../support/entry-world';
-import { captureOutput } from '../support/logs';
+import { captureOutput, findSecrets } from '../support/logs';
 import { json, type ScriptedSalesforce, SUCCESS_BODY } from '../support/scripted-salesforce';
 
 // Counts DynamoDB clients: the function must build one, shared by the registry and the ledger.
@@ -36,7 +36,11 @@ beforeAll(async () => {
     username: 'integration@entry.example',
     callers: [CALLER],
     // A trailing slash, as an operator might set it: the function must normalise it.
-    env: { PUBLIC_BASE_URL: 'https://broker.example.com/prod/' },
+    // Event logging asked for: the entry must not log the event (SigV4 headers, bodies) anyway.
+    env: {
+      PUBLIC_BASE_URL: 'https://broker.example.com/prod/',
+      POWERTOOLS_LOGGER_LOG_EVENT: 'true',
+    },
   }));
 });
 afterAll(() => Promise.all([salesforce.close(), secrets.close(), kms.close(), dynamo.close()]));
@@ -64,6 +68,10 @@ describe('token.ts Lambda entry', () => {
         access_token: SUCCESS_BODY.access_token,
       });
       expect(salesforce.requests).toHaveLength(1);
+      expect(output.entries().some((entry) => entry.message === 'Lambda invocation event')).toBe(
+        false,
+      );
+      expect(findSecrets(output.text(), [SUCCESS_BODY.access_token])).toEqual([]);
       // The success looked for open incidents through the ledger, on the registry's client.
       expect(dynamoClients.length - clientsBefore).toBe(1);
     } finally {
@@ -78,6 +86,13 @@ describe('token.ts Lambda entry', () => {
     expect(() =>
       readTokenConfig({ TABLE_NAME: 't', PUBLIC_BASE_URL: 'http://broker.example.com' }),
     ).toThrow('PUBLIC_BASE_URL must use https');
+    expect(() =>
+      readTokenConfig({
+        TABLE_NAME: 't',
+        PUBLIC_BASE_URL: 'https://x.example',
+        TOKEN_CACHE_KEY_ID: 'k',
+      }),
+    ).toThrow(new ConfigError('Environment variable APPROVAL_LINK_KEY_ID is required'));
     // The CDK construct's bounds: three attempts must fit the 20 s function timeout.
     for (const timeout of ['0', '999', '6001', '30000']) {
       expect(() =>
@@ -85,6 +100,7 @@ describe('token.ts Lambda entry', () => {
           TABLE_NAME: 't',
           PUBLIC_BASE_URL: 'https://x.example',
           TOKEN_CACHE_KEY_ID: 'k',
+          APPROVAL_LINK_KEY_ID: 'k',
           SALESFORCE_TIMEOUT_MS: timeout,
         }),
       ).toThrow('SALESFORCE_TIMEOUT_MS must be an integer from 1000 to 6000');
@@ -95,6 +111,7 @@ describe('token.ts Lambda entry', () => {
           TABLE_NAME: 't',
           PUBLIC_BASE_URL: 'https://x.example',
           TOKEN_CACHE_KEY_ID: 'k',
+          APPROVAL_LINK_KEY_ID: 'k',
           SALESFORCE_TIMEOUT_MS: String(timeout),
         }).salesforceTimeoutMs,
       ).toBe(timeout);
@@ -115,6 +132,7 @@ describe('token.ts Lambda entry', () => {
         TABLE_NAME: 't',
         PUBLIC_BASE_URL: 'https://x.example/prod/',
         TOKEN_CACHE_KEY_ID: 'alias/token-cache',
+        APPROVAL_LINK_KEY_ID: 'alias/approval-links',
       }),
     ).toEqual({
       tableName: 't',
@@ -124,6 +142,7 @@ describe('token.ts Lambda entry', () => {
       tokenCacheKeyId: 'alias/token-cache',
       failureMemorySeconds: 60,
       minTokenAgeSeconds: 30,
+      approvalLinks: { keyId: 'alias/approval-links', lifetimeSeconds: 604_800 },
     });
   });
 });

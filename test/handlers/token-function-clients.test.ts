@@ -90,6 +90,7 @@ function makeHandler() {
         tokenCacheKeyId: 'alias/salesforce-token-broker-token-cache',
         failureMemorySeconds: 60,
         minTokenAgeSeconds: 30,
+        approvalLinks: { keyId: 'alias/approval-links', lifetimeSeconds: 604_800 },
       },
       events: {
         topicArn: 'arn:aws:sns:eu-west-1:000000000000:events',

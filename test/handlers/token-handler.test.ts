@@ -131,6 +131,8 @@ async function call(
   };
 }
 
+const SIGNED_LINK = /\/prod\/oauth\/authorize\?org=acme&exp=\d+&sig=[\w-]{43}$/;
+
 describe('token API handler (REST proxy events, real adapters)', () => {
   it('200: a fresh exchange, then the cache', async () => {
     salesforce.answerWith(json(200, SUCCESS_BODY));
@@ -229,14 +231,40 @@ describe('token API handler (REST proxy events, real adapters)', () => {
     }
   });
 
-  it('404 for an unknown org', async () => {
+  it('403 for an unknown org, as for one the caller is not listed for', async () => {
     const response = await call(makeHandler(), {
       method: 'POST',
       resource: TOKEN,
       orgId: 'nobody',
     });
-    expect(response.statusCode).toBe(404);
-    expect(response.json.error).toBe('org_not_found');
+    expect(response.statusCode).toBe(403);
+    expect(response.json.error).toBe('caller_not_authorized');
+  });
+
+  it('answers an unknown org and an org the caller is not listed for with the same 403 body, on every route', async () => {
+    const handler = makeHandler();
+    const stranger = 'arn:aws:sts::123456789012:assumed-role/Stranger/s';
+    const routes = [
+      { method: 'POST', resource: TOKEN },
+      { method: 'DELETE', resource: TOKEN },
+      { method: 'GET', resource: STATUS },
+    ];
+    for (const route of routes) {
+      const unknown = await call(handler, { ...route, orgId: 'nobody' });
+      const unlisted = await call(handler, { ...route, callerArn: stranger });
+      const shape = (response: typeof unknown, orgId: string) => ({
+        status: response.statusCode,
+        headers: response.headers,
+        body: {
+          ...response.json,
+          request_id: 'R',
+          message: String(response.json.message).replace(orgId, 'ORG'),
+        },
+      });
+      expect(shape(unknown, 'nobody')).toEqual(shape(unlisted, 'acme'));
+      expect(unknown.statusCode).toBe(403);
+      expect(unknown.json).toMatchObject({ error: 'caller_not_authorized', retryable: false });
+    }
   });
 
   it('502 with remediation and both approval links for consumer_not_approved', async () => {
@@ -260,7 +288,7 @@ describe('token API handler (REST proxy events, real adapters)', () => {
         error_description: "user hasn't approved this consumer",
       },
       remediation: {
-        approvalLink: `${PUBLIC_BASE_URL}/oauth/authorize?org=acme`,
+        approvalLink: expect.stringMatching(SIGNED_LINK),
         salesforceAuthorizeUrl: `${salesforce.url}/hosts/login.salesforce.com/services/oauth2/authorize?client_id=3MVG9consumer.key&redirect_uri=https%3A%2F%2Fbroker.example.com%2Fprod%2Foauth%2Fcallback&response_type=code`,
       },
     });
@@ -317,7 +345,7 @@ describe('token API handler (REST proxy events, real adapters)', () => {
     expect(response.statusCode).toBe(200);
     expect(response.json).toMatchObject({
       org: { orgId: 'acme', environment: 'production', audience: 'https://login.salesforce.com' },
-      approvalLink: `${PUBLIC_BASE_URL}/oauth/authorize?org=acme`,
+      approvalLink: expect.stringMatching(SIGNED_LINK),
       redirectUri: `${PUBLIC_BASE_URL}/oauth/callback`,
       lastExchange: { ok: true },
       openIncidents: [],

@@ -51,6 +51,8 @@ const DEPLOYED_VALUES: Record<string, string> = {
   EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:SalesforceTokenBroker-EventsTopic-1ABC',
   PUBLIC_BASE_URL: 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/prod',
   TOKEN_CACHE_KEY_ID: 'arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d',
+  APPROVAL_LINK_KEY_ID:
+    'arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666',
 };
 
 interface LambdaResource {

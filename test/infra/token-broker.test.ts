@@ -70,7 +70,7 @@ describe('API routes', () => {
     const validatorId = Object.keys(validators)[0];
     expect(validatorId).toBeDefined();
     for (const [route, method] of Object.entries(routes)) {
-      const validated = route !== 'GET /oauth/callback';
+      const validated = !route.includes(' /oauth/');
       expect(method.RequestValidatorId && logicalId(method.RequestValidatorId), route).toBe(
         validated ? validatorId : undefined,
       );
@@ -78,10 +78,9 @@ describe('API routes', () => {
     expect(routes['POST /orgs/{orgId}/token']?.RequestParameters).toEqual({
       'method.request.path.orgId': true,
     });
-    expect(routes['GET /oauth/authorize']?.RequestParameters).toEqual({
-      'method.request.querystring.org': true,
-    });
-    // The function answers a missing state with its own page and headers (docs/contracts.md#page-headers).
+    // The function answers a missing link part or state with its own page and headers
+    // (docs/contracts.md#page-headers): a link without `org` is refused like any other.
+    expect(routes['GET /oauth/authorize']?.RequestParameters).toBeUndefined();
     expect(routes['GET /oauth/callback']?.RequestParameters).toBeUndefined();
   });
 
@@ -171,11 +170,13 @@ describe('API routes', () => {
     }
   });
 
-  it('has the API Gateway account role (retained) so the stage can log', () => {
-    template.hasResourceProperties('AWS::ApiGateway::Account', {
+  it('leaves the account-wide API Gateway role alone unless asked, and then creates it retained', () => {
+    template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    const opted = synthBroker({ manageApiGatewayAccountRole: 'true' }).template;
+    opted.hasResourceProperties('AWS::ApiGateway::Account', {
       CloudWatchRoleArn: Match.anyValue(),
     });
-    template.hasResource('AWS::IAM::Role', {
+    opted.hasResource('AWS::IAM::Role', {
       DeletionPolicy: 'Retain',
       Properties: Match.objectLike({
         AssumeRolePolicyDocument: Match.objectLike({
@@ -263,7 +264,7 @@ describe('functions', () => {
 describe('IAM', () => {
   it('uses no wildcard action, no "*" resource and no managed policy in any role', () => {
     const roles = template.findResources('AWS::IAM::Role');
-    expect(Object.keys(roles)).toHaveLength(3);
+    expect(Object.keys(roles)).toHaveLength(2);
     for (const [id, statements] of Object.entries(roleStatements(template))) {
       expect(roles[id]?.Properties.ManagedPolicyArns, id).toBeUndefined();
       for (const statement of statements) {
@@ -344,6 +345,12 @@ describe('IAM', () => {
         Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BrokerTopicKey/), 'Arn'] },
         Condition: { StringEquals: { 'kms:ViaService': expect.anything() } },
       },
+      {
+        Sid: 'ApprovalLinkMacs',
+        Effect: 'Allow',
+        Action: 'kms:GenerateMac',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BrokerApprovalLinkKey/), 'Arn'] },
+      },
     ]);
   });
 
@@ -367,6 +374,7 @@ describe('IAM', () => {
       'ReadBrokerSecrets',
       'PublishEvents',
       'EncryptEventsForSns',
+      'ApprovalLinkMacs',
     ]);
   });
 

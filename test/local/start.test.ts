@@ -106,7 +106,9 @@ describe('npm start', () => {
     const signing = `--aws-sigv4 "aws:amz:eu-west-1:execute-api" --user "${info.caller?.accessKeyId}:${info.caller?.secretAccessKey}"`;
     expect(text).toContain(`curl -s -X POST ${signing} ${info.publicBaseUrl}/orgs/demo/token`);
     expect(text).toContain(`curl -s ${signing} ${info.publicBaseUrl}/orgs/demo/status`);
-    expect(text).toContain(`${info.publicBaseUrl}/oauth/authorize?org=demo`);
+    // Links are signed and expire, so the walkthrough points at them instead of printing one.
+    expect(text).toContain('remediation.approvalLink in the answer to step 1');
+    expect(text).toContain('npm run cli -- approval-url --org demo');
     expect(text).toContain(`sign in as ${USER} and click Allow`);
     expect(text).toContain(`${dataDir}/events.jsonl`);
     for (const url of [
@@ -129,8 +131,11 @@ describe('npm start', () => {
     };
     expect(first.status).toBe(502);
     expect(failure.error).toBe('consumer_not_approved');
-    const approvalLink = `${info.publicBaseUrl}/oauth/authorize?org=demo`;
-    expect(failure.remediation.approvalLink).toBe(approvalLink);
+    // The walkthrough's link is the signed one in the answer (and in the incident).
+    const { approvalLink } = failure.remediation;
+    expect(approvalLink).toMatch(
+      new RegExp(`^${info.publicBaseUrl}/oauth/authorize\\?org=demo&exp=\\d+&sig=[\\w-]{43}$`),
+    );
     expect((await readEvents(info.eventsFile)).map((event) => event.type)).toEqual([
       'token_broker.incident.opened',
     ]);

@@ -72,7 +72,7 @@ interface Attempt {
 }
 
 async function startApproval(orgId: string): Promise<Attempt> {
-  const started = await get('/oauth/authorize', { org: orgId });
+  const started = await get('/oauth/authorize', await stack.approvalLinkQuery(orgId));
   expect(started.statusCode).toBe(302);
   const location = new URL(String(started.headers?.Location));
   const setCookie = String(started.multiValueHeaders?.['Set-Cookie']?.[0] ?? '');

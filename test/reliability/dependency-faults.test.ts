@@ -400,7 +400,7 @@ describe('the function time budget', () => {
         method: 'GET',
         resource: '/oauth/authorize',
         path: '/oauth/authorize',
-        query: { org: 'budget-oauth' },
+        query: await stack.approvalLinkQuery('budget-oauth'),
       });
       let timer: NodeJS.Timeout | undefined;
       const response = await Promise.race([

@@ -161,8 +161,8 @@ describe('token exchange against the Salesforce emulator', () => {
       error: 'invalid_grant',
       error_description: "user hasn't approved this consumer",
     });
-    expect(error.remediation?.approvalLink).toBe(
-      'https://broker.example.com/prod/oauth/authorize?org=acme',
+    expect(error.remediation?.approvalLink).toMatch(
+      /^https:\/\/broker\.example\.com\/prod\/oauth\/authorize\?org=acme&exp=\d+&sig=[\w-]{43}$/,
     );
 
     await control.approve(USER, app.consumerKey, ['api']);

@@ -114,6 +114,11 @@ async function failureOf(promise: Promise<unknown>): Promise<BrokerError> {
   throw new Error('expected a BrokerError');
 }
 
+/** A link the service signed for acme, under the test's public base URL. */
+const SIGNED_LINK = expect.stringMatching(
+  /^https:\/\/broker\.example\.com\/prod\/oauth\/authorize\?org=acme&exp=\d+&sig=[\w-]{43}$/,
+);
+
 describe('token service against a loopback token endpoint with real RS256 keys', () => {
   it('exchanges a correctly signed assertion and serves the token with expires_at', async () => {
     const before = Math.floor(Date.now() / 1000);
@@ -245,7 +250,7 @@ describe('token service against a loopback token endpoint with real RS256 keys',
       }
       if (category === 'login_rate_exceeded') expect(error.retryAfterSeconds).toBe(300);
       if (category === 'consumer_not_approved') {
-        expect(error.remediation?.approvalLink).toBe(`${PUBLIC_BASE_URL}/oauth/authorize?org=acme`);
+        expect(error.remediation?.approvalLink).toEqual(SIGNED_LINK);
         expect(error.remediation?.salesforceAuthorizeUrl).toContain(
           `${org.loginUrl}/services/oauth2/authorize?client_id=3MVG9consumer.key`,
         );
@@ -322,9 +327,35 @@ describe('token service against a loopback token endpoint with real RS256 keys',
     expect(salesforce.requests).toHaveLength(0);
   });
 
+  it('refuses an unknown org as an unlisted caller: same error, and the same registry reads', async () => {
+    const { service, registry } = build();
+    const stranger = 'arn:aws:sts::123456789012:assumed-role/Stranger/s';
+    const reads = async (orgId: string, caller: string) => {
+      const before = registry.gets;
+      const error = await failureOf(service.getToken(orgId, ctx({ caller })));
+      return { category: error.category, message: error.message, reads: registry.gets - before };
+    };
+    // First sight: one registry read each; within the cache time: none for either.
+    for (const expectedReads of [1, 0]) {
+      const unknown = await reads('nobody', CALLER);
+      const unlisted = await reads('acme', stranger);
+      expect(unknown).toEqual({
+        category: 'caller_not_authorized',
+        message: 'The caller is not allowed to use org nobody',
+        reads: expectedReads,
+      });
+      expect(unlisted).toEqual({
+        ...unknown,
+        message: 'The caller is not allowed to use org acme',
+      });
+    }
+  });
+
   it('denies unknown orgs and callers not on the list', async () => {
     const { service } = build();
-    expect((await failureOf(service.getToken('nobody', ctx()))).category).toBe('org_not_found');
+    expect((await failureOf(service.getToken('nobody', ctx()))).category).toBe(
+      'caller_not_authorized',
+    );
     const other = 'arn:aws:sts::123456789012:assumed-role/Other/s';
     expect((await failureOf(service.getToken('acme', ctx({ caller: other })))).category).toBe(
       'caller_not_authorized',
@@ -404,7 +435,7 @@ describe('token service against a loopback token endpoint with real RS256 keys',
     const status = await service.status('acme', { caller: CALLER });
     expect(status).toMatchObject({
       org,
-      approvalLink: `${PUBLIC_BASE_URL}/oauth/authorize?org=acme`,
+      approvalLink: SIGNED_LINK,
       redirectUri: `${PUBLIC_BASE_URL}/oauth/callback`,
       lastExchange: { ok: true, requestId: 'req-1' },
       openIncidents: open,

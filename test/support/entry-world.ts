@@ -21,6 +21,8 @@ export interface EntryWorld {
   readonly dynamo: LocalDynamo;
   readonly kms: LocalKms;
   readonly tableName: string;
+  /** The HMAC key the functions sign approval links with (`APPROVAL_LINK_KEY_ID`). */
+  readonly approvalLinkKeyId: string;
 }
 
 export interface EntryWorldOptions {
@@ -42,7 +44,10 @@ export async function startEntryWorld(options: EntryWorldOptions): Promise<Entry
     startDynalite(),
     startKmsServer(),
   ]);
-  const tokenCacheKey = await kms.createKey();
+  const [tokenCacheKey, approvalLinkKey] = await Promise.all([
+    kms.createKey(),
+    kms.createKey({ spec: 'HMAC_256' }),
+  ]);
   const tableName = await dynamo.createTable();
   const secretId = `keys/${options.orgId}`;
   await secrets.putSecret(secretId, (await signingMaterial(options.keyLabel)).secretString);
@@ -73,7 +78,8 @@ export async function startEntryWorld(options: EntryWorldOptions): Promise<Entry
     AWS_ENDPOINT_URL_SNS: 'http://127.0.0.1:9',
     AWS_ENDPOINT_URL_KMS: kms.endpoint,
     TOKEN_CACHE_KEY_ID: tokenCacheKey.arn,
+    APPROVAL_LINK_KEY_ID: approvalLinkKey.arn,
     ...options.env,
   });
-  return { salesforce, secrets, dynamo, kms, tableName };
+  return { salesforce, secrets, dynamo, kms, tableName, approvalLinkKeyId: approvalLinkKey.arn };
 }

@@ -4,9 +4,12 @@
  * the local Secrets Manager or a loopback HTTP server).
  */
 
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { importSigningKey } from '../../lambda/adapters/signing-keys';
+import { buildApprovalLinkMessage, decodeApprovalLinkMac } from '../../lambda/core/approval-links';
 import { SYSTEM_TIME, type TimeSource } from '../../lambda/core/deadline';
 import type {
+  ApprovalLinkSigner,
   ExchangeOutcome,
   ExchangeOutcomeStore,
   ExchangeReport,
@@ -26,8 +29,43 @@ import type {
 } from '../../lambda/core/ports';
 import { loginBucketOf, type SharedTokenState } from '../../lambda/core/shared-token';
 import type { OrgRecord } from '../../lambda/core/types';
+import { type ApprovalLinks, createApprovalLinks } from '../../lambda/services/approval-links';
 import { createFleetTokens, type FleetTokens } from '../../lambda/services/fleet-tokens';
 import { createJwtExchange } from '../../lambda/services/jwt-exchange';
+
+/**
+ * An approval-link signer with a key in process memory: the KMS adapter's contract (same message,
+ * same MAC encoding) without KMS, for service tests. The adapter has its own test on local KMS.
+ */
+export function createMemoryApprovalLinkSigner(key: Buffer = randomBytes(32)): ApprovalLinkSigner {
+  const macOf = (orgId: string, expiresAt: number) =>
+    createHmac('sha256', key).update(buildApprovalLinkMessage(orgId, expiresAt)).digest();
+  return {
+    async sign(orgId, expiresAt) {
+      return macOf(orgId, expiresAt).toString('base64url');
+    },
+    async verify(link) {
+      const given = decodeApprovalLinkMac(link.mac);
+      return given !== undefined && timingSafeEqual(given, macOf(link.orgId, link.expiresAt));
+    },
+  };
+}
+
+/** Approval links over {@link createMemoryApprovalLinkSigner}, valid for 7 days. */
+export function createMemoryApprovalLinks(deps: {
+  readonly publicBaseUrl: string;
+  readonly time?: TimeSource;
+  readonly signer?: ApprovalLinkSigner;
+}): ApprovalLinks {
+  const time = deps.time ?? SYSTEM_TIME;
+  return createApprovalLinks({
+    signer: deps.signer ?? createMemoryApprovalLinkSigner(),
+    publicBaseUrl: deps.publicBaseUrl,
+    lifetimeSeconds: 7 * 86_400,
+    clock: () => time.now(),
+    logger: { info: () => undefined, warn: () => undefined },
+  });
+}
 
 export function createMemoryRegistry(records: readonly OrgRecord[] = []): OrgRegistry &
   ExchangeOutcomeStore &
@@ -174,17 +212,25 @@ export function withJwtExchange(deps: {
   readonly tokenEndpoint: TokenEndpointClient;
   readonly publicBaseUrl: string;
   readonly time?: TimeSource;
-}): { exchange: GrantExchange; signingKeys: SigningKeyProvider; publicBaseUrl: string } {
+}): {
+  exchange: GrantExchange;
+  signingKeys: SigningKeyProvider;
+  publicBaseUrl: string;
+  approvalLinks: ApprovalLinks;
+} {
   const time = deps.time ?? SYSTEM_TIME;
+  const approvalLinks = createMemoryApprovalLinks({ publicBaseUrl: deps.publicBaseUrl, time });
   return {
     exchange: createJwtExchange({
       signingKeys: deps.signingKeys,
       tokenEndpoint: deps.tokenEndpoint,
       publicBaseUrl: deps.publicBaseUrl,
+      approvalLinks,
       clock: () => time.now(),
     }),
     signingKeys: deps.signingKeys,
     publicBaseUrl: deps.publicBaseUrl,
+    approvalLinks,
   };
 }
 

@@ -9,11 +9,13 @@
  * The SDK reads its endpoints from the environment when a client is built, so a process runs one
  * stack at a time (vitest runs each file in its own process).
  */
+import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { EmulatorClient } from '../../../emulator/client';
 import type { App } from '../../../emulator/model';
 import { type RunningEmulator, startEmulator } from '../../../emulator/server';
+import { createKmsApprovalLinkSigner } from '../../../lambda/adapters/approval-link-signer';
 import {
   createDynamoOrgRegistry,
   type DynamoOrgRegistry,
@@ -22,6 +24,7 @@ import { createDynamoSharedTokenStore } from '../../../lambda/adapters/shared-to
 import { createSnsClient } from '../../../lambda/adapters/sns-publisher';
 import { validateOrgRecord } from '../../../lambda/core/org-record';
 import type { OrgRecord } from '../../../lambda/core/types';
+import { DEFAULT_APPROVAL_LINK_TTL_SECONDS } from '../../../lambda/handlers/approval-link-config';
 import { readEventsConfig } from '../../../lambda/handlers/events-config';
 import { createAwsClients } from '../../../lambda/handlers/function-runtime';
 import { readOAuthConfig } from '../../../lambda/handlers/oauth-config';
@@ -30,6 +33,7 @@ import { logger, metrics } from '../../../lambda/handlers/observability';
 import type { RestHandler } from '../../../lambda/handlers/rest-handler';
 import { readTokenConfig } from '../../../lambda/handlers/token-config';
 import { composeTokenFunction } from '../../../lambda/handlers/token-function';
+import { createApprovalLinks } from '../../../lambda/services/approval-links';
 import { startKmsServer } from '../../../local/kms-server';
 import { buildRestEvent, createLambdaContext, type RestRequest } from '../../../local/rest-event';
 import {
@@ -129,6 +133,8 @@ export interface Stack {
     orgId: string,
     options?: { approved?: boolean; loginUrl?: string; signingKeySecretId?: string },
   ): Promise<OrgRecord>;
+  /** The query of a fresh approval link for `orgId`, signed with the stack's HMAC key. */
+  approvalLinkQuery(orgId: string): Promise<Record<string, string>>;
   /** Events the local SNS accepted, parsed. */
   events(): { id: string; type: string; subject: string; data: Record<string, unknown> }[];
   close(): Promise<void>;
@@ -146,8 +152,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     startLocalSns(),
     startKmsServer(),
     signingMaterial('reliability'),
+    startKmsServer(),
   ]);
   const tokenCacheKey = await kms.createKey();
+  const approvalLinkKey = await kms.createKey({ spec: 'HMAC_256' });
+  const kmsClient = new KMSClient({
+    endpoint: kms.endpoint,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const approvalLinks = createApprovalLinks({
+    signer: createKmsApprovalLinkSigner({ client: kmsClient, keyId: approvalLinkKey.arn }),
+    publicBaseUrl: PUBLIC_BASE_URL,
+    lifetimeSeconds: DEFAULT_APPROVAL_LINK_TTL_SECONDS,
+    clock: Date.now,
+    logger,
+    reuseMs: 0,
+  });
   const [proxy, snsProxy] = await Promise.all([
     startFaultProxy(dynamo.endpoint),
     startFaultProxy(sns.endpoint),
@@ -199,6 +220,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           SIGNING_KEY_MAX_AGE_SECONDS: String(options.signingKeyMaxAgeSeconds ?? 300),
           TOKEN_CACHE_KEY_ID: tokenCacheKey.arn,
           MIN_TOKEN_AGE_SECONDS: String(options.minTokenAgeSeconds ?? 30),
+          APPROVAL_LINK_KEY_ID: approvalLinkKey.arn,
         }),
         events,
       },
@@ -231,6 +253,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             PUBLIC_BASE_URL,
             SALESFORCE_TIMEOUT_MS: String(options.salesforceTimeoutMs ?? 1000),
             TOKEN_CACHE_KEY_ID: tokenCacheKey.arn,
+            APPROVAL_LINK_KEY_ID: approvalLinkKey.arn,
           }),
           events: { ...events, source: 'urn:salesforce-token-broker:oauth' },
         },
@@ -309,8 +332,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           },
       );
     },
+    async approvalLinkQuery(orgId) {
+      return Object.fromEntries(new URL(await approvalLinks.mint(orgId)).searchParams);
+    },
     async close() {
       for (const client of clients) client.close();
+      kmsClient.destroy();
       await Promise.all([
         emulator.close(),
         proxy.close(),
