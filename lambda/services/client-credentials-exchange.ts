@@ -12,9 +12,8 @@ import type {
   GrantExchange,
   TokenEndpointClient,
 } from '../core/ports';
-import { computeExpiry } from '../core/token-cache';
 import type { Clock, OrgRecord } from '../core/types';
-import { buildExchangeFailure, type FailurePolicy, toGrant } from './exchange-outcome';
+import { type FailurePolicy, toExchangeResult } from './exchange-outcome';
 
 export const CLIENT_CREDENTIALS_GRANT_TYPE = 'client_credentials';
 
@@ -77,29 +76,7 @@ export function createClientCredentialsExchange(
       );
       const measured = { ...base, latencyMs: result.latencyMs, attempts: result.attempts };
       const { classification } = result;
-      if (classification.ok) {
-        const { expiresAtMs, expiresAt } = computeExpiry(clock(), org.tokenTtlSeconds);
-        return {
-          ok: true,
-          entry: { grant: toGrant(classification.token, org, expiresAt), expiresAtMs },
-          report: { ...measured, ok: true, category: undefined, salesforce: undefined },
-        };
-      }
-      return {
-        ok: false,
-        error: await buildExchangeFailure(
-          classification.category,
-          org,
-          classification.salesforce,
-          deps,
-        ),
-        report: {
-          ...measured,
-          ok: false,
-          category: classification.category,
-          salesforce: classification.salesforce,
-        },
-      };
+      return toExchangeResult(classification, org, measured, clock(), deps);
     },
   };
 }

@@ -3,9 +3,11 @@
  * serves, or the {@link BrokerError} with its remediation and Retry-After.
  */
 import type { Category } from '../core/categories';
-import type { SalesforceToken } from '../core/classify';
+import type { Classification, SalesforceToken } from '../core/classify';
 import { BrokerError } from '../core/errors';
+import type { ExchangeReport, ExchangeResult } from '../core/ports';
 import { buildRemediation, isApprovalLinkCategory } from '../core/remediation';
+import { computeExpiry } from '../core/token-cache';
 import type { OrgRecord, SalesforceErrorDetail, TokenGrant } from '../core/types';
 import type { ApprovalLinks } from './approval-links';
 
@@ -66,4 +68,31 @@ export async function buildExchangeFailure(
     remediation,
     retryAfterSeconds,
   });
+}
+
+/** What an exchange measured, for its report: everything but the outcome. */
+export type ExchangeMeasure = Omit<ExchangeReport, 'ok' | 'category' | 'salesforce'>;
+
+/** The exchange's result from Salesforce's classified answer: the grant, or the error. */
+export async function toExchangeResult(
+  classification: Classification,
+  org: OrgRecord,
+  measured: ExchangeMeasure,
+  now: number,
+  policy: FailurePolicy,
+): Promise<ExchangeResult> {
+  if (classification.ok) {
+    const { expiresAtMs, expiresAt } = computeExpiry(now, org.tokenTtlSeconds);
+    return {
+      ok: true,
+      entry: { grant: toGrant(classification.token, org, expiresAt), expiresAtMs },
+      report: { ...measured, ok: true, category: undefined, salesforce: undefined },
+    };
+  }
+  const { category, salesforce } = classification;
+  return {
+    ok: false,
+    error: await buildExchangeFailure(category, org, salesforce, policy),
+    report: { ...measured, ok: false, category, salesforce },
+  };
 }

@@ -15,9 +15,8 @@ import type {
   TokenEndpointClient,
   TokenEndpointResult,
 } from '../core/ports';
-import { computeExpiry } from '../core/token-cache';
 import type { Clock, OrgRecord } from '../core/types';
-import { buildExchangeFailure, type FailurePolicy, toGrant } from './exchange-outcome';
+import { type FailurePolicy, toExchangeResult } from './exchange-outcome';
 
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
@@ -88,29 +87,7 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
       }
 
       const measured = { ...base, latencyMs, attempts, keyReread };
-      if (classification.ok) {
-        const { expiresAtMs, expiresAt } = computeExpiry(clock(), org.tokenTtlSeconds);
-        return {
-          ok: true,
-          entry: { grant: toGrant(classification.token, org, expiresAt), expiresAtMs },
-          report: { ...measured, ok: true, category: undefined, salesforce: undefined },
-        };
-      }
-      return {
-        ok: false,
-        error: await buildExchangeFailure(
-          classification.category,
-          org,
-          classification.salesforce,
-          deps,
-        ),
-        report: {
-          ...measured,
-          ok: false,
-          category: classification.category,
-          salesforce: classification.salesforce,
-        },
-      };
+      return toExchangeResult(classification, org, measured, clock(), deps);
     },
   };
 }
