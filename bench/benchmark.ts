@@ -1,9 +1,13 @@
 /**
  * The whole benchmark in one run: bundles, cold start (broker, floor, jsforce), warm path, cache
- * miss, concurrency and gateway throughput, all against one loopback world on this machine.
- * Returns the figures; report.ts turns them into the table.
+ * miss, concurrency and gateway throughput, all against one loopback world on this machine. Returns the figures; report.ts turns them into the table.
+ *
+ * The shared token table outlives every function process, so a measurement that needs a cold org
+ * (an exchange, a single-flight count) takes orgs no earlier one touched (`world.addOrgs`).
  */
-import { cpus } from 'node:os';
+import { mkdtemp, symlink } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildRestEvent } from '../local/rest-event';
 import { buildFunctionBundle, type FunctionBundle, presentFunctions } from './bundling';
@@ -11,7 +15,7 @@ import { runChild, startServerChild } from './child';
 import { generateLoad } from './load';
 import type { BenchScale } from './scale';
 import { percentile, type Summary, summarize } from './stats';
-import { type BenchWorld, CALLER_ARN, startWorld } from './world';
+import { type BenchOrg, type BenchWorld, CALLER_ARN, startWorld } from './world';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -86,9 +90,11 @@ function tokenEvent(orgId: string) {
   });
 }
 
-function childEnv(world: BenchWorld, bundle: FunctionBundle): Record<string, string> {
-  const org = world.orgs[0];
-  if (!org) throw new Error('the world has no org');
+function childEnv(
+  world: BenchWorld,
+  bundle: FunctionBundle,
+  org: BenchOrg,
+): Record<string, string> {
   return {
     ...world.functionEnv,
     BENCH_BUNDLE: bundle.file,
@@ -104,13 +110,23 @@ function childEnv(world: BenchWorld, bundle: FunctionBundle): Record<string, str
 
 async function measureCold(
   scale: BenchScale,
+  world: BenchWorld,
   env: Record<string, string>,
   sdkExternal: FunctionBundle,
   cpuProfileDir: string | undefined,
 ): Promise<Record<ColdVariant, ColdFigures>> {
   const profile = cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [];
-  const envs: Partial<Record<ColdVariant, Record<string, string>>> = {
-    brokerSdkExternal: { ...env, BENCH_BUNDLE: sdkExternal.file },
+  // Each broker process gets an org nobody has logged in for, so its first request is an
+  // exchange, as it was before the fleet tier, not another process's token from the table.
+  const brokerEnv = async (variant: ColdVariant): Promise<Record<string, string>> => {
+    const [org] = await world.addOrgs(1);
+    if (!org) throw new Error('no org added');
+    const bundle = variant === 'brokerSdkExternal' ? sdkExternal.file : env.BENCH_BUNDLE;
+    return {
+      ...env,
+      BENCH_BUNDLE: bundle ?? '',
+      BENCH_EVENT: JSON.stringify(tokenEvent(org.orgId)),
+    };
   };
   const variants = Object.keys(COLD_SCRIPTS) as ColdVariant[];
   const samples = new Map<ColdVariant, ColdSample[]>(variants.map((v) => [v, []]));
@@ -120,7 +136,7 @@ async function measureCold(
     for (const variant of variants) {
       const sample = await runChild<ColdSample>({
         script: COLD_SCRIPTS[variant],
-        env: envs[variant] ?? env,
+        env: variant.startsWith('broker') ? await brokerEnv(variant) : env,
         nodeArgs: variant.startsWith('broker') ? profile : [],
       });
       if (run >= 0) samples.get(variant)?.push(sample);
@@ -145,6 +161,8 @@ interface WarmSample {
   readonly bare: number[];
   readonly brokerMiss: number[];
   readonly floorMiss: number[];
+  /** Logins the refresh and floor loops made (the first request may add one). */
+  readonly logins: number;
 }
 
 async function measureWarm(scale: BenchScale, world: BenchWorld, env: Record<string, string>) {
@@ -152,16 +170,24 @@ async function measureWarm(scale: BenchScale, world: BenchWorld, env: Record<str
   const outcomeWrites: number[] = [];
   for (let run = 0; run < scale.warmRuns; run += 1) {
     outcomeWrites.push(await world.timeOutcomeWrite(scale.missRequests));
-    runs.push(
-      await runChild<WarmSample>({
-        script: 'warm.mjs',
-        env: {
-          ...env,
-          BENCH_WARM_REQUESTS: String(scale.warmRequests),
-          BENCH_MISS_REQUESTS: String(scale.missRequests),
-        },
-      }),
-    );
+    const username = env.BENCH_USERNAME ?? '';
+    const before = await world.exchanges(username);
+    const sample = await runChild<WarmSample>({
+      script: 'warm.mjs',
+      env: {
+        ...env,
+        // Every forceRefresh must reach Salesforce, as it did before the minimum token age.
+        MIN_TOKEN_AGE_SECONDS: '0',
+        BENCH_WARM_REQUESTS: String(scale.warmRequests),
+        BENCH_MISS_REQUESTS: String(scale.missRequests),
+      },
+    });
+    const made = (await world.exchanges(username)) - before;
+    // A refresh answered without a login would time the wrong path.
+    if (made < sample.logins || made > sample.logins + 1) {
+      throw new Error(`cache miss: ${made} logins, expected ${sample.logins} (+1)`);
+    }
+    runs.push(sample);
   }
   const us = (values: number[], p: number) => percentile(values, p) * 1000;
   const across = (pick: (run: WarmSample) => number) => summarize(runs.map(pick));
@@ -186,20 +212,23 @@ async function measureConcurrency(
   world: BenchWorld,
   env: Record<string, string>,
 ): Promise<BenchmarkResults['concurrency']> {
-  const [first, ...others] = world.orgs;
-  if (!first) throw new Error('the world has no org');
-  const countAll = () => Promise.all(world.orgs.map((org) => world.exchanges(org.username)));
   const single: number[] = [];
   const many: number[] = [];
   const singleExchanges: number[] = [];
   const manyExchanges: number[] = [];
   for (let run = 0; run < scale.concurrencyRuns; run += 1) {
+    // Orgs of its own per run: a later fresh instance would find an earlier run's token in the
+    // table and make no exchange at all.
+    const [first, ...others] = await world.addOrgs(1 + scale.manyOrgs);
+    if (!first) throw new Error('no org added');
+    const orgs = [first, ...others];
+    const countAll = () => Promise.all(orgs.map((org) => world.exchanges(org.username)));
     const before = await countAll();
     const figures = await runChild<{ singleMs: number; manyMs: number }>({
       script: 'concurrency.mjs',
       env: {
         ...env,
-        BENCH_ORG_IDS: [first, ...others].map((org) => org.orgId).join(','),
+        BENCH_ORG_IDS: orgs.map((org) => org.orgId).join(','),
         BENCH_CONCURRENT: String(scale.concurrent),
         BENCH_PER_ORG: String(scale.perOrg),
       },
@@ -270,12 +299,23 @@ async function measureGateway(
 
 export interface BenchmarkOptions {
   readonly scale: BenchScale;
-  /** Where the bundles are written: inside the project (the what-if resolves the SDK there). */
+  /** Where the bundles are written: a directory made by {@link makeOutDir}. */
   readonly outDir: string;
   /** Writes a `--cpu-prof` profile of every cold broker process here (where the time goes). */
   readonly cpuProfileDir?: string;
   /** Progress lines, e.g. to stderr. */
   readonly progress?: (message: string) => void;
+}
+
+/**
+ * A fresh directory under the system temp dir for the bundles, outside the checkout. Its
+ * `node_modules` links to the project's, so the what-if bundle finds the external SDK there, as
+ * it would find the Lambda runtime's copy.
+ */
+export async function makeOutDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'token-broker-bench-'));
+  await symlink(join(PROJECT_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  return dir;
 }
 
 export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkResults> {
@@ -291,11 +331,13 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   const [token, sdkExternal] = bundles.filter((bundle) => bundle.name === 'token');
   if (!token || !sdkExternal) throw new Error('no token function bundle');
   progress('starting the loopback world');
-  const world = await startWorld({ orgCount: 1 + scale.manyOrgs });
+  const world = await startWorld({ orgCount: 1 });
   try {
-    const env = childEnv(world, token);
+    const [shared] = world.orgs;
+    if (!shared) throw new Error('the world has no org');
+    const env = childEnv(world, token, shared);
     progress('cold start');
-    const cold = await measureCold(scale, env, sdkExternal, options.cpuProfileDir);
+    const cold = await measureCold(scale, world, env, sdkExternal, options.cpuProfileDir);
     progress('warm path and cache miss');
     const { warm, miss } = await measureWarm(scale, world, env);
     progress('concurrency');

@@ -3,10 +3,10 @@
  * real bundle and loopback world, single-flight must hold, and the table must name every section.
  * Nothing here is timed: budgets are reported by `npm run bench`, not asserted.
  */
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, runBenchmark } from '../../bench/benchmark';
+import { makeOutDir, PROJECT_ROOT, runBenchmark } from '../../bench/benchmark';
 import { CDK_BUNDLING, ESM_REQUIRE_BANNER } from '../../bench/bundling';
 import { formatTable, judgeBudgets } from '../../bench/report';
 import { SCALES, scaleFromEnv } from '../../bench/scale';
@@ -16,9 +16,7 @@ afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: t
 
 describe('npm run bench at smoke scale', () => {
   it('measures every section on the production bundle and keeps single-flight exact', async () => {
-    // Inside the project (git-ignored): the what-if bundle resolves the external SDK there.
-    await mkdir(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
-    const outDir = await mkdtemp(join(PROJECT_ROOT, 'bench', 'results', 'smoke-'));
+    const outDir = await makeOutDir();
     dirs.push(outDir);
     const results = await runBenchmark({ scale: SCALES.smoke, outDir });
 
