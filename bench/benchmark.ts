@@ -1,6 +1,7 @@
 /**
  * The whole benchmark in one run: bundles, cold start (broker, floor, jsforce), warm path, cache
- * miss, concurrency and gateway throughput, all against one loopback world on this machine. Returns the figures; report.ts turns them into the table.
+ * miss, concurrency, the fleet tier and gateway throughput, all against one loopback world on
+ * this machine. Returns the figures; report.ts turns them into the table.
  *
  * The shared token table outlives every function process, so a measurement that needs a cold org
  * (an exchange, a single-flight count) takes orgs no earlier one touched (`world.addOrgs`).
@@ -10,6 +11,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildRestEvent } from '../local/rest-event';
+import { startFleet } from '../test/fleet/fleet';
 import { buildFunctionBundle, type FunctionBundle, presentFunctions } from './bundling';
 import { runChild, startServerChild } from './child';
 import { generateLoad } from './load';
@@ -57,6 +59,19 @@ export interface BenchmarkResults {
     /** Exchanges per org, every org of every run. */
     readonly manyExchanges: readonly number[];
   };
+  readonly fleet: {
+    /** Per-request latency percentiles across fresh instances, ms. */
+    readonly latency: {
+      readonly memoryP50: Summary;
+      readonly memoryP99: Summary;
+      readonly fleetP50: Summary;
+      readonly fleetP99: Summary;
+      readonly exchangeP50: Summary;
+      readonly exchangeP99: Summary;
+    };
+    /** One entry per fleet size and org count. */
+    readonly logins: readonly FleetLogins[];
+  };
   readonly gateway: {
     readonly target: string;
     readonly perSecond: Summary;
@@ -64,6 +79,15 @@ export interface BenchmarkResults {
     readonly p99Ms: Summary;
     readonly requests: number;
   };
+}
+
+export interface FleetLogins {
+  /** Fresh environments (processes) the requests were spread over. */
+  readonly environments: number;
+  readonly requests: number;
+  /** JWT Bearer logins Salesforce saw, per org. */
+  readonly loginsPerOrg: readonly number[];
+  readonly wallMs: number;
 }
 
 interface ColdSample {
@@ -250,6 +274,137 @@ async function measureConcurrency(
   };
 }
 
+/** The orgs' JWT Bearer logins, in order. */
+const loginsOf = (world: BenchWorld, orgs: readonly BenchOrg[]) =>
+  Promise.all(orgs.map((org) => world.logins(org.username)));
+
+async function measureFleetLatency(
+  scale: BenchScale,
+  world: BenchWorld,
+  env: Record<string, string>,
+): Promise<BenchmarkResults['fleet']['latency']> {
+  const warmupRounds = Math.max(2, Math.floor(scale.fleetLatencyRounds / 20));
+  const rounds = warmupRounds + scale.fleetLatencyRounds;
+  const runs: { memory: number[]; fleet: number[]; exchange: number[] }[] = [];
+  for (let run = 0; run < scale.fleetLatencyRuns; run += 1) {
+    const [memoryOrg, ...rest] = await world.addOrgs(1 + 2 * rounds);
+    if (!memoryOrg) throw new Error('no org added');
+    const fleetOrgs = rest.slice(0, rounds);
+    const coldOrgs = rest.slice(rounds);
+    // Another environment logs in for the fleet orgs, so the measured one finds their tokens in
+    // the table and never in its own memory.
+    const seeder = await startFleet({
+      count: 1,
+      bundle: env.BENCH_BUNDLE ?? '',
+      env: world.functionEnv,
+      event: tokenEvent(memoryOrg.orgId),
+    });
+    try {
+      const [environment] = seeder.environments;
+      for (const org of fleetOrgs) {
+        const answer = await environment?.request({ orgId: org.orgId });
+        if (answer?.statusCode !== 200)
+          throw new Error(`seeding ${org.orgId}: ${answer?.statusCode}`);
+      }
+    } finally {
+      await seeder.close();
+    }
+    runs.push(
+      await runChild({
+        script: 'fleet-latency.mjs',
+        env: {
+          ...env,
+          BENCH_EVENT: JSON.stringify(tokenEvent(memoryOrg.orgId)),
+          BENCH_MEMORY_ORG: memoryOrg.orgId,
+          BENCH_FLEET_ORGS: fleetOrgs.map((org) => org.orgId).join(','),
+          BENCH_COLD_ORGS: coldOrgs.map((org) => org.orgId).join(','),
+          BENCH_WARMUP_ROUNDS: String(warmupRounds),
+        },
+      }),
+    );
+    // A fleet hit that logged in, or an exchange that did not, would time the wrong path.
+    const [fleetLogins, coldLogins] = await Promise.all([
+      loginsOf(world, fleetOrgs),
+      loginsOf(world, coldOrgs),
+    ]);
+    if ([...fleetLogins, ...coldLogins].some((count) => count !== 1)) {
+      throw new Error(
+        `fleet latency: expected one login per org, got fleet ${fleetLogins} and cold ${coldLogins}`,
+      );
+    }
+  }
+  const across = (pick: (run: (typeof runs)[number]) => number[], p: number) =>
+    summarize(runs.map((run) => percentile(pick(run), p)));
+  return {
+    memoryP50: across((r) => r.memory, 50),
+    memoryP99: across((r) => r.memory, 99),
+    fleetP50: across((r) => r.fleet, 50),
+    fleetP99: across((r) => r.fleet, 99),
+    exchangeP50: across((r) => r.exchange, 50),
+    exchangeP99: across((r) => r.exchange, 99),
+  };
+}
+
+/**
+ * `requests` at once over `environments` fresh processes (each serving one at a time), request i
+ * going to environment i mod n for org floor(i / n) mod orgs: every org is asked for in every
+ * environment, and all environments start on the same org.
+ */
+async function countFleetLogins(
+  world: BenchWorld,
+  fleet: Awaited<ReturnType<typeof startFleet>>,
+  orgs: readonly BenchOrg[],
+  requests: number,
+): Promise<FleetLogins> {
+  const { environments } = fleet;
+  const started = performance.now();
+  const answers = await Promise.all(
+    Array.from({ length: requests }, (_, i) => {
+      const org = orgs[Math.floor(i / environments.length) % orgs.length];
+      return environments[i % environments.length]?.request({ orgId: org?.orgId ?? '' });
+    }),
+  );
+  const wallMs = performance.now() - started;
+  const failed = answers.filter((answer) => answer?.statusCode !== 200);
+  if (failed.length > 0) {
+    throw new Error(
+      `fleet: ${failed.length} of ${requests} requests failed: ${JSON.stringify(failed[0])}`,
+    );
+  }
+  return {
+    environments: environments.length,
+    requests,
+    loginsPerOrg: await loginsOf(world, orgs),
+    wallMs,
+  };
+}
+
+async function measureFleetLogins(
+  scale: BenchScale,
+  world: BenchWorld,
+  env: Record<string, string>,
+): Promise<FleetLogins[]> {
+  const results: FleetLogins[] = [];
+  for (const count of scale.fleetEnvironments) {
+    const [single, ...many] = await world.addOrgs(1 + scale.fleetOrgs);
+    if (!single) throw new Error('no org added');
+    const fleet = await startFleet({
+      count,
+      bundle: env.BENCH_BUNDLE ?? '',
+      env: world.functionEnv,
+      event: tokenEvent(single.orgId),
+    });
+    try {
+      // The second burst runs in the same processes: their memory is still cold for its orgs.
+      results.push(await countFleetLogins(world, fleet, [single], scale.fleetRequests));
+      results.push(await countFleetLogins(world, fleet, many, scale.fleetRequests));
+    } finally {
+      await fleet.close();
+    }
+  }
+  return results;
+}
+
 async function measureGateway(
   scale: BenchScale,
   world: BenchWorld,
@@ -342,6 +497,10 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     const { warm, miss } = await measureWarm(scale, world, env);
     progress('concurrency');
     const concurrency = await measureConcurrency(scale, world, env);
+    progress('fleet: memory hit, fleet hit and exchange');
+    const fleetLatency = await measureFleetLatency(scale, world, env);
+    progress('fleet: logins across environments');
+    const fleetLogins = await measureFleetLogins(scale, world, env);
     progress('gateway throughput');
     const gateway = await measureGateway(scale, world, env);
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
@@ -353,6 +512,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       warm,
       miss,
       concurrency,
+      fleet: { latency: fleetLatency, logins: fleetLogins },
       gateway,
     };
   } finally {

@@ -1,6 +1,7 @@
 /**
  * Runs the whole benchmark at smoke scale so it cannot rot: every phase must complete against the
- * real bundle and loopback world, single-flight must hold, and the table must name every section.
+ * real bundle and loopback world, single-flight must hold, a fleet of environments must log in
+ * once per org, and the table must name every section.
  * Nothing here is timed: budgets are reported by `npm run bench`, not asserted.
  */
 import { readFile, rm } from 'node:fs/promises';
@@ -29,6 +30,22 @@ describe('npm run bench at smoke scale', () => {
     );
     expect(results.gateway.requests).toBeGreaterThan(0);
     expect(judgeBudgets(results).find((v) => v.name === 'single-flight exact')?.pass).toBe(true);
+    // The fleet's promise, through separate processes running the bundle: however many cold
+    // environments share the requests, each org is logged in for once.
+    expect(
+      results.fleet.logins.map(({ environments, loginsPerOrg }) => ({
+        environments,
+        loginsPerOrg,
+      })),
+    ).toEqual(
+      SCALES.smoke.fleetEnvironments.flatMap((environments) => [
+        { environments, loginsPerOrg: [1] },
+        { environments, loginsPerOrg: Array.from({ length: SCALES.smoke.fleetOrgs }, () => 1) },
+      ]),
+    );
+    expect(judgeBudgets(results).find((v) => v.name === 'fleet: one login per org')?.pass).toBe(
+      true,
+    );
 
     const table = formatTable(results);
     for (const section of [
@@ -38,6 +55,7 @@ describe('npm run bench at smoke scale', () => {
       '4 miss',
       '5 concurrency',
       '5 gateway',
+      '6 fleet',
     ]) {
       expect(table).toContain(`| ${section}`);
     }
