@@ -87,6 +87,8 @@ export interface FleetLogins {
   readonly requests: number;
   /** JWT Bearer logins Salesforce saw, per org. */
   readonly loginsPerOrg: readonly number[];
+  /** Requests not answered with a token, by error category. */
+  readonly failures: Readonly<Record<string, number>>;
   readonly wallMs: number;
 }
 
@@ -365,16 +367,19 @@ async function countFleetLogins(
     }),
   );
   const wallMs = performance.now() - started;
-  const failed = answers.filter((answer) => answer?.statusCode !== 200);
-  if (failed.length > 0) {
-    throw new Error(
-      `fleet: ${failed.length} of ${requests} requests failed: ${JSON.stringify(failed[0])}`,
-    );
+  // Failures are reported, not thrown: under a cold burst on a busy machine they are part of
+  // what the fleet does (a retryable 500), and the logins are still counted.
+  const failures: Record<string, number> = {};
+  for (const answer of answers) {
+    if (answer?.statusCode === 200) continue;
+    const category = String(answer?.body.error ?? `status ${answer?.statusCode}`);
+    failures[category] = (failures[category] ?? 0) + 1;
   }
   return {
     environments: environments.length,
     requests,
     loginsPerOrg: await loginsOf(world, orgs),
+    failures,
     wallMs,
   };
 }

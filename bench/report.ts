@@ -167,7 +167,10 @@ function fleetRows(results: BenchmarkResults, verdicts: Map<string, boolean>): R
       per1000.toFixed(1),
       '',
       '',
-      `${total} ${total === 1 ? 'login' : 'logins'} / ${count(entry.requests)} requests, ${ms(entry.wallMs)} wall`,
+      [
+        `${total} ${total === 1 ? 'login' : 'logins'} / ${count(entry.requests)} requests, ${ms(entry.wallMs)} wall`,
+        ...Object.entries(entry.failures).map(([category, n]) => `${n} failed: ${category}`),
+      ].join('; '),
       `per org ${Math.min(...entry.loginsPerOrg)}-${Math.max(...entry.loginsPerOrg)}, = 1 ${verdict(pass)}`,
     ]);
   }

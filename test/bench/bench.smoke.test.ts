@@ -33,14 +33,19 @@ describe('npm run bench at smoke scale', () => {
     // The fleet's promise, through separate processes running the bundle: however many cold
     // environments share the requests, each org is logged in for once.
     expect(
-      results.fleet.logins.map(({ environments, loginsPerOrg }) => ({
+      results.fleet.logins.map(({ environments, loginsPerOrg, failures }) => ({
         environments,
         loginsPerOrg,
+        failures,
       })),
     ).toEqual(
       SCALES.smoke.fleetEnvironments.flatMap((environments) => [
-        { environments, loginsPerOrg: [1] },
-        { environments, loginsPerOrg: Array.from({ length: SCALES.smoke.fleetOrgs }, () => 1) },
+        { environments, loginsPerOrg: [1], failures: {} },
+        {
+          environments,
+          loginsPerOrg: Array.from({ length: SCALES.smoke.fleetOrgs }, () => 1),
+          failures: {},
+        },
       ]),
     );
     expect(judgeBudgets(results).find((v) => v.name === 'fleet: one login per org')?.pass).toBe(
