@@ -1,17 +1,23 @@
 /**
  * The whole benchmark in one run: bundles, cold start (broker, floor, jsforce), warm path, cache
- * miss, concurrency and gateway throughput, all against one loopback world on this machine.
- * Returns the figures; report.ts turns them into the table.
+ * miss, concurrency, the fleet tier and gateway throughput, all against one loopback world on
+ * this machine. Returns the figures; report.ts turns them into the table.
+ *
+ * The shared token table outlives every function process, so a measurement that needs a cold org
+ * (an exchange, a single-flight count) takes orgs no earlier one touched (`world.addOrgs`).
  */
-import { cpus } from 'node:os';
+import { mkdtemp, symlink } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildRestEvent } from '../local/rest-event';
+import { startFleet } from '../test/fleet/fleet';
 import { buildFunctionBundle, type FunctionBundle, presentFunctions } from './bundling';
 import { runChild, startServerChild } from './child';
 import { generateLoad } from './load';
 import type { BenchScale } from './scale';
 import { percentile, type Summary, summarize } from './stats';
-import { type BenchWorld, CALLER_ARN, startWorld } from './world';
+import { type BenchOrg, type BenchWorld, CALLER_ARN, startWorld } from './world';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -53,6 +59,19 @@ export interface BenchmarkResults {
     /** Exchanges per org, every org of every run. */
     readonly manyExchanges: readonly number[];
   };
+  readonly fleet: {
+    /** Per-request latency percentiles across fresh instances, ms. */
+    readonly latency: {
+      readonly memoryP50: Summary;
+      readonly memoryP99: Summary;
+      readonly fleetP50: Summary;
+      readonly fleetP99: Summary;
+      readonly exchangeP50: Summary;
+      readonly exchangeP99: Summary;
+    };
+    /** One entry per fleet size and org count. */
+    readonly logins: readonly FleetLogins[];
+  };
   readonly gateway: {
     readonly target: string;
     readonly perSecond: Summary;
@@ -60,6 +79,17 @@ export interface BenchmarkResults {
     readonly p99Ms: Summary;
     readonly requests: number;
   };
+}
+
+export interface FleetLogins {
+  /** Fresh environments (processes) the requests were spread over. */
+  readonly environments: number;
+  readonly requests: number;
+  /** JWT Bearer logins Salesforce saw, per org. */
+  readonly loginsPerOrg: readonly number[];
+  /** Requests not answered with a token, by error category. */
+  readonly failures: Readonly<Record<string, number>>;
+  readonly wallMs: number;
 }
 
 interface ColdSample {
@@ -86,9 +116,11 @@ function tokenEvent(orgId: string) {
   });
 }
 
-function childEnv(world: BenchWorld, bundle: FunctionBundle): Record<string, string> {
-  const org = world.orgs[0];
-  if (!org) throw new Error('the world has no org');
+function childEnv(
+  world: BenchWorld,
+  bundle: FunctionBundle,
+  org: BenchOrg,
+): Record<string, string> {
   return {
     ...world.functionEnv,
     BENCH_BUNDLE: bundle.file,
@@ -104,13 +136,23 @@ function childEnv(world: BenchWorld, bundle: FunctionBundle): Record<string, str
 
 async function measureCold(
   scale: BenchScale,
+  world: BenchWorld,
   env: Record<string, string>,
   sdkExternal: FunctionBundle,
   cpuProfileDir: string | undefined,
 ): Promise<Record<ColdVariant, ColdFigures>> {
   const profile = cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [];
-  const envs: Partial<Record<ColdVariant, Record<string, string>>> = {
-    brokerSdkExternal: { ...env, BENCH_BUNDLE: sdkExternal.file },
+  // Each broker process gets an org nobody has logged in for, so its first request is an
+  // exchange, as it was before the fleet tier, not another process's token from the table.
+  const brokerEnv = async (variant: ColdVariant): Promise<Record<string, string>> => {
+    const [org] = await world.addOrgs(1);
+    if (!org) throw new Error('no org added');
+    const bundle = variant === 'brokerSdkExternal' ? sdkExternal.file : env.BENCH_BUNDLE;
+    return {
+      ...env,
+      BENCH_BUNDLE: bundle ?? '',
+      BENCH_EVENT: JSON.stringify(tokenEvent(org.orgId)),
+    };
   };
   const variants = Object.keys(COLD_SCRIPTS) as ColdVariant[];
   const samples = new Map<ColdVariant, ColdSample[]>(variants.map((v) => [v, []]));
@@ -120,7 +162,7 @@ async function measureCold(
     for (const variant of variants) {
       const sample = await runChild<ColdSample>({
         script: COLD_SCRIPTS[variant],
-        env: envs[variant] ?? env,
+        env: variant.startsWith('broker') ? await brokerEnv(variant) : env,
         nodeArgs: variant.startsWith('broker') ? profile : [],
       });
       if (run >= 0) samples.get(variant)?.push(sample);
@@ -145,6 +187,8 @@ interface WarmSample {
   readonly bare: number[];
   readonly brokerMiss: number[];
   readonly floorMiss: number[];
+  /** Logins the refresh and floor loops made (the first request may add one). */
+  readonly logins: number;
 }
 
 async function measureWarm(scale: BenchScale, world: BenchWorld, env: Record<string, string>) {
@@ -152,16 +196,24 @@ async function measureWarm(scale: BenchScale, world: BenchWorld, env: Record<str
   const outcomeWrites: number[] = [];
   for (let run = 0; run < scale.warmRuns; run += 1) {
     outcomeWrites.push(await world.timeOutcomeWrite(scale.missRequests));
-    runs.push(
-      await runChild<WarmSample>({
-        script: 'warm.mjs',
-        env: {
-          ...env,
-          BENCH_WARM_REQUESTS: String(scale.warmRequests),
-          BENCH_MISS_REQUESTS: String(scale.missRequests),
-        },
-      }),
-    );
+    const username = env.BENCH_USERNAME ?? '';
+    const before = await world.exchanges(username);
+    const sample = await runChild<WarmSample>({
+      script: 'warm.mjs',
+      env: {
+        ...env,
+        // Every forceRefresh must reach Salesforce, as it did before the minimum token age.
+        MIN_TOKEN_AGE_SECONDS: '0',
+        BENCH_WARM_REQUESTS: String(scale.warmRequests),
+        BENCH_MISS_REQUESTS: String(scale.missRequests),
+      },
+    });
+    const made = (await world.exchanges(username)) - before;
+    // A refresh answered without a login would time the wrong path.
+    if (made < sample.logins || made > sample.logins + 1) {
+      throw new Error(`cache miss: ${made} logins, expected ${sample.logins} (+1)`);
+    }
+    runs.push(sample);
   }
   const us = (values: number[], p: number) => percentile(values, p) * 1000;
   const across = (pick: (run: WarmSample) => number) => summarize(runs.map(pick));
@@ -186,20 +238,23 @@ async function measureConcurrency(
   world: BenchWorld,
   env: Record<string, string>,
 ): Promise<BenchmarkResults['concurrency']> {
-  const [first, ...others] = world.orgs;
-  if (!first) throw new Error('the world has no org');
-  const countAll = () => Promise.all(world.orgs.map((org) => world.exchanges(org.username)));
   const single: number[] = [];
   const many: number[] = [];
   const singleExchanges: number[] = [];
   const manyExchanges: number[] = [];
   for (let run = 0; run < scale.concurrencyRuns; run += 1) {
+    // Orgs of its own per run: a later fresh instance would find an earlier run's token in the
+    // table and make no exchange at all.
+    const [first, ...others] = await world.addOrgs(1 + scale.manyOrgs);
+    if (!first) throw new Error('no org added');
+    const orgs = [first, ...others];
+    const countAll = () => Promise.all(orgs.map((org) => world.exchanges(org.username)));
     const before = await countAll();
     const figures = await runChild<{ singleMs: number; manyMs: number }>({
       script: 'concurrency.mjs',
       env: {
         ...env,
-        BENCH_ORG_IDS: [first, ...others].map((org) => org.orgId).join(','),
+        BENCH_ORG_IDS: orgs.map((org) => org.orgId).join(','),
         BENCH_CONCURRENT: String(scale.concurrent),
         BENCH_PER_ORG: String(scale.perOrg),
       },
@@ -219,6 +274,140 @@ async function measureConcurrency(
     manyMs: summarize(many),
     manyExchanges,
   };
+}
+
+/** The orgs' JWT Bearer logins, in order. */
+const loginsOf = (world: BenchWorld, orgs: readonly BenchOrg[]) =>
+  Promise.all(orgs.map((org) => world.logins(org.username)));
+
+async function measureFleetLatency(
+  scale: BenchScale,
+  world: BenchWorld,
+  env: Record<string, string>,
+): Promise<BenchmarkResults['fleet']['latency']> {
+  const warmupRounds = Math.max(2, Math.floor(scale.fleetLatencyRounds / 20));
+  const rounds = warmupRounds + scale.fleetLatencyRounds;
+  const runs: { memory: number[]; fleet: number[]; exchange: number[] }[] = [];
+  for (let run = 0; run < scale.fleetLatencyRuns; run += 1) {
+    const [memoryOrg, ...rest] = await world.addOrgs(1 + 2 * rounds);
+    if (!memoryOrg) throw new Error('no org added');
+    const fleetOrgs = rest.slice(0, rounds);
+    const coldOrgs = rest.slice(rounds);
+    // Another environment logs in for the fleet orgs, so the measured one finds their tokens in
+    // the table and never in its own memory.
+    const seeder = await startFleet({
+      count: 1,
+      bundle: env.BENCH_BUNDLE ?? '',
+      env: world.functionEnv,
+      event: tokenEvent(memoryOrg.orgId),
+    });
+    try {
+      const [environment] = seeder.environments;
+      for (const org of fleetOrgs) {
+        const answer = await environment?.request({ orgId: org.orgId });
+        if (answer?.statusCode !== 200)
+          throw new Error(`seeding ${org.orgId}: ${answer?.statusCode}`);
+      }
+    } finally {
+      await seeder.close();
+    }
+    runs.push(
+      await runChild({
+        script: 'fleet-latency.mjs',
+        env: {
+          ...env,
+          BENCH_EVENT: JSON.stringify(tokenEvent(memoryOrg.orgId)),
+          BENCH_MEMORY_ORG: memoryOrg.orgId,
+          BENCH_FLEET_ORGS: fleetOrgs.map((org) => org.orgId).join(','),
+          BENCH_COLD_ORGS: coldOrgs.map((org) => org.orgId).join(','),
+          BENCH_WARMUP_ROUNDS: String(warmupRounds),
+        },
+      }),
+    );
+    // A fleet hit that logged in, or an exchange that did not, would time the wrong path.
+    const [fleetLogins, coldLogins] = await Promise.all([
+      loginsOf(world, fleetOrgs),
+      loginsOf(world, coldOrgs),
+    ]);
+    if ([...fleetLogins, ...coldLogins].some((count) => count !== 1)) {
+      throw new Error(
+        `fleet latency: expected one login per org, got fleet ${fleetLogins} and cold ${coldLogins}`,
+      );
+    }
+  }
+  const across = (pick: (run: (typeof runs)[number]) => number[], p: number) =>
+    summarize(runs.map((run) => percentile(pick(run), p)));
+  return {
+    memoryP50: across((r) => r.memory, 50),
+    memoryP99: across((r) => r.memory, 99),
+    fleetP50: across((r) => r.fleet, 50),
+    fleetP99: across((r) => r.fleet, 99),
+    exchangeP50: across((r) => r.exchange, 50),
+    exchangeP99: across((r) => r.exchange, 99),
+  };
+}
+
+/**
+ * `requests` at once over `environments` fresh processes (each serving one at a time), request i
+ * going to environment i mod n for org floor(i / n) mod orgs: every org is asked for in every
+ * environment, and all environments start on the same org.
+ */
+async function countFleetLogins(
+  world: BenchWorld,
+  fleet: Awaited<ReturnType<typeof startFleet>>,
+  orgs: readonly BenchOrg[],
+  requests: number,
+): Promise<FleetLogins> {
+  const { environments } = fleet;
+  const started = performance.now();
+  const answers = await Promise.all(
+    Array.from({ length: requests }, (_, i) => {
+      const org = orgs[Math.floor(i / environments.length) % orgs.length];
+      return environments[i % environments.length]?.request({ orgId: org?.orgId ?? '' });
+    }),
+  );
+  const wallMs = performance.now() - started;
+  // Failures are reported, not thrown: under a cold burst on a busy machine they are part of
+  // what the fleet does (a retryable 500), and the logins are still counted.
+  const failures: Record<string, number> = {};
+  for (const answer of answers) {
+    if (answer?.statusCode === 200) continue;
+    const category = String(answer?.body.error ?? `status ${answer?.statusCode}`);
+    failures[category] = (failures[category] ?? 0) + 1;
+  }
+  return {
+    environments: environments.length,
+    requests,
+    loginsPerOrg: await loginsOf(world, orgs),
+    failures,
+    wallMs,
+  };
+}
+
+async function measureFleetLogins(
+  scale: BenchScale,
+  world: BenchWorld,
+  env: Record<string, string>,
+): Promise<FleetLogins[]> {
+  const results: FleetLogins[] = [];
+  for (const count of scale.fleetEnvironments) {
+    const [single, ...many] = await world.addOrgs(1 + scale.fleetOrgs);
+    if (!single) throw new Error('no org added');
+    const fleet = await startFleet({
+      count,
+      bundle: env.BENCH_BUNDLE ?? '',
+      env: world.functionEnv,
+      event: tokenEvent(single.orgId),
+    });
+    try {
+      // The second burst runs in the same processes: their memory is still cold for its orgs.
+      results.push(await countFleetLogins(world, fleet, [single], scale.fleetRequests));
+      results.push(await countFleetLogins(world, fleet, many, scale.fleetRequests));
+    } finally {
+      await fleet.close();
+    }
+  }
+  return results;
 }
 
 async function measureGateway(
@@ -270,12 +459,23 @@ async function measureGateway(
 
 export interface BenchmarkOptions {
   readonly scale: BenchScale;
-  /** Where the bundles are written: inside the project (the what-if resolves the SDK there). */
+  /** Where the bundles are written: a directory made by {@link makeOutDir}. */
   readonly outDir: string;
   /** Writes a `--cpu-prof` profile of every cold broker process here (where the time goes). */
   readonly cpuProfileDir?: string;
   /** Progress lines, e.g. to stderr. */
   readonly progress?: (message: string) => void;
+}
+
+/**
+ * A fresh directory under the system temp dir for the bundles, outside the checkout. Its
+ * `node_modules` links to the project's, so the what-if bundle finds the external SDK there, as
+ * it would find the Lambda runtime's copy.
+ */
+export async function makeOutDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'token-broker-bench-'));
+  await symlink(join(PROJECT_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  return dir;
 }
 
 export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkResults> {
@@ -291,15 +491,21 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   const [token, sdkExternal] = bundles.filter((bundle) => bundle.name === 'token');
   if (!token || !sdkExternal) throw new Error('no token function bundle');
   progress('starting the loopback world');
-  const world = await startWorld({ orgCount: 1 + scale.manyOrgs });
+  const world = await startWorld({ orgCount: 1 });
   try {
-    const env = childEnv(world, token);
+    const [shared] = world.orgs;
+    if (!shared) throw new Error('the world has no org');
+    const env = childEnv(world, token, shared);
     progress('cold start');
-    const cold = await measureCold(scale, env, sdkExternal, options.cpuProfileDir);
+    const cold = await measureCold(scale, world, env, sdkExternal, options.cpuProfileDir);
     progress('warm path and cache miss');
     const { warm, miss } = await measureWarm(scale, world, env);
     progress('concurrency');
     const concurrency = await measureConcurrency(scale, world, env);
+    progress('fleet: memory hit, fleet hit and exchange');
+    const fleetLatency = await measureFleetLatency(scale, world, env);
+    progress('fleet: logins across environments');
+    const fleetLogins = await measureFleetLogins(scale, world, env);
     progress('gateway throughput');
     const gateway = await measureGateway(scale, world, env);
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
@@ -311,6 +517,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       warm,
       miss,
       concurrency,
+      fleet: { latency: fleetLatency, logins: fleetLogins },
       gateway,
     };
   } finally {

@@ -85,8 +85,9 @@ function contributors(metafile: Metafile): Contributor[] {
 
 /**
  * Builds one function's bundle into `{outDir}/{name}/index.mjs` as the stack does, or the
- * what-if into `{outDir}/{name}-sdk-external/`. `outDir` must be inside the project so the
- * what-if finds the external SDK in `node_modules` (the Lambda runtime's copy plays that part).
+ * what-if into `{outDir}/{name}-sdk-external/`. The what-if needs a `node_modules` holding the
+ * SDK on its way up from `outDir` (the Lambda runtime's copy plays that part): benchmark.ts
+ * `makeOutDir` links the project's.
  */
 export async function buildFunctionBundle(
   name: FunctionName,

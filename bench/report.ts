@@ -57,6 +57,10 @@ export function judgeBudgets(results: BenchmarkResults): BudgetVerdict[] {
     { name: 'warm p99 <= 1 ms', pass: warm.brokerP99.median <= BUDGETS.warmP99Us },
     { name: 'miss overhead <= 2 ms', pass: miss.overhead.median <= BUDGETS.missOverheadMs },
     {
+      name: 'fleet: one login per org',
+      pass: results.fleet.logins.every((entry) => entry.loginsPerOrg.every((count) => count === 1)),
+    },
+    {
       name: 'single-flight exact',
       pass:
         concurrency.singleExchanges.every((count) => count === 1) &&
@@ -98,6 +102,77 @@ function coldRows(results: BenchmarkResults, verdicts: Map<string, boolean>): Ro
       ],
       [`2 cold: ${label}, peak RSS`, ...spread(figures.maxRssMb, mb), '', ''],
     );
+  }
+  return rows;
+}
+
+const count = (value: number) => value.toLocaleString('en-US');
+
+function fleetRows(results: BenchmarkResults, verdicts: Map<string, boolean>): Row[] {
+  const { latency, logins } = results.fleet;
+  const times = (a: Summary, b: Summary, name: string) =>
+    `${(a.median / b.median).toFixed(1)}x ${name}`;
+  const asUs = (summary: Summary): Summary => ({
+    ...summary,
+    median: summary.median * 1000,
+    min: summary.min * 1000,
+    max: summary.max * 1000,
+  });
+  const rows: Row[] = [
+    [
+      '6 fleet: memory hit (org in this environment), p50',
+      ...spread(asUs(latency.memoryP50), us),
+      '',
+      '',
+    ],
+    [
+      '6 fleet: memory hit (org in this environment), p99',
+      ...spread(asUs(latency.memoryP99), us),
+      '',
+      '',
+    ],
+    [
+      '6 fleet: fleet hit (token from the table, memory cold), p50',
+      ...spread(latency.fleetP50, ms2),
+      times(latency.fleetP50, latency.memoryP50, 'memory hit'),
+      '',
+    ],
+    [
+      '6 fleet: fleet hit (token from the table, memory cold), p99',
+      ...spread(latency.fleetP99, ms2),
+      times(latency.fleetP99, latency.memoryP99, 'memory hit'),
+      '',
+    ],
+    [
+      '6 fleet: exchange (cold org: lease, login, seal, writes), p50',
+      ...spread(latency.exchangeP50, ms2),
+      times(latency.exchangeP50, latency.fleetP50, 'fleet hit'),
+      '',
+    ],
+    [
+      '6 fleet: exchange (cold org: lease, login, seal, writes), p99',
+      ...spread(latency.exchangeP99, ms2),
+      times(latency.exchangeP99, latency.fleetP99, 'fleet hit'),
+      '',
+    ],
+  ];
+  const pass = verdicts.get('fleet: one login per org') ?? false;
+  for (const entry of logins) {
+    const orgs = entry.loginsPerOrg.length;
+    const total = entry.loginsPerOrg.reduce((sum, value) => sum + value, 0);
+    const per1000 = (1000 * total) / entry.requests;
+    const cold = entry.environments === 1 ? 'cold environment' : 'cold environments';
+    rows.push([
+      `6 fleet: logins per 1,000 requests, ${orgs === 1 ? '1 org' : `${orgs} orgs`}, ${entry.environments} ${cold}`,
+      per1000.toFixed(1),
+      '',
+      '',
+      [
+        `${total} ${total === 1 ? 'login' : 'logins'} / ${count(entry.requests)} requests, ${ms(entry.wallMs)} wall`,
+        ...Object.entries(entry.failures).map(([category, n]) => `${n} failed: ${category}`),
+      ].join('; '),
+      `per org ${Math.min(...entry.loginsPerOrg)}-${Math.max(...entry.loginsPerOrg)}, = 1 ${verdict(pass)}`,
+    ]);
   }
   return rows;
 }
@@ -180,6 +255,7 @@ export function formatTable(results: BenchmarkResults): string {
     ],
     ['5 gateway: client-side latency p50', ...spread(gateway.p50Ms, ms2), '', ''],
     ['5 gateway: client-side latency p99', ...spread(gateway.p99Ms, ms2), '', ''],
+    ...fleetRows(results, verdicts),
   );
   const header: Row = ['measure', 'median', 'min', 'max', 'ratio', 'budget'];
   const line = (row: Row) => `| ${row.join(' | ')} |`;

@@ -1,16 +1,16 @@
 /**
  * `npm run bench`: runs the benchmark (BENCH_SCALE=smoke for tiny counts) and prints its table.
  * BENCH_CPU_PROF_DIR=dir also writes a `--cpu-prof` profile of each cold broker process there.
- * Bundles are written to bench/results/ (git-ignored), with the table as bench/results/latest.md.
+ * Bundles and the table (latest.md) go to a fresh directory under the system temp dir, named on
+ * stderr: nothing is written into the checkout.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PROJECT_ROOT, runBenchmark } from './benchmark';
+import { makeOutDir, runBenchmark } from './benchmark';
 import { formatTable } from './report';
 import { scaleFromEnv } from './scale';
 
-const outDir = join(PROJECT_ROOT, 'bench', 'results');
-await mkdir(outDir, { recursive: true });
+const outDir = await makeOutDir();
 const started = performance.now();
 const results = await runBenchmark({
   scale: scaleFromEnv(process.env),
@@ -21,4 +21,6 @@ const results = await runBenchmark({
 const table = formatTable(results);
 await writeFile(join(outDir, 'latest.md'), `${table}\n`);
 process.stdout.write(`${table}\n`);
-process.stderr.write(`bench: done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+process.stderr.write(
+  `bench: done in ${((performance.now() - started) / 1000).toFixed(1)} s; bundles and latest.md in ${outDir}\n`,
+);

@@ -16,6 +16,15 @@ export interface BenchScale {
   /** Other orgs requested at once, and concurrent requests for each. */
   readonly manyOrgs: number;
   readonly perOrg: number;
+  /** Fresh environments measuring memory hit, fleet hit and exchange interleaved. */
+  readonly fleetLatencyRuns: number;
+  /** Measured rounds per run (one request of each contender per round). */
+  readonly fleetLatencyRounds: number;
+  /** Fleets of fresh environments counting logins, one fleet per count. */
+  readonly fleetEnvironments: readonly number[];
+  /** Requests per fleet for one org, and the same number spread over `fleetOrgs` orgs. */
+  readonly fleetRequests: number;
+  readonly fleetOrgs: number;
   readonly gatewayRuns: number;
   readonly gatewayConnections: number;
   readonly gatewayRequests: number;
@@ -33,6 +42,11 @@ export const SCALES: Readonly<Record<BenchScale['name'], BenchScale>> = {
     concurrent: 1000,
     manyOrgs: 50,
     perOrg: 20,
+    fleetLatencyRuns: 3,
+    fleetLatencyRounds: 200,
+    fleetEnvironments: [1, 8, 32],
+    fleetRequests: 1000,
+    fleetOrgs: 10,
     gatewayRuns: 3,
     gatewayConnections: 16,
     gatewayRequests: 30_000,
@@ -48,6 +62,11 @@ export const SCALES: Readonly<Record<BenchScale['name'], BenchScale>> = {
     concurrent: 100,
     manyOrgs: 3,
     perOrg: 5,
+    fleetLatencyRuns: 1,
+    fleetLatencyRounds: 10,
+    fleetEnvironments: [1, 4],
+    fleetRequests: 40,
+    fleetOrgs: 3,
     gatewayRuns: 1,
     gatewayConnections: 4,
     gatewayRequests: 200,

@@ -35,8 +35,14 @@ export interface BenchWorld {
   readonly consumerKey: string;
   readonly secretId: string;
   readonly secretsEndpoint: string;
-  /** `orgs[0]` is the org the single-org measurements use. */
+  /** The orgs made at start; `orgs[0]` is the org the warm, miss and gateway measurements share. */
   readonly orgs: readonly BenchOrg[];
+  /**
+   * Registers `count` new orgs (user, approval, registry record) that nothing has requested yet:
+   * the shared token table outlives every process, so a measurement that must see a cold org
+   * takes its own.
+   */
+  addOrgs(count: number): Promise<BenchOrg[]>;
   /** Environment of a token function instance on this world (Lambda-like, loopback endpoints). */
   readonly functionEnv: Readonly<Record<string, string>>;
   /** Median ms of `count` outcome writes (the registry's UpdateItem after each fresh exchange). */
@@ -45,6 +51,8 @@ export interface BenchWorld {
   events(): readonly { readonly type: string; readonly subject: string }[];
   /** Successful token exchanges the emulator has recorded for `username`. */
   exchanges(username: string): Promise<number>;
+  /** JWT Bearer logins the emulator has recorded for `username`, failed ones included. */
+  logins(username: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -83,24 +91,34 @@ export async function startWorld(options: { orgCount: number }): Promise<BenchWo
   });
   await secrets.putSecret(SECRET_ID, material.secretString);
   const loginUrl = org.loginUrls.shared;
-  const orgs: BenchOrg[] = Array.from({ length: options.orgCount }, (_, index) => ({
-    orgId: `bench-${index}`,
-    username: `integration${index}@bench.example`,
-  }));
-  for (const { orgId, username } of orgs) {
-    await control.createUser(org.id, { username, profile: 'Integration User' });
-    await control.approve(username, app.consumerKey);
-    await registry.putOrg(
-      validateOrgRecord({
-        orgId,
-        loginUrl,
-        consumerKey: app.consumerKey,
-        username,
-        signingKeySecretId: SECRET_ID,
-        callers: [CALLER_ARN],
-      }),
-    );
+  let made = 0;
+  async function addOrgs(count: number): Promise<BenchOrg[]> {
+    const added: BenchOrg[] = Array.from({ length: count }, () => {
+      const index = made++;
+      return { orgId: `bench-${index}`, username: `integration${index}@bench.example` };
+    });
+    // A few at a time: the emulator and dynalite are loopback servers on a shared 2-core machine.
+    for (let start = 0; start < added.length; start += 16) {
+      await Promise.all(
+        added.slice(start, start + 16).map(async ({ orgId, username }) => {
+          await control.createUser(org.id, { username, profile: 'Integration User' });
+          await control.approve(username, app.consumerKey);
+          await registry.putOrg(
+            validateOrgRecord({
+              orgId,
+              loginUrl,
+              consumerKey: app.consumerKey,
+              username,
+              signingKeySecretId: SECRET_ID,
+              callers: [CALLER_ARN],
+            }),
+          );
+        }),
+      );
+    }
+    return added;
   }
+  const orgs = await addOrgs(options.orgCount);
   const topicArn = sns.createTopic('token-broker-bench-events');
 
   return {
@@ -111,6 +129,7 @@ export async function startWorld(options: { orgCount: number }): Promise<BenchWo
     secretId: SECRET_ID,
     secretsEndpoint: secrets.endpoint,
     orgs,
+    addOrgs,
     functionEnv: {
       TABLE_NAME: tableName,
       EVENTS_TOPIC_ARN: topicArn,
@@ -157,6 +176,10 @@ export async function startWorld(options: { orgCount: number }): Promise<BenchWo
       return percentile(durations, 50);
     },
     exchanges: (username) => control.countTokenExchanges(username),
+    async logins(username) {
+      const history = await control.loginHistory({ username });
+      return history.filter((login) => login.grant === 'jwt-bearer').length;
+    },
     async close() {
       await Promise.all([
         emulator.close(),

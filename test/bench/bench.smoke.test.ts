@@ -1,12 +1,13 @@
 /**
  * Runs the whole benchmark at smoke scale so it cannot rot: every phase must complete against the
- * real bundle and loopback world, single-flight must hold, and the table must name every section.
+ * real bundle and loopback world, single-flight must hold, a fleet of environments must log in
+ * once per org, and the table must name every section.
  * Nothing here is timed: budgets are reported by `npm run bench`, not asserted.
  */
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, runBenchmark } from '../../bench/benchmark';
+import { makeOutDir, PROJECT_ROOT, runBenchmark } from '../../bench/benchmark';
 import { CDK_BUNDLING, ESM_REQUIRE_BANNER } from '../../bench/bundling';
 import { formatTable, judgeBudgets } from '../../bench/report';
 import { SCALES, scaleFromEnv } from '../../bench/scale';
@@ -16,9 +17,7 @@ afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: t
 
 describe('npm run bench at smoke scale', () => {
   it('measures every section on the production bundle and keeps single-flight exact', async () => {
-    // Inside the project (git-ignored): the what-if bundle resolves the external SDK there.
-    await mkdir(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
-    const outDir = await mkdtemp(join(PROJECT_ROOT, 'bench', 'results', 'smoke-'));
+    const outDir = await makeOutDir();
     dirs.push(outDir);
     const results = await runBenchmark({ scale: SCALES.smoke, outDir });
 
@@ -31,6 +30,27 @@ describe('npm run bench at smoke scale', () => {
     );
     expect(results.gateway.requests).toBeGreaterThan(0);
     expect(judgeBudgets(results).find((v) => v.name === 'single-flight exact')?.pass).toBe(true);
+    // The fleet's promise, through separate processes running the bundle: however many cold
+    // environments share the requests, each org is logged in for once.
+    expect(
+      results.fleet.logins.map(({ environments, loginsPerOrg, failures }) => ({
+        environments,
+        loginsPerOrg,
+        failures,
+      })),
+    ).toEqual(
+      SCALES.smoke.fleetEnvironments.flatMap((environments) => [
+        { environments, loginsPerOrg: [1], failures: {} },
+        {
+          environments,
+          loginsPerOrg: Array.from({ length: SCALES.smoke.fleetOrgs }, () => 1),
+          failures: {},
+        },
+      ]),
+    );
+    expect(judgeBudgets(results).find((v) => v.name === 'fleet: one login per org')?.pass).toBe(
+      true,
+    );
 
     const table = formatTable(results);
     for (const section of [
@@ -40,6 +60,7 @@ describe('npm run bench at smoke scale', () => {
       '4 miss',
       '5 concurrency',
       '5 gateway',
+      '6 fleet',
     ]) {
       expect(table).toContain(`| ${section}`);
     }
