@@ -1,7 +1,9 @@
 /**
  * Signing keys from AWS Secrets Manager (docs/contracts.md#signing-key-secret): read once, served from memory for a max
- * age, re-read after it. If a re-read fails, the last good key keeps serving for a bounded time so
- * a Secrets Manager blip does not stop token issuance. Reports the certificate's fingerprint and
+ * age, re-read after it. If a re-read fails transiently (throttling, a 5xx, a timeout), the last good
+ * key keeps serving for a bounded time so a Secrets Manager blip does not stop token issuance; any
+ * other failure (access denied, secret deleted) drops it at once, so revoking a secret stops
+ * signing. Reports the certificate's fingerprint and
  * expiry; the private key is imported as a non-extractable key and never logged.
  */
 import {
@@ -101,6 +103,43 @@ export async function importSigningKey(
   };
 }
 
+/** Error names of Secrets Manager and the SDK that say "try again later", not "you may not". */
+const TRANSIENT_ERROR_NAMES: ReadonlySet<string> = new Set([
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'InternalServiceError',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'AbortError',
+  'RequestTimeout',
+]);
+
+/**
+ * Whether a failed key read may keep the last good key serving: only throttling, server faults
+ * and timeouts. `AccessDenied`, `ResourceNotFound`, a deleted or unparseable secret are answers:
+ * the key was revoked or replaced, and serving it from memory would defeat the revocation.
+ */
+export function keepsLastGoodKey(failure: unknown): boolean {
+  const cause = (failure as { cause?: unknown }).cause;
+  if (cause === undefined || cause === null || typeof cause !== 'object') return false;
+  const { name, $fault, $metadata, code } = cause as {
+    name?: unknown;
+    $fault?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
+    code?: unknown;
+  };
+  if (typeof name === 'string' && TRANSIENT_ERROR_NAMES.has(name)) return true;
+  if ($fault === 'server') return true;
+  const status = $metadata?.httpStatusCode;
+  if (typeof status === 'number' && status >= 500) return true;
+  // Network-level failures never reached Secrets Manager: no answer was given.
+  return (
+    typeof code === 'string' && /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN)$/.test(code)
+  );
+}
+
 function describeReadFailure(error: unknown): string {
   const name = (error as { name?: unknown }).name;
   return typeof name === 'string' ? name : 'unknown error';
@@ -157,6 +196,10 @@ export function createSecretsManagerSigningKeys(
         entries.set(secretId, entry);
         return entry.key;
       } catch (error) {
+        if (!keepsLastGoodKey(error)) {
+          entries.delete(secretId);
+          throw error;
+        }
         const usable = cached && clock() - cached.readAt < maxAgeMs + staleGraceMs;
         if (!usable || !isBrokerError(error)) throw error;
         options.onRefreshFailure?.(secretId, error);

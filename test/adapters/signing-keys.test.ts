@@ -130,6 +130,38 @@ describe('Secrets Manager signing keys (real SDK client, local endpoint)', () =>
     );
   });
 
+  it('stops signing at once when the key read is refused or the secret is gone (revocation)', async () => {
+    const material = await signingMaterial('sm-revoked');
+    await local.putSecret('keys/revoked', material.secretString);
+    let now = 1_000_000;
+    const failures: string[] = [];
+    const keys = createSecretsManagerSigningKeys({
+      client,
+      maxAgeMs: 1000,
+      staleGraceMs: 3_600_000,
+      clock: () => now,
+      onRefreshFailure: (id) => failures.push(id),
+    });
+    await keys.getSigningKey('keys/revoked');
+    for (const refusal of ['AccessDeniedException', 'ResourceNotFoundException'] as const) {
+      now += 2000;
+      local.failNext('keys/revoked', refusal);
+      expect(await categoryOf(keys.getSigningKey('keys/revoked'))).toBe(
+        `signing_key_unavailable: Signing key secret keys/revoked could not be read (${refusal})`,
+      );
+      // The refused key is gone from memory: a forced re-read after invalid_assertion too.
+      local.failNext('keys/revoked', refusal);
+      expect(await categoryOf(keys.getSigningKey('keys/revoked', { forceRefresh: true }))).toMatch(
+        refusal,
+      );
+      await keys.getSigningKey('keys/revoked');
+    }
+    now += 2000;
+    local.failNext('keys/revoked', 'InternalServiceError');
+    await expect(keys.getSigningKey('keys/revoked')).resolves.toBeTruthy();
+    expect(failures).toEqual(['keys/revoked']);
+  });
+
   it('fails with signing_key_unavailable for a missing secret or a bad shape, naming no content', async () => {
     const keys = createSecretsManagerSigningKeys({ client });
     expect(await categoryOf(keys.getSigningKey('keys/absent'))).toBe(
