@@ -7,9 +7,10 @@ import type { Classification, TokenEndpointAnswer } from './classify';
 import type { RequestDeadline } from './deadline';
 import type { BrokerError } from './errors';
 import type { FailureRecord, StoredIncident } from './incidents';
+import type { InternalEvent, InternalEventResult } from './internal-events';
 import type { OAuthStateRecord } from './oauth-state';
 import type { CachedGrant } from './token-cache';
-import type { BrokerEvent, OrgRecord, SalesforceErrorDetail, TokenGrant } from './types';
+import type { BrokerEvent, OrgRecord, SalesforceErrorDetail } from './types';
 
 /** Structured log sink of the services (the Powertools Logger fits). Never handed a secret. */
 export interface ServiceLogger {
@@ -91,7 +92,7 @@ export interface IncidentService {
  * Runs a fresh JWT Bearer exchange for an org, bypassing and then refreshing the token cache.
  * Throws a `BrokerError` carrying the category, Salesforce detail and remediation on failure.
  * The approval callback uses it to prove a fix; a success resolves the org's incidents with
- * `cause`.
+ * `cause`. Only the token function signs: the OAuth function's exchanger invokes it.
  */
 export interface TokenExchanger {
   exchangeFresh(
@@ -101,7 +102,13 @@ export interface TokenExchanger {
       readonly deadline: RequestDeadline;
       readonly cause: ResolutionCause;
     },
-  ): Promise<TokenGrant>;
+  ): Promise<unknown>;
+}
+
+/** Delivers an internal event to the token function: Lambda Invoke in AWS, in-process locally. */
+export interface TokenFunctionInvoker {
+  /** @throws when the token function cannot be reached or answers with a function error */
+  invoke(event: InternalEvent): Promise<InternalEventResult>;
 }
 
 /** One exchange's result and its report; the error carries category, detail and remediation. */

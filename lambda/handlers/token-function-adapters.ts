@@ -2,7 +2,6 @@
  * The token function's adapters and services over its clients: built once per function instance,
  * on the first request. Only {@link composeTokenFunction} imports this module.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoOrgRegistry } from '../adapters/org-registry';
 import { createSalesforceTokenClient } from '../adapters/salesforce-token-client';
 import { createSecretsManagerSigningKeys } from '../adapters/signing-keys';
@@ -10,31 +9,20 @@ import { SYSTEM_TIME } from '../core/deadline';
 import { createJwtExchange } from '../services/jwt-exchange';
 import { createTokenService, type TokenService } from '../services/token-service';
 import { createExchangeReporter } from './exchange-reporting';
-import {
-  composeEvents,
-  type FunctionClients,
-  type FunctionEvents,
-  type FunctionRuntime,
-} from './function-runtime';
+import { composeEvents, type FunctionClients, type FunctionRuntime } from './function-runtime';
 import type { TokenFunctionConfig } from './token-function';
 
-/**
- * @param shared the document client and events when the caller composes more than the token
- * service over them (the OAuth function), so the function runs one of each
- */
 export async function composeTokenService(
   config: TokenFunctionConfig,
   runtime: FunctionRuntime,
   clients: FunctionClients,
-  shared?: { readonly documents: DynamoDBDocumentClient; readonly events: FunctionEvents },
 ): Promise<TokenService> {
   const { logger, metrics, time } = runtime;
   // Loaded here, not imported: esbuild hoists a static SDK import into the entry's cold start.
-  const documents =
-    shared?.documents ??
-    (await import('@aws-sdk/lib-dynamodb')).DynamoDBDocumentClient.from(clients.dynamo);
-  const { incidents } =
-    shared?.events ?? composeEvents(config.events, documents, runtime, clients.sns);
+  const documents = (await import('@aws-sdk/lib-dynamodb')).DynamoDBDocumentClient.from(
+    clients.dynamo,
+  );
+  const { incidents } = composeEvents(config.events, documents, runtime, clients.sns);
   const signingKeys = createSecretsManagerSigningKeys({
     client: clients.secrets,
     maxAgeMs: config.token.signingKeyMaxAgeSeconds * 1000,

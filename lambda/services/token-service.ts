@@ -10,7 +10,7 @@ import {
   buildSalesforceAuthorizeUrl,
 } from '../core/approval-links';
 import { type RequestDeadline, SYSTEM_TIME, type TimeSource } from '../core/deadline';
-import { isBrokerError } from '../core/errors';
+import { BrokerError, isBrokerError } from '../core/errors';
 import type {
   CertificateInfo,
   ExchangeOutcome,
@@ -85,6 +85,19 @@ export interface OrgStatus {
 }
 
 export interface TokenService extends TokenExchanger {
+  exchangeFresh(
+    org: OrgRecord,
+    context: Parameters<TokenExchanger['exchangeFresh']>[1],
+  ): Promise<TokenGrant>;
+  /**
+   * {@link exchangeFresh} for an org named by id, its record read here (consistently): what the
+   * OAuth function's internal event asks for, so no caller can hand the signer a record.
+   * @throws BrokerError `org_not_found`, or the exchange's failure
+   */
+  exchangeFreshFor(
+    orgId: string,
+    context: Parameters<TokenExchanger['exchangeFresh']>[1],
+  ): Promise<TokenGrant>;
   getToken(orgId: string, request: TokenRequest): Promise<TokenResult>;
   /**
    * Drops this instance's token and records the invalidation for the others (which apply it when
@@ -190,11 +203,22 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       };
     },
 
-    async exchangeFresh(org, context) {
-      // Never joins an exchange in flight: that one may have started before the fix it must prove.
-      const entry = await exchange(org, context);
-      cache.put(org.orgId, entry);
-      return entry.grant;
+    exchangeFresh,
+
+    async exchangeFreshFor(orgId, context) {
+      const org = await registry.getOrg(orgId);
+      if (!org) throw new BrokerError('org_not_found', `No org ${orgId} is registered`);
+      return exchangeFresh(org, context);
     },
   };
+
+  async function exchangeFresh(
+    org: OrgRecord,
+    context: Parameters<TokenExchanger['exchangeFresh']>[1],
+  ): Promise<TokenGrant> {
+    // Never joins an exchange in flight: that one may have started before the fix it must prove.
+    const entry = await exchange(org, context);
+    cache.put(org.orgId, entry);
+    return entry.grant;
+  }
 }

@@ -20,6 +20,7 @@ import { readEventsConfig } from '../../lambda/handlers/events-config';
 import { composeOAuthFunction } from '../../lambda/handlers/oauth-function';
 import { composeTokenFunction } from '../../lambda/handlers/token-function';
 import { type LocalGateway, type RestHandler, startGateway } from '../../local/gateway';
+import { createInProcessTokenFunctionInvoker } from '../../local/in-process-invoker';
 import { type LocalKms, startKmsServer } from '../../local/kms-server';
 import {
   type LocalSecretsManager,
@@ -160,19 +161,20 @@ export async function composeBroker(stack: Stack, options: WorldOptions = {}): P
     region: 'eu-west-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  handlers = {
-    token: composeTokenFunction(
-      {
-        token: {
-          tableName,
-          publicBaseUrl: gateway.url,
-          salesforceTimeoutMs: 5000,
-          signingKeyMaxAgeSeconds: 300,
-        },
-        events: eventsConfig('token'),
+  const token = composeTokenFunction(
+    {
+      token: {
+        tableName,
+        publicBaseUrl: gateway.url,
+        salesforceTimeoutMs: 5000,
+        signingKeyMaxAgeSeconds: 300,
       },
-      runtime,
-    ),
+      events: eventsConfig('token'),
+    },
+    runtime,
+  );
+  handlers = {
+    token,
     oauth: composeOAuthFunction(
       {
         oauth: {
@@ -183,7 +185,11 @@ export async function composeBroker(stack: Stack, options: WorldOptions = {}): P
         },
         events: eventsConfig('oauth'),
       },
-      { ...runtime, time: oauthTime },
+      {
+        ...runtime,
+        time: oauthTime,
+        tokenFunction: createInProcessTokenFunctionInvoker(token),
+      },
     ),
   };
 

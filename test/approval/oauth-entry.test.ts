@@ -1,6 +1,11 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC } from '../../lambda/core/metrics';
+import {
+  type InvokedHandler,
+  type LocalLambda,
+  startLambdaServer,
+} from '../../local/lambda-server';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import type { LocalSecretsManager } from '../../local/secrets-manager-server';
 import type { LocalDynamo } from '../support/dynalite';
@@ -14,6 +19,8 @@ const CODE_TOKEN = '00Dxx!approval-access-token-from-the-code';
 let salesforce: ScriptedSalesforce;
 let secrets: LocalSecretsManager;
 let dynamo: LocalDynamo;
+let lambda: LocalLambda;
+const TOKEN_FUNCTION = 'token-broker-token';
 
 beforeAll(async () => {
   ({ salesforce, secrets, dynamo } = await startEntryWorld({
@@ -22,11 +29,21 @@ beforeAll(async () => {
     username: INTEGRATION_USER,
     callers: [],
   }));
+  // The token function's own Lambda entry behind a local Invoke endpoint: the OAuth entry reaches
+  // it with its real Lambda client, as in AWS.
+  const { handler: token } = await import('../../lambda/handlers/token');
+  lambda = await startLambdaServer({
+    [TOKEN_FUNCTION]: { handler: token as InvokedHandler, timeoutMs: 20_000 },
+  });
+  Object.assign(process.env, {
+    TOKEN_FUNCTION_NAME: TOKEN_FUNCTION,
+    AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
+  });
 });
-afterAll(() => Promise.all([salesforce.close(), secrets.close(), dynamo.close()]));
+afterAll(() => Promise.all([salesforce.close(), secrets.close(), dynamo.close(), lambda.close()]));
 
 describe('oauth.ts Lambda entry', () => {
-  it('counts the callback JWT re-run in the exchange metrics and logs with the Lambda context', async () => {
+  it('runs the callback JWT re-run in the token function (Lambda Invoke), counted in its metrics and logs', async () => {
     salesforce.answerWith((request) => {
       if (request.method === 'GET') return json(200, { username: INTEGRATION_USER });
       if (request.form.grant_type === 'authorization_code') {
@@ -86,9 +103,10 @@ describe('oauth.ts Lambda entry', () => {
       expect(exchange).toMatchObject({
         org_id: 'entry',
         attempts: 1,
-        function_name: 'token-broker-oauth',
+        function_name: TOKEN_FUNCTION,
         request_id: expect.any(String),
       });
+      expect(lambda.invocations(TOKEN_FUNCTION)).toBe(1);
       expect(findSecrets(output.text(), [CODE, CODE_TOKEN, SUCCESS_BODY.access_token])).toEqual([]);
     } finally {
       output.stop();

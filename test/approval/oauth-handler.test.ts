@@ -233,6 +233,7 @@ describe('OAuth config', () => {
     TABLE_NAME: 't',
     PUBLIC_BASE_URL: 'https://broker.example.com/prod/',
     EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:events',
+    TOKEN_FUNCTION_NAME: 'broker-token',
   };
   it('reads defaults and normalises the base URL', () => {
     expect(readOAuthConfig(env)).toEqual({
@@ -240,10 +241,14 @@ describe('OAuth config', () => {
       publicBaseUrl: 'https://broker.example.com/prod',
       stateTtlSeconds: 600,
       salesforceTimeoutMs: 5000,
+      tokenFunctionName: 'broker-token',
     });
   });
   it('refuses a missing variable, a bad TTL and a plain-http public URL', () => {
     expect(() => readOAuthConfig({ ...env, TABLE_NAME: '' })).toThrow(ConfigError);
+    expect(() => readOAuthConfig({ ...env, TOKEN_FUNCTION_NAME: '' })).toThrow(
+      /TOKEN_FUNCTION_NAME/,
+    );
     expect(() => readOAuthConfig({ ...env, OAUTH_STATE_TTL_SECONDS: '5' })).toThrow(/OAUTH_STATE/);
     expect(() => readOAuthConfig({ ...env, PUBLIC_BASE_URL: 'http://broker.example.com' })).toThrow(
       /https/,

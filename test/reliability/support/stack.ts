@@ -28,7 +28,11 @@ import { composeOAuthFunction } from '../../../lambda/handlers/oauth-function';
 import { logger, metrics } from '../../../lambda/handlers/observability';
 import type { RestHandler } from '../../../lambda/handlers/rest-handler';
 import { readTokenConfig } from '../../../lambda/handlers/token-config';
-import { composeTokenFunction } from '../../../lambda/handlers/token-function';
+import {
+  composeTokenFunction,
+  type TokenFunctionHandler,
+} from '../../../lambda/handlers/token-function';
+import { createInProcessTokenFunctionInvoker } from '../../../local/in-process-invoker';
 import { buildRestEvent, createLambdaContext, type RestRequest } from '../../../local/rest-event';
 import {
   type LocalSecretsManager,
@@ -88,7 +92,7 @@ export interface InvokeRequest extends Partial<RestRequest> {
   readonly timeoutMs?: number;
 }
 
-export type TokenHandler = RestHandler;
+export type TokenHandler = TokenFunctionHandler;
 
 export interface Stack {
   readonly emulator: RunningEmulator;
@@ -219,7 +223,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           }),
           events: { ...events, source: 'urn:salesforce-token-broker:oauth' },
         },
-        runtime,
+        { ...runtime, tokenFunction: createInProcessTokenFunctionInvoker(first) },
       ),
     async invoke(request, handler = first) {
       const { method, resource } = ROUTES[request.route];
