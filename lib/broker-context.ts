@@ -25,6 +25,9 @@ export const CONTEXT_KEYS = [
   'removalPolicy',
   'manageApiGatewayAccountRole',
   'sourceMapStackTraces',
+  'consumerSecretPrefix',
+  'breakGlassRoleArn',
+  'certificateExpiryAlarmDays',
 ] as const;
 
 /** The prop each context key sets, where the names differ (the key carries the unit). */
@@ -94,6 +97,12 @@ export function readBrokerContext(node: Node): TokenBrokerProps {
       raw('manageApiGatewayAccountRole'),
     ),
     sourceMapStackTraces: readBoolean('sourceMapStackTraces', raw('sourceMapStackTraces')),
+    consumerSecretPrefix: readString('consumerSecretPrefix', raw('consumerSecretPrefix')),
+    breakGlassRoleArn: readString('breakGlassRoleArn', raw('breakGlassRoleArn')),
+    certificateExpiryAlarmDays: readNumber(
+      'certificateExpiryAlarmDays',
+      raw('certificateExpiryAlarmDays'),
+    ),
   };
 }
 

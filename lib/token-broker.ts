@@ -1,16 +1,27 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { orgKey, stateKey } from '../lambda/adapters/table-schema';
+import { ORG_STATE_ATTRIBUTES } from '../lambda/adapters/table-schema';
 import { buildRedirectUri } from '../lambda/core/approval-links';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../lambda/core/metrics';
 import { BrokerApi } from './broker-api';
 import { BrokerFunction } from './broker-function';
-import { publishStatements, readSecretsStatement, tableItemsStatement } from './broker-policies';
+import { publishStatements } from './broker-policies';
 import { createBrokerTable } from './broker-table';
 import { createBrokerTopics } from './broker-topics';
+import {
+  decryptSecretsStatement,
+  incidentItemsStatement,
+  invokeTokenFunctionStatement,
+  oauthStateItemsStatement,
+  readOrgItemsStatement,
+  readSecretsUnderStatement,
+  signWithBrokerKeysStatement,
+  writeOrgStateStatement,
+} from './custody-policies';
 import { OpsPack } from './ops-pack';
 import { type BrokerConfig, resolveBrokerConfig } from './resolve-config';
 import { SavedQueries } from './saved-queries';
@@ -41,15 +52,6 @@ const TOKEN_FUNCTION = { memorySize: 512, timeout: Duration.seconds(20) } as con
 const OAUTH_FUNCTION = { memorySize: 256, timeout: Duration.seconds(20) } as const;
 
 /**
- * Item actions on the functions' own key prefixes. Token: org read, last-outcome update, the
- * incident ledger (update, query open incidents, delete on resolve). OAuth: the same plus
- * PutItem for a new approval attempt's state (consumed by a conditional DeleteItem). Neither
- * queries the org index: only the CLI lists orgs.
- */
-const TOKEN_ITEM_ACTIONS = ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'] as const;
-const OAUTH_ITEM_ACTIONS = ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'] as const;
-
-/**
  * salesforce-token-broker on AWS (docs/architecture.md): a REST API with SigV4 token routes and public OAuth
  * approval routes, the token and OAuth functions with their own least-privilege roles, the
  * DynamoDB table, the KMS-encrypted events and alarm topics, and the ops pack (alarms,
@@ -65,6 +67,8 @@ export class TokenBroker extends Construct {
   readonly alarmTopic: Topic;
   readonly tokenFunction: BrokerFunction;
   readonly oauthFunction: BrokerFunction;
+  /** Encrypts the signing key and consumer secrets `keys create` makes; its rotation is on. */
+  readonly secretsKey: Key;
   /** `https://{host}[/{stage}]`, no trailing slash; what the functions get as PUBLIC_BASE_URL. */
   readonly publicBaseUrl: string;
   /** `{publicBaseUrl}/oauth/callback`: register it as the Connected App's callback URL. */
@@ -94,7 +98,13 @@ export class TokenBroker extends Construct {
     };
     const environment = this.sharedEnvironment(config);
     const publishing = publishStatements(this.eventsTopic, topics.key);
-    const secrets = readSecretsStatement(config.signingKeySecretPrefix);
+    this.secretsKey = new Key(this, 'SecretsKey', {
+      description: 'salesforce-token-broker: encrypts the signing key and consumer secrets',
+      enableKeyRotation: true,
+      removalPolicy: config.removalPolicy,
+    });
+    const signingPrefix = config.signingKeySecretPrefix;
+    const consumerPrefix = config.consumerSecretPrefix;
 
     this.tokenFunction = new BrokerFunction(this, 'TokenFunction', {
       ...common,
@@ -105,9 +115,15 @@ export class TokenBroker extends Construct {
         ...environment,
         SIGNING_KEY_MAX_AGE_SECONDS: String(config.signingKeyMaxAge.toSeconds()),
       },
+      // Reads org records, writes only its own per-org state and the incident ledger; the only
+      // role that reads signing keys or signs.
       statements: [
-        tableItemsStatement(this.table, TOKEN_ITEM_ACTIONS, [orgKey('').pk]),
-        secrets,
+        readOrgItemsStatement(this.table),
+        writeOrgStateStatement(this.table, ORG_STATE_ATTRIBUTES),
+        incidentItemsStatement(this.table),
+        readSecretsUnderStatement('ReadSigningKeys', signingPrefix),
+        decryptSecretsStatement(this.secretsKey, 'DecryptSigningKeys', signingPrefix),
+        signWithBrokerKeysStatement(),
         ...publishing,
       ],
     });
@@ -119,19 +135,33 @@ export class TokenBroker extends Construct {
       environment: {
         ...environment,
         OAUTH_STATE_TTL_SECONDS: String(config.oauthStateTtl.toSeconds()),
+        TOKEN_FUNCTION_NAME: this.tokenFunction.function.functionName,
       },
+      // Reads org records and writes approval attempts only; reads consumer secrets, never a
+      // signing key: the callback's exchange is the token function's (InvokeTokenFunction).
       statements: [
-        tableItemsStatement(this.table, OAUTH_ITEM_ACTIONS, [orgKey('').pk, stateKey('').pk]),
-        secrets,
+        readOrgItemsStatement(this.table),
+        oauthStateItemsStatement(this.table),
+        readSecretsUnderStatement('ReadConsumerSecrets', consumerPrefix),
+        decryptSecretsStatement(this.secretsKey, 'DecryptConsumerSecrets', consumerPrefix),
+        invokeTokenFunctionStatement(this.tokenFunction.function),
         ...publishing,
       ],
     });
-    for (const fn of [this.tokenFunction, this.oauthFunction]) {
+    for (const [fn, prefix] of [
+      [this.tokenFunction, signingPrefix],
+      [this.oauthFunction, consumerPrefix],
+    ] as const) {
       Validations.of(fn.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${config.signingKeySecretPrefix}*]`,
-        reason: `Secrets are granted by name prefix "${config.signingKeySecretPrefix}" only (GetSecretValue, no other action): secret ARNs end in a random suffix, and operators add one secret per Connected App without redeploying.`,
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${prefix}*]`,
+        reason: `Secrets are granted by name prefix "${prefix}" only (GetSecretValue, no other action): secret ARNs end in a random suffix, and operators add one secret per Connected App without redeploying.`,
       });
     }
+    Validations.of(this.tokenFunction.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
+      reason:
+        "kms:Sign only (RSASSA_PKCS1_V1_5_SHA_256), and only on keys whose alias is under the broker's signing alias prefix (kms:ResourceAliases): keys are created per org by `token-broker keys create --kms` without redeploying.",
+    });
     api.addRoutes({ token: this.tokenFunction.function, oauth: this.oauthFunction.function });
 
     const stage = this.api.deploymentStage;

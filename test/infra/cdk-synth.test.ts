@@ -50,6 +50,7 @@ const DEPLOYED_VALUES: Record<string, string> = {
   TABLE_NAME: 'SalesforceTokenBroker-BrokerTable-1ABC',
   EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:SalesforceTokenBroker-EventsTopic-1ABC',
   PUBLIC_BASE_URL: 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/prod',
+  TOKEN_FUNCTION_NAME: 'SalesforceTokenBroker-BrokerTokenFunction-1ABC',
 };
 
 interface LambdaResource {
