@@ -259,6 +259,13 @@ export interface ApprovalIdentity {
   readonly username: string;
   /** The scopes Salesforce granted, from the token response's `scope`. */
   readonly grantedScopes: readonly string[];
+  /**
+   * Revokes the token the code brought at Salesforce's revoke endpoint (the refresh token when
+   * there is one: that removes the user's approval of the app). For a stray approval by someone
+   * other than the integration user. The token stays inside the adapter; never throws.
+   * @returns whether Salesforce confirmed the revocation
+   */
+  revokeApproval(): Promise<boolean>;
 }
 
 /** Redeems an authorization code at the org's login host and reads who approved. */

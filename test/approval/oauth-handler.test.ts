@@ -45,7 +45,13 @@ function createHandler(baseUrl = 'https://broker.example.com/prod') {
       },
     },
     codes: {
-      redeemCode: async () => ({ username: org.username, grantedScopes: ['api', 'refresh_token'] }),
+      redeemCode: async () => ({
+        username: org.username,
+        grantedScopes: ['api', 'refresh_token'],
+        revokeApproval: async () => {
+          throw new Error("the integration user's approval must never be revoked");
+        },
+      }),
     },
     tokens: {
       exchangeFresh: async () => {
