@@ -2,6 +2,7 @@
  * Every port of the broker: the interfaces the services depend on. Adapters (AWS SDK, HTTP)
  * implement them; tests and the local stack can supply their own. Nothing here does I/O.
  */
+import type { AssertionSigner } from './assertion';
 import type { Category } from './categories';
 import type { Classification, TokenEndpointAnswer } from './classify';
 import type { RequestDeadline } from './deadline';
@@ -9,6 +10,7 @@ import type { BrokerError } from './errors';
 import type { FailureRecord, StoredIncident } from './incidents';
 import type { InternalEvent, InternalEventResult } from './internal-events';
 import type { OAuthStateRecord } from './oauth-state';
+import type { SigningKeyKind } from './signing-key-secret';
 import type { CachedGrant } from './token-cache';
 import type { BrokerEvent, OrgRecord, SalesforceErrorDetail } from './types';
 
@@ -159,12 +161,16 @@ export interface CertificateInfo {
   readonly matchesPrivateKey: boolean;
 }
 
-/** A signing key ready to sign assertions. `privateKey` is a non-extractable handle. */
-export interface SigningKey {
+/**
+ * A signing key ready to sign assertions: a non-extractable key in this function's memory, or a
+ * KMS key that never leaves KMS. Either way only `sign` is exposed.
+ */
+export interface SigningKey extends AssertionSigner {
   readonly secretId: string;
   /** The secret version the key was read from; a re-read returning the same version changed nothing. */
   readonly versionId: string | undefined;
-  readonly privateKey: import('jose').CryptoKey;
+  /** Where the private key is: in the secret (`secret`) or in KMS (`kms`). */
+  readonly kind: SigningKeyKind;
   /** Absent when the secret holds a bare PEM key. */
   readonly certificate: CertificateInfo | undefined;
 }

@@ -54,7 +54,7 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
       `${org.loginUrl}/services/oauth2/token`,
       async () => ({
         grant_type: JWT_BEARER_GRANT_TYPE,
-        assertion: await signAssertion(buildAssertionClaims(org, clock()), key.privateKey),
+        assertion: await signAssertion(buildAssertionClaims(org, clock()), key),
       }),
       { deadline: salesforceBy },
     );

@@ -1,8 +1,9 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, verify } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { jwtVerify, SignJWT } from 'jose';
+import { jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSecretsManagerSigningKeys } from '../../lambda/adapters/signing-keys';
+import { buildAssertionClaims, signAssertion } from '../../lambda/core/assertion';
 import { BrokerError } from '../../lambda/core/errors';
 import {
   type LocalSecretsManager,
@@ -18,6 +19,11 @@ vi.mock('jose', async (importOriginal) => ({
   },
 }));
 
+const ORG = {
+  consumerKey: 'key',
+  username: 'user@acme.example',
+  audience: 'https://login.salesforce.com',
+};
 let local: LocalSecretsManager;
 let client: SecretsManagerClient;
 
@@ -58,11 +64,17 @@ describe('Secrets Manager signing keys (real SDK client, local endpoint)', () =>
       subject: 'CN=token-broker-test-sm-json',
     });
     expect(Date.parse(key.certificate?.notAfter ?? '')).toBeGreaterThan(Date.now());
-    expect(key.privateKey.extractable).toBe(false);
+    // Only a signing function is exposed: no key material, exportable or not.
+    expect(Object.keys(key).sort()).toEqual([
+      'certificate',
+      'kind',
+      'secretId',
+      'sign',
+      'versionId',
+    ]);
+    expect(key.kind).toBe('secret');
     expect(JSON.stringify(key)).not.toContain('PRIVATE KEY');
-    const jwt = await new SignJWT({ a: 1 })
-      .setProtectedHeader({ alg: 'RS256' })
-      .sign(key.privateKey);
+    const jwt = await signAssertion(buildAssertionClaims(ORG, Date.now()), key);
     await expect(jwtVerify(jwt, createPublicKey(material.publicKeyPem))).resolves.toBeTruthy();
   });
 
@@ -73,9 +85,9 @@ describe('Secrets Manager signing keys (real SDK client, local endpoint)', () =>
     await local.putSecret('keys/pkcs1', pkcs1.toString());
     const keys = createSecretsManagerSigningKeys({ client });
     expect((await keys.getSigningKey('keys/bare')).certificate).toBeUndefined();
-    expect((await keys.getSigningKey('keys/pkcs1')).privateKey.algorithm.name).toBe(
-      'RSASSA-PKCS1-v1_5',
-    );
+    const pkcs1Key = await keys.getSigningKey('keys/pkcs1');
+    const data = new TextEncoder().encode('signing input');
+    expect(verify('sha256', data, material.publicKeyPem, await pkcs1Key.sign(data))).toBe(true);
   });
 
   it('flags a certificate that does not belong to the key', async () => {
