@@ -104,6 +104,8 @@ export function recordLogin(
     status: string;
     error?: string;
     errorDescription?: string;
+    /** For a JWT login: the certificate the assertion was verified with. */
+    certificateSha256?: string | undefined;
   },
 ): void {
   const time = state.now();
@@ -118,6 +120,7 @@ export function recordLogin(
     grant: entry.grant,
     status: entry.status,
     ...(entry.error ? { error: entry.error, errorDescription: entry.errorDescription } : {}),
+    ...(entry.certificateSha256 ? { certificateSha256: entry.certificateSha256 } : {}),
   });
 }
 

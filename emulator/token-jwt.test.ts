@@ -210,20 +210,24 @@ describe('jwt-bearer refusals', () => {
     }
   });
 
-  it('accepts a rotated certificate once it is uploaded next to the old one', async () => {
+  it('holds one certificate per app: an upload replaces it, and the old key stops working', async () => {
     await emulator.control.approve('integration@acme.example', app.consumerKey, [
       'api',
       'refresh_token',
     ]);
-    await emulator.control.updateApp(app.consumerKey, {
-      certificates: [key.certificatePem, otherKey.certificatePem],
-    });
-    const result = await exchange(
-      'login.salesforce.com',
-      claimsFor('integration@acme.example'),
-      otherKey.privateKeyPem,
+    await expect(
+      emulator.control.updateApp(app.consumerKey, {
+        certificates: [key.certificatePem, otherKey.certificatePem],
+      }),
+    ).rejects.toThrow(/one certificate/);
+    await emulator.control.updateApp(app.consumerKey, { certificates: [otherKey.certificatePem] });
+    const claims = () => claimsFor('integration@acme.example');
+    expect((await exchange('login.salesforce.com', claims(), otherKey.privateKeyPem)).status).toBe(
+      200,
     );
-    expect(result.status).toBe(200);
+    const old = await exchange('login.salesforce.com', claims(), key.privateKeyPem);
+    expectError(old, 'invalid_grant', 'invalid assertion');
+    await emulator.control.updateApp(app.consumerKey, { certificates: [key.certificatePem] });
   });
 
   it('refuses every aud but the environment and site URLs', async () => {

@@ -5,10 +5,12 @@
  * instance); writing a record never erases either.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { readKeyRotation } from '../core/key-rotation';
 import { ORG_RECORD_FIELDS, validateOrgRecord } from '../core/org-record';
 import type {
   ExchangeOutcome,
   ExchangeOutcomeStore,
+  KeyRotationStore,
   OrgRegistry,
   TokenInvalidationStore,
 } from '../core/ports';
@@ -37,7 +39,12 @@ function toRecord(item: Record<string, unknown>): OrgRecord {
   }
 }
 
-export type DynamoOrgRegistry = OrgRegistry & ExchangeOutcomeStore & TokenInvalidationStore;
+export type DynamoOrgRegistry = OrgRegistry &
+  ExchangeOutcomeStore &
+  TokenInvalidationStore &
+  KeyRotationStore;
+
+const KEY_ROTATION = 'keyRotation';
 
 const TOKEN_INVALIDATED_AT = 'tokenInvalidatedAt';
 
@@ -187,6 +194,84 @@ export function createDynamoOrgRegistry(options: DynamoOrgRegistryOptions): Dyna
         }),
       );
       return Item?.lastExchange as ExchangeOutcome | undefined;
+    },
+
+    async getKeyRotation(orgId) {
+      const { GetCommand } = await loadSdk();
+      // Consistent: a promotion made by another instance a moment ago must be seen by the next
+      // exchange here, or it would try the old key (and fail) once more.
+      const { Item } = await client.send(
+        new GetCommand({
+          TableName: tableName,
+          Key: orgKey(orgId),
+          ProjectionExpression: '#rotation',
+          ExpressionAttributeNames: { '#rotation': KEY_ROTATION },
+          ConsistentRead: true,
+        }),
+      );
+      return readKeyRotation(Item?.[KEY_ROTATION]);
+    },
+
+    async promoteStagedKey(orgId, { staged, previous, at }) {
+      const { UpdateCommand } = await loadSdk();
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: orgKey(orgId),
+            UpdateExpression: 'SET #rotation = :promoted',
+            // The nested name is written out: IAM's dynamodb:Attributes sees placeholder names, and
+            // the token role may name only its own top-level attributes.
+            ConditionExpression: '#rotation.stagedSecretId = :staged',
+            ExpressionAttributeNames: { '#rotation': KEY_ROTATION },
+            ExpressionAttributeValues: {
+              ':staged': staged,
+              ':promoted': { currentSecretId: staged, previousSecretId: previous, promotedAt: at },
+            },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if ((error as { name?: unknown }).name === 'ConditionalCheckFailedException') return false;
+        throw error;
+      }
+    },
+
+    async stageKey(orgId, secretId, at) {
+      const { UpdateCommand } = await loadSdk();
+      const current = await this.getKeyRotation(orgId);
+      await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: orgKey(orgId),
+          UpdateExpression: 'SET #rotation = :rotation',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#rotation': KEY_ROTATION, '#pk': TABLE_SCHEMA.partitionKey },
+          ExpressionAttributeValues: {
+            ':rotation': JSON.parse(
+              JSON.stringify({
+                currentSecretId: current?.currentSecretId,
+                previousSecretId: current?.previousSecretId,
+                promotedAt: current?.promotedAt,
+                stagedSecretId: secretId,
+                stagedAt: at,
+              }),
+            ),
+          },
+        }),
+      );
+    },
+
+    async clearKeyRotation(orgId) {
+      const { UpdateCommand } = await loadSdk();
+      await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: orgKey(orgId),
+          UpdateExpression: 'REMOVE #rotation',
+          ExpressionAttributeNames: { '#rotation': KEY_ROTATION },
+        }),
+      );
     },
   };
 }

@@ -9,6 +9,7 @@ import type { RequestDeadline } from './deadline';
 import type { BrokerError } from './errors';
 import type { FailureRecord, StoredIncident } from './incidents';
 import type { InternalEvent, InternalEventResult } from './internal-events';
+import type { KeyRotation } from './key-rotation';
 import type { OAuthStateRecord } from './oauth-state';
 import type { SigningKeyKind } from './signing-key-secret';
 import type { CachedGrant } from './token-cache';
@@ -247,6 +248,27 @@ export interface TokenInvalidationStore {
   getOrgTokenState(orgId: string): Promise<OrgTokenState | undefined>;
   /** Records an invalidation at `at` (ms since the epoch); an earlier time never replaces a later one. */
   recordTokenInvalidation(orgId: string, at: number): Promise<void>;
+}
+
+/**
+ * Staged rotation state on the org item (the registry adapter keeps it in `keyRotation`, an
+ * attribute the token role may write; the registry's own fields it may not).
+ */
+export interface KeyRotationStore {
+  getKeyRotation(orgId: string): Promise<KeyRotation | undefined>;
+  /**
+   * Makes `staged` current, atomically and only while it is still the staged key, so that of
+   * many instances promoting at once exactly one wins.
+   * @returns whether this call promoted it
+   */
+  promoteStagedKey(
+    orgId: string,
+    promotion: { readonly staged: string; readonly previous: string; readonly at: string },
+  ): Promise<boolean>;
+  /** Stages the next key (`keys rotate`); replaces an earlier staged key. */
+  stageKey(orgId: string, secretId: string, at: string): Promise<void>;
+  /** Forgets the rotation once `keys rotate --finish` folded it into the registry. */
+  clearKeyRotation(orgId: string): Promise<void>;
 }
 
 /** Server-side storage of approval attempts. */

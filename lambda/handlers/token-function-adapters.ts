@@ -22,9 +22,19 @@ export async function composeTokenService(
   const documents = (await import('@aws-sdk/lib-dynamodb')).DynamoDBDocumentClient.from(
     clients.dynamo,
   );
-  const { incidents } = composeEvents(config.events, documents, runtime, clients.sns);
+  const { incidents, publisher, eventContext } = composeEvents(
+    config.events,
+    documents,
+    runtime,
+    clients.sns,
+  );
+  const registry = createDynamoOrgRegistry({
+    client: documents,
+    tableName: config.token.tableName,
+  });
   const signingKeys = createSecretsManagerSigningKeys({
     client: clients.secrets,
+    kms: clients.kms,
     maxAgeMs: config.token.signingKeyMaxAgeSeconds * 1000,
     onRefreshFailure: (secretId, error) =>
       logger.warn('Signing key refresh failed; serving the last good key', {
@@ -33,7 +43,7 @@ export async function composeTokenService(
       }),
   });
   return createTokenService({
-    registry: createDynamoOrgRegistry({ client: documents, tableName: config.token.tableName }),
+    registry,
     exchange: createJwtExchange({
       signingKeys,
       tokenEndpoint: createSalesforceTokenClient({
@@ -42,6 +52,7 @@ export async function composeTokenService(
       }),
       publicBaseUrl: config.token.publicBaseUrl,
       clock: () => (time ?? SYSTEM_TIME).now(),
+      rotation: { store: registry, publisher, eventContext, logger },
     }),
     signingKeys,
     publicBaseUrl: config.token.publicBaseUrl,

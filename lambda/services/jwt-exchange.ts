@@ -1,15 +1,24 @@
 /**
  * The JWT Bearer exchange: read the org's signing key, sign an assertion, POST it to the org's
  * token endpoint, and turn the classified answer into a grant or a {@link BrokerError} with its
- * remediation. After `invalid_assertion` the key is re-read once and, if it changed (rotated),
- * the exchange is tried again with it. Records nothing: bookkeeping is the caller's.
+ * remediation. After `invalid_assertion` the key is re-read once and, if it changed, the exchange
+ * is tried again with it; if Salesforce still refuses it and a key is staged (staged rotation,
+ * lambda/core/key-rotation.ts), the staged key is tried once and, when Salesforce takes it,
+ * promoted for every instance (`token_broker.key.rotated`). The promotion is the only thing
+ * recorded here: the next exchange anywhere must sign with the new key. Other bookkeeping is the
+ * caller's.
  */
 import { buildAssertionClaims, signAssertion } from '../core/assertion';
 import type { Category } from '../core/categories';
 import type { Classification, SalesforceToken } from '../core/classify';
 import { BrokerError, isBrokerError } from '../core/errors';
+import { buildKeyRotated, type EventContext } from '../core/events';
+import { type KeyRotation, selectCurrentKey, selectStagedKey } from '../core/key-rotation';
 import type {
+  EventPublisher,
   GrantExchange,
+  KeyRotationStore,
+  ServiceLogger,
   SigningKey,
   SigningKeyProvider,
   TokenEndpointClient,
@@ -31,6 +40,16 @@ export interface JwtExchangeDeps {
   readonly unavailableRetryAfterSeconds?: number;
   /** Retry-After for `login_rate_exceeded`, seconds. @default 300 */
   readonly rateLimitRetryAfterSeconds?: number;
+  /**
+   * Staged rotation: where the promoted and staged keys are, and where a promotion is announced.
+   * @default none: the registry's `signingKeySecretId` only
+   */
+  readonly rotation?: {
+    readonly store: KeyRotationStore;
+    readonly publisher: EventPublisher;
+    readonly eventContext: EventContext;
+    readonly logger: ServiceLogger;
+  };
 }
 
 function toGrant(token: SalesforceToken, org: OrgRecord, expiresAt: string): TokenGrant {
@@ -84,12 +103,67 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
     });
   }
 
+  async function readRotation(org: OrgRecord): Promise<KeyRotation | undefined> {
+    if (!deps.rotation) return undefined;
+    try {
+      return await deps.rotation.store.getKeyRotation(org.orgId);
+    } catch (error) {
+      // Without the rotation state the registered key is the best guess; the exchange decides.
+      deps.rotation.logger.warn('Reading the key rotation failed; using the registered key', {
+        org_id: org.orgId,
+        error_name: (error as Error).name,
+      });
+      return undefined;
+    }
+  }
+
+  /** Records the staged key as current; the one instance that wins announces it. */
+  async function promote(
+    org: OrgRecord,
+    staged: SigningKey,
+    previous: string,
+    requestId: string,
+  ): Promise<void> {
+    const rotation = deps.rotation;
+    if (!rotation) return;
+    const promotedAt = new Date(clock()).toISOString();
+    const won = await rotation.store
+      .promoteStagedKey(org.orgId, { staged: staged.secretId, previous, at: promotedAt })
+      .catch((error: unknown) => {
+        // The exchange succeeded; the next one here or elsewhere promotes again.
+        rotation.logger.warn('Recording the key promotion failed', {
+          org_id: org.orgId,
+          error_name: (error as Error).name,
+        });
+        return false;
+      });
+    if (!won) return;
+    rotation.logger.info('Staged signing key promoted', {
+      org_id: org.orgId,
+      previous_key: previous,
+      current_key: staged.secretId,
+    });
+    await rotation.publisher.publish(
+      buildKeyRotated(rotation.eventContext, {
+        orgId: org.orgId,
+        previousKey: previous,
+        currentKey: staged.secretId,
+        keyKind: staged.kind,
+        certificateFingerprintSha256: staged.certificate?.fingerprintSha256,
+        promotedAt,
+        requestId,
+      }),
+    );
+  }
+
   return {
     async run(org, { requestId, salesforceBy }) {
       const base = { orgId: org.orgId, requestId };
+      const rotation = await readRotation(org);
+      const currentId = selectCurrentKey(org, rotation);
       let key: SigningKey;
       try {
-        key = await deps.signingKeys.getSigningKey(org.signingKeySecretId);
+        key = await deps.signingKeys.getSigningKey(currentId);
       } catch (cause) {
         const error = isBrokerError(cause)
           ? cause
@@ -116,17 +190,30 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
       let attempts = result.attempts;
       let classification: Classification = result.classification;
       let keyReread = false;
-      if (!classification.ok && classification.category === 'invalid_assertion') {
+      const refused = () => !classification.ok && classification.category === 'invalid_assertion';
+      const retryWith = async (next: SigningKey) => {
+        result = await post(org, next, salesforceBy);
+        latencyMs += result.latencyMs;
+        attempts += result.attempts;
+        classification = result.classification;
+      };
+      if (refused()) {
         // The key may have been rotated since it was cached: re-read once, retry only if it changed.
         const reread = await deps.signingKeys
-          .getSigningKey(org.signingKeySecretId, { forceRefresh: true })
+          .getSigningKey(currentId, { forceRefresh: true })
           .catch(() => undefined);
         keyReread = true;
         if (reread && (reread.versionId === undefined || reread.versionId !== key.versionId)) {
-          result = await post(org, reread, salesforceBy);
-          latencyMs += result.latencyMs;
-          attempts += result.attempts;
-          classification = result.classification;
+          await retryWith(reread);
+        }
+      }
+      const stagedId = selectStagedKey(rotation, currentId);
+      if (refused() && stagedId) {
+        // The certificate in Salesforce was swapped for the staged key's: try it once.
+        const staged = await deps.signingKeys.getSigningKey(stagedId).catch(() => undefined);
+        if (staged) {
+          await retryWith(staged);
+          if (classification.ok) await promote(org, staged, currentId, requestId);
         }
       }
 
