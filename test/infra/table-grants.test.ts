@@ -113,8 +113,13 @@ async function registerOrg(): Promise<void> {
 }
 
 describe('table grants per action, evaluated against recorded requests', () => {
-  it('allows every request the token function makes: org reads, its own org state, the incident ledger', async () => {
+  it('allows every request the token function makes: org reads, its own org state, key promotion, the incident ledger', async () => {
     await registerOrg();
+    // `keys rotate` (the operator's CLI) stages the next key.
+    await createDynamoOrgRegistry({
+      client: DynamoDBDocumentClient.from(dynamo.client),
+      tableName,
+    }).stageKey('acme', 'salesforce-token-broker/acme-next', new Date().toISOString());
     const { documents, requests, client } = recordingClient();
     const registry = createDynamoOrgRegistry({ client: documents, tableName });
     await registry.getOrgTokenState('acme');
@@ -127,6 +132,14 @@ describe('table grants per action, evaluated against recorded requests', () => {
     });
     await registry.getExchangeOutcome('acme');
     await registry.recordTokenInvalidation('acme', Date.now());
+    await registry.getKeyRotation('acme');
+    expect(
+      await registry.promoteStagedKey('acme', {
+        staged: 'salesforce-token-broker/acme-next',
+        previous: 'salesforce-token-broker/acme',
+        at: new Date().toISOString(),
+      }),
+    ).toBe(true);
     const incidents = new DynamoIncidentStore({ documents, tableName });
     const opened = await incidents.recordFailure({
       orgId: 'acme',
@@ -140,6 +153,8 @@ describe('table grants per action, evaluated against recorded requests', () => {
 
     expect(requests.map((r) => r.action)).toEqual([
       'dynamodb:GetItem',
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
       'dynamodb:GetItem',
       'dynamodb:UpdateItem',
       'dynamodb:GetItem',
