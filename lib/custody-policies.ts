@@ -5,15 +5,13 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { TABLE_SCHEMA } from '../lambda/adapters/table-schema';
 import { secretPrefixArn } from './broker-policies';
+import { SIGNING_KEY_ALIAS_PREFIX } from './secret-prefix';
 
 /**
  * Key custody and table grants per action (docs/deploy.md#key-custody): which role may read which
  * secrets, decrypt them, sign with KMS, invoke the signer, and write which table items and
  * attributes. Each statement names its actions; none uses a `*` action.
  */
-
-/** Alias prefix of the broker's KMS signing keys; `keys create --kms` names them under it. */
-export const SIGNING_KEY_ALIAS_PREFIX = 'alias/salesforce-token-broker/';
 
 const leadingKeys = (prefixes: readonly string[]) => ({
   'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((p) => `${p}*`) },

@@ -26,3 +26,9 @@ export function secretNameOf(secretId: string): string {
 export function isUnderSecretPrefix(secretId: string, prefix: string): boolean {
   return secretNameOf(secretId).startsWith(prefix);
 }
+
+/**
+ * The alias prefix of the broker's KMS signing keys (`keys create --kms`): the token role may
+ * `kms:Sign` only with keys carrying an alias under it.
+ */
+export const SIGNING_KEY_ALIAS_PREFIX = 'alias/salesforce-token-broker/';
