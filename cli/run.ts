@@ -16,7 +16,7 @@ Operate salesforce-token-broker: onboard orgs, create signing keys, approve and 
 
 Commands:
   orgs put|get|list|delete   manage the org registry
-  keys create                new RSA key + self-signed certificate in Secrets Manager
+  keys create|rotate         new signing key + certificate (secret or KMS); staged rotation
   approval-url --org ID      the broker approval link and the raw Salesforce authorize URL
   verify --org ID            a real JWT exchange; category and remediation on failure
   doctor --org ID            preflight checks, one verdict per line, then a live exchange

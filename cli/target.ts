@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoOrgRegistry, type DynamoOrgRegistry } from '../lambda/adapters/org-registry';
@@ -26,6 +27,8 @@ export interface Target {
   readonly brokerApi: BrokerApi | undefined;
   /** @throws CliError when no table name is known */
   registry(): DynamoOrgRegistry;
+  /** KMS (signing keys held in KMS): the local stack's endpoint with --local, unless overridden. */
+  kms(endpoint?: string): KMSClient;
   close(): void;
 }
 
@@ -95,6 +98,7 @@ export async function resolveTarget(values: GlobalValues, io: CliIo): Promise<Ta
     ...(secretsEndpoint ? { endpoint: secretsEndpoint } : {}),
   });
   let dynamo: DynamoDBClient | undefined;
+  let kms: KMSClient | undefined;
   const explicit = values['dynamodb-endpoint'] && values['secrets-endpoint'];
   const brokerApi: BrokerApi | undefined = local
     ? stack?.caller && !explicit
@@ -123,9 +127,15 @@ export async function resolveTarget(values: GlobalValues, io: CliIo): Promise<Ta
         tableName,
       });
     },
+    kms(endpoint) {
+      const kmsEndpoint = endpoint ?? stack?.kmsEndpoint;
+      kms ??= new KMSClient({ ...common, ...(kmsEndpoint ? { endpoint: kmsEndpoint } : {}) });
+      return kms;
+    },
     close() {
       secrets.destroy();
       dynamo?.destroy();
+      kms?.destroy();
     },
   };
 }
