@@ -25,6 +25,7 @@ import type {
   TokenExchanger,
   TokenInvalidationStore,
 } from '../core/ports';
+import type { SigningKeyKind } from '../core/signing-key-secret';
 import { type CachedGrant, TokenCache } from '../core/token-cache';
 import type { OrgRecord, TokenGrant } from '../core/types';
 import {
@@ -80,7 +81,12 @@ export interface OrgStatus {
   readonly lastExchange: ExchangeOutcome | null;
   readonly openIncidents: readonly OpenIncident[];
   readonly signingKey:
-    | { readonly available: true; readonly certificate: CertificateInfo | null }
+    | {
+        readonly available: true;
+        /** Where the private key is: in the secret, or held in KMS. */
+        readonly kind: SigningKeyKind;
+        readonly certificate: CertificateInfo | null;
+      }
     | { readonly available: false; readonly message: string };
 }
 
@@ -184,7 +190,8 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
           deps.incidents.listOpen(orgId),
         ),
         deps.signingKeys.getSigningKey(org.signingKeySecretId).then(
-          (key) => ({ available: true, certificate: key.certificate ?? null }) as const,
+          (key) =>
+            ({ available: true, kind: key.kind, certificate: key.certificate ?? null }) as const,
           (error: unknown) =>
             ({
               available: false,
