@@ -52,6 +52,7 @@ export async function composeTokenService(
       }),
       publicBaseUrl: config.token.publicBaseUrl,
       clock: () => (time ?? SYSTEM_TIME).now(),
+      ...(time ? { time } : {}),
       rotation: { store: registry, publisher, eventContext, logger },
     }),
     signingKeys,

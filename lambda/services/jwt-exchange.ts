@@ -11,6 +11,7 @@
 import { buildAssertionClaims, signAssertion } from '../core/assertion';
 import type { Category } from '../core/categories';
 import type { Classification, SalesforceToken } from '../core/classify';
+import { SYSTEM_TIME, settleBy, type TimeSource } from '../core/deadline';
 import { BrokerError, isBrokerError } from '../core/errors';
 import { buildKeyRotated, type EventContext } from '../core/events';
 import { type KeyRotation, selectCurrentKey, selectStagedKey } from '../core/key-rotation';
@@ -30,6 +31,11 @@ import type { Clock, OrgRecord, SalesforceErrorDetail, TokenGrant } from '../cor
 
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
+/** How long an instance trusts the rotation state it read, ms: as long as the org record. */
+const ROTATION_TTL_MS = 30_000;
+/** How long a routine rotation read may hold up an exchange, ms; DynamoDB answers in ~10. */
+const ROTATION_READ_WAIT_MS = 200;
+
 export interface JwtExchangeDeps {
   readonly signingKeys: SigningKeyProvider;
   readonly tokenEndpoint: TokenEndpointClient;
@@ -40,6 +46,8 @@ export interface JwtExchangeDeps {
   readonly unavailableRetryAfterSeconds?: number;
   /** Retry-After for `login_rate_exceeded`, seconds. @default 300 */
   readonly rateLimitRetryAfterSeconds?: number;
+  /** Timers of the bounded rotation read. @default real time */
+  readonly time?: TimeSource;
   /**
    * Staged rotation: where the promoted and staged keys are, and where a promotion is announced.
    * @default none: the registry's `signingKeySecretId` only
@@ -103,18 +111,42 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
     });
   }
 
-  async function readRotation(org: OrgRecord): Promise<KeyRotation | undefined> {
-    if (!deps.rotation) return undefined;
-    try {
-      return await deps.rotation.store.getKeyRotation(org.orgId);
-    } catch (error) {
-      // Without the rotation state the registered key is the best guess; the exchange decides.
-      deps.rotation.logger.warn('Reading the key rotation failed; using the registered key', {
-        org_id: org.orgId,
-        error_name: (error as Error).name,
-      });
-      return undefined;
-    }
+  const rotations = new Map<string, { rotation: KeyRotation | undefined; readAt: number }>();
+
+  /**
+   * The org's rotation state: from memory while younger than {@link ROTATION_TTL_MS}, else read.
+   * A routine read waits at most {@link ROTATION_READ_WAIT_MS}: the state is a hint (a wrong guess
+   * costs one refused attempt, after which it is read again with `fresh`), and a slow table must
+   * not hold up a token whose key is known. A `fresh` read waits for the answer.
+   */
+  async function readRotation(
+    org: OrgRecord,
+    { fresh = false }: { readonly fresh?: boolean } = {},
+  ): Promise<KeyRotation | undefined> {
+    const rotation = deps.rotation;
+    if (!rotation) return undefined;
+    const known = rotations.get(org.orgId);
+    if (!fresh && known && clock() - known.readAt < ROTATION_TTL_MS) return known.rotation;
+    const read = rotation.store.getKeyRotation(org.orgId).then(
+      (value) => {
+        rotations.set(org.orgId, { rotation: value, readAt: clock() });
+        return value;
+      },
+      (error: unknown) => {
+        rotation.logger.warn('Reading the key rotation failed; using the last known key', {
+          org_id: org.orgId,
+          error_name: (error as Error).name,
+        });
+        return known?.rotation;
+      },
+    );
+    if (fresh) return read;
+    const settled = await settleBy(
+      read,
+      (deps.time ?? SYSTEM_TIME).now() + ROTATION_READ_WAIT_MS,
+      deps.time,
+    );
+    return settled.settled ? settled.value : known?.rotation;
   }
 
   /** Records the staged key as current; the one instance that wins announces it. */
@@ -207,13 +239,24 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
           await retryWith(reread);
         }
       }
-      const stagedId = selectStagedKey(rotation, currentId);
+      // Another instance may have promoted a key meanwhile, or one may be staged: read afresh.
+      const latest = refused() ? await readRotation(org, { fresh: true }) : rotation;
+      const promotedId = selectCurrentKey(org, latest);
+      if (refused() && promotedId !== currentId) {
+        const promoted = await deps.signingKeys.getSigningKey(promotedId).catch(() => undefined);
+        if (promoted) await retryWith(promoted);
+      }
+      const stagedId = selectStagedKey(latest, currentId);
       if (refused() && stagedId) {
         // The certificate in Salesforce was swapped for the staged key's: try it once.
         const staged = await deps.signingKeys.getSigningKey(stagedId).catch(() => undefined);
         if (staged) {
           await retryWith(staged);
-          if (classification.ok) await promote(org, staged, currentId, requestId);
+          if (classification.ok) {
+            await promote(org, staged, currentId, requestId);
+            // Read again next time: the promotion (this one or another's) is now the current key.
+            rotations.delete(org.orgId);
+          }
         }
       }
 

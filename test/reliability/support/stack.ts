@@ -219,6 +219,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           oauth: readOAuthConfig({
             TABLE_NAME: tableName,
             PUBLIC_BASE_URL,
+            // Named as in AWS; the in-process invoker below reaches the token function instead.
+            TOKEN_FUNCTION_NAME: 'token-broker-token',
             SALESFORCE_TIMEOUT_MS: String(options.salesforceTimeoutMs ?? 1000),
           }),
           events: { ...events, source: 'urn:salesforce-token-broker:oauth' },
