@@ -12,6 +12,7 @@ import { BrokerFunction } from './broker-function';
 import { publishStatements } from './broker-policies';
 import { createBrokerTable } from './broker-table';
 import { createBrokerTopics } from './broker-topics';
+import { createCertificateExpiryAlarm } from './certificate-expiry-alarm';
 import {
   decryptSecretsStatement,
   incidentItemsStatement,
@@ -171,6 +172,11 @@ export class TokenBroker extends Construct {
       alarmTopic: this.alarmTopic,
       latencyThreshold: config.latencyAlarmThreshold,
       serverErrorRateThreshold: config.serverErrorRateThreshold,
+    });
+    createCertificateExpiryAlarm(this, {
+      alarmTopic: this.alarmTopic,
+      thresholdDays: config.certificateExpiryAlarmDays,
+      stageName: config.stageName,
     });
     new SavedQueries(this, 'Queries', {
       folder: `${SERVICE_NAME}/${config.stageName}`,

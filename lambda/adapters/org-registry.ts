@@ -8,6 +8,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { readKeyRotation } from '../core/key-rotation';
 import { ORG_RECORD_FIELDS, validateOrgRecord } from '../core/org-record';
 import type {
+  CertificateAlertStore,
   ExchangeOutcome,
   ExchangeOutcomeStore,
   KeyRotationStore,
@@ -42,7 +43,8 @@ function toRecord(item: Record<string, unknown>): OrgRecord {
 export type DynamoOrgRegistry = OrgRegistry &
   ExchangeOutcomeStore &
   TokenInvalidationStore &
-  KeyRotationStore;
+  KeyRotationStore &
+  CertificateAlertStore;
 
 const KEY_ROTATION = 'keyRotation';
 
@@ -260,6 +262,38 @@ export function createDynamoOrgRegistry(options: DynamoOrgRegistryOptions): Dyna
           },
         }),
       );
+    },
+
+    async claimCertificateAlert(orgId, alert) {
+      const { UpdateCommand } = await loadSdk();
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: orgKey(orgId),
+            UpdateExpression: 'SET #alerts = :alert',
+            // Nested names written out, as for keyRotation: IAM sees only top-level names.
+            ConditionExpression:
+              'attribute_exists(#pk) AND (attribute_not_exists(#alerts) OR #alerts.fingerprintSha256 <> :fp OR #alerts.thresholdDays > :days)',
+            ExpressionAttributeNames: {
+              '#alerts': 'certificateAlerts',
+              '#pk': TABLE_SCHEMA.partitionKey,
+            },
+            ExpressionAttributeValues: {
+              ':alert': {
+                fingerprintSha256: alert.fingerprintSha256,
+                thresholdDays: alert.threshold,
+              },
+              ':fp': alert.fingerprintSha256,
+              ':days': alert.threshold,
+            },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if ((error as { name?: unknown }).name === 'ConditionalCheckFailedException') return false;
+        throw error;
+      }
     },
 
     async clearKeyRotation(orgId) {

@@ -4,6 +4,7 @@
  */
 import type { AssertionSigner } from './assertion';
 import type { Category } from './categories';
+import type { CertificateAlert } from './certificate-expiry';
 import type { Classification, TokenEndpointAnswer } from './classify';
 import type { RequestDeadline } from './deadline';
 import type { BrokerError } from './errors';
@@ -141,6 +142,21 @@ export interface ExchangeReport {
   readonly attempts: number;
   /** Whether the key was re-read after `invalid_assertion`. */
   readonly keyReread: boolean;
+  /** Days until the certificate of the key that signed expires, when the secret carries one. */
+  readonly certificateDaysToExpiry?: number | undefined;
+}
+
+/**
+ * The last certificate-expiry alert per org (the registry adapter keeps it on the org item as
+ * `certificateAlerts`, an attribute the token role may write).
+ */
+export interface CertificateAlertStore {
+  /**
+   * Records `alert` unless one at that threshold or below was already recorded for the same
+   * certificate, atomically, so one instance of many announces it.
+   * @returns whether this call recorded it
+   */
+  claimCertificateAlert(orgId: string, alert: CertificateAlert): Promise<boolean>;
 }
 
 /** Where a function's exchanges are counted (metrics and log lines). */

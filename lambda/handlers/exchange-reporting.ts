@@ -18,6 +18,20 @@ export function createExchangeReporter(logger: Logger, metrics: Metrics): Exchan
         metrics.addMetric(METRIC.tokenExchanges, MetricUnit.Count, report.attempts);
         metrics.addMetric(METRIC.exchangeLatency, MetricUnit.Milliseconds, report.latencyMs);
       }
+      if (report.certificateDaysToExpiry !== undefined) {
+        metrics.addMetric(
+          METRIC.certificateDaysToExpiry,
+          MetricUnit.Count,
+          report.certificateDaysToExpiry,
+        );
+        const perOrg = metrics.singleMetric();
+        perOrg.addDimension(DIMENSION.orgId, report.orgId);
+        perOrg.addMetric(
+          METRIC.certificateDaysToExpiry,
+          MetricUnit.Count,
+          report.certificateDaysToExpiry,
+        );
+      }
       if (!report.ok && report.category) {
         const single = metrics.singleMetric();
         single.addDimension(DIMENSION.category, report.category);

@@ -10,12 +10,14 @@
  */
 import { buildAssertionClaims, signAssertion } from '../core/assertion';
 import type { Category } from '../core/categories';
+import { countDaysToExpiry, selectCrossedThreshold } from '../core/certificate-expiry';
 import type { Classification, SalesforceToken } from '../core/classify';
 import { SYSTEM_TIME, settleBy, type TimeSource } from '../core/deadline';
 import { BrokerError, isBrokerError } from '../core/errors';
-import { buildKeyRotated, type EventContext } from '../core/events';
+import { buildCertificateExpiring, buildKeyRotated, type EventContext } from '../core/events';
 import { type KeyRotation, selectCurrentKey, selectStagedKey } from '../core/key-rotation';
 import type {
+  CertificateAlertStore,
   EventPublisher,
   GrantExchange,
   KeyRotationStore,
@@ -53,7 +55,8 @@ export interface JwtExchangeDeps {
    * @default none: the registry's `signingKeySecretId` only
    */
   readonly rotation?: {
-    readonly store: KeyRotationStore;
+    /** Also where certificate-expiry alerts are claimed, once per threshold and certificate. */
+    readonly store: KeyRotationStore & CertificateAlertStore;
     readonly publisher: EventPublisher;
     readonly eventContext: EventContext;
     readonly logger: ServiceLogger;
@@ -149,6 +152,40 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
     return settled.settled ? settled.value : known?.rotation;
   }
 
+  /**
+   * `certificate.expiring` once per threshold crossed and certificate: the one instance whose
+   * conditional write records the alert publishes it. Never fails the exchange.
+   */
+  async function announceExpiry(org: OrgRecord, key: SigningKey, days: number): Promise<void> {
+    const threshold = selectCrossedThreshold(days);
+    const certificate = key.certificate;
+    const rotation = deps.rotation;
+    if (!rotation || threshold === undefined || !certificate) return;
+    const claimed = await rotation.store
+      .claimCertificateAlert(org.orgId, {
+        fingerprintSha256: certificate.fingerprintSha256,
+        threshold,
+      })
+      .catch((error: unknown) => {
+        rotation.logger.warn('Recording the certificate expiry alert failed', {
+          org_id: org.orgId,
+          error_name: (error as Error).name,
+        });
+        return false;
+      });
+    if (!claimed) return;
+    await rotation.publisher.publish(
+      buildCertificateExpiring(rotation.eventContext, {
+        orgId: org.orgId,
+        signingKey: key.secretId,
+        certificateFingerprintSha256: certificate.fingerprintSha256,
+        notAfter: certificate.notAfter,
+        daysToExpiry: days,
+        threshold,
+      }),
+    );
+  }
+
   /** Records the staged key as current; the one instance that wins announces it. */
   async function promote(
     org: OrgRecord,
@@ -223,7 +260,9 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
       let classification: Classification = result.classification;
       let keyReread = false;
       const refused = () => !classification.ok && classification.category === 'invalid_assertion';
+      let used = key;
       const retryWith = async (next: SigningKey) => {
+        used = next;
         result = await post(org, next, salesforceBy);
         latencyMs += result.latencyMs;
         attempts += result.attempts;
@@ -260,7 +299,13 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
         }
       }
 
-      const measured = { ...base, latencyMs, attempts, keyReread };
+      const notAfter = used.certificate?.notAfter;
+      const certificateDaysToExpiry =
+        notAfter === undefined ? undefined : countDaysToExpiry(notAfter, clock());
+      const measured = { ...base, latencyMs, attempts, keyReread, certificateDaysToExpiry };
+      if (classification.ok && certificateDaysToExpiry !== undefined) {
+        await announceExpiry(org, used, certificateDaysToExpiry);
+      }
       if (classification.ok) {
         const { expiresAtMs, expiresAt } = computeExpiry(clock(), org.tokenTtlSeconds);
         return {

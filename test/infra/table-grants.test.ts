@@ -134,6 +134,12 @@ describe('table grants per action, evaluated against recorded requests', () => {
     await registry.recordTokenInvalidation('acme', Date.now());
     await registry.getKeyRotation('acme');
     expect(
+      await registry.claimCertificateAlert('acme', {
+        fingerprintSha256: 'a'.repeat(64),
+        threshold: 7,
+      }),
+    ).toBe(true);
+    expect(
       await registry.promoteStagedKey('acme', {
         staged: 'salesforce-token-broker/acme-next',
         previous: 'salesforce-token-broker/acme',
@@ -158,6 +164,7 @@ describe('table grants per action, evaluated against recorded requests', () => {
       'dynamodb:GetItem',
       'dynamodb:UpdateItem',
       'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
       'dynamodb:UpdateItem',
       'dynamodb:UpdateItem',
       'dynamodb:UpdateItem',

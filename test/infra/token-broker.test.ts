@@ -455,6 +455,20 @@ describe('IAM', () => {
     expect(JSON.stringify(statements)).not.toContain('kms:Sign');
   });
 
+  it('alarms when a signing certificate expires in fewer than 30 days, on the alarm topic', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'CertificateDaysToExpiry',
+      Namespace: METRIC_NAMESPACE,
+      Dimensions: [{ Name: 'service', Value: 'salesforce-token-broker' }],
+      Statistic: 'Minimum',
+      Period: 86_400,
+      Threshold: 30,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^BrokerAlarmTopic') }],
+    });
+  });
+
   it('tells the OAuth function which token function to invoke', () => {
     const { props } = functionByEntry(256);
     expect((props.Environment as Json).Variables).toMatchObject({
