@@ -2,9 +2,11 @@
  * `token-broker doctor --org ID`: the preflight checks (doctor-checks.ts) over the org record, its
  * signing key secret and the broker's base URL, then a live exchange; one verdict per line.
  */
+import { DescribeSecretCommand, GetResourcePolicyCommand } from '@aws-sdk/client-secrets-manager';
 import { createSecretsManagerSigningKeys } from '../../lambda/adapters/signing-keys';
 import { isBrokerError } from '../../lambda/core/errors';
 import type { SigningKey } from '../../lambda/core/ports';
+import { DEFAULT_CONSUMER_SECRET_PREFIX } from '../../lib/secret-prefix';
 import {
   type CheckResult,
   checkAudience,
@@ -12,6 +14,7 @@ import {
   checkCertificateMatchesKey,
   checkConsumerKey,
   checkRedirectUri,
+  checkSecretCustody,
   checkSecretPrefix,
 } from '../doctor-checks';
 import { loadOrg, runExchange } from '../exchange';
@@ -26,7 +29,7 @@ import {
   SECRET_PREFIX_HELP,
   SECRET_PREFIX_OPTION,
 } from '../options';
-import { resolveTarget } from '../target';
+import { resolveTarget, type Target } from '../target';
 
 export const DOCTOR_HELP = `Usage: token-broker doctor --org ID [options]
 
@@ -56,6 +59,26 @@ const LABEL: Record<CheckResult['verdict'], string> = {
   skip: 'SKIP',
 };
 
+/** Reads the secret's KMS key and resource policy; a failure to read them is a skip, not a verdict. */
+async function inspectCustody(target: Target, secretId: string): Promise<CheckResult> {
+  try {
+    const [described, policy] = await Promise.all([
+      target.secrets.send(new DescribeSecretCommand({ SecretId: secretId })),
+      target.secrets.send(new GetResourcePolicyCommand({ SecretId: secretId })),
+    ]);
+    return checkSecretCustody(secretId, {
+      kmsKeyId: described.KmsKeyId,
+      resourcePolicy: policy.ResourcePolicy,
+    });
+  } catch (error) {
+    return {
+      check: 'secret-custody',
+      verdict: 'skip',
+      detail: `could not describe ${secretId} (${(error as Error).name})`,
+    };
+  }
+}
+
 export async function runDoctor(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseCommand(args, {
     org: { type: 'string' },
@@ -78,13 +101,21 @@ export async function runDoctor(args: readonly string[], io: CliIo): Promise<num
   const target = await resolveTarget(values, io);
   try {
     const org = await loadOrg(target, orgId);
-    const checks: CheckResult[] = [checkAudience(org), checkSecretPrefix(org, secretPrefix)];
+    const checks: CheckResult[] = [
+      checkAudience(org),
+      checkSecretPrefix(
+        org,
+        secretPrefix,
+        io.env.TOKEN_BROKER_CONSUMER_SECRET_PREFIX ?? DEFAULT_CONSUMER_SECRET_PREFIX,
+      ),
+    ];
 
     let key: SigningKey | undefined;
     try {
-      key = await createSecretsManagerSigningKeys({ client: target.secrets }).getSigningKey(
-        org.signingKeySecretId,
-      );
+      key = await createSecretsManagerSigningKeys({
+        client: target.secrets,
+        kms: target.kms(),
+      }).getSigningKey(org.signingKeySecretId);
       checks.push({
         check: 'signing-key',
         verdict: 'pass',
@@ -95,6 +126,7 @@ export async function runDoctor(args: readonly string[], io: CliIo): Promise<num
       checks.push({ check: 'signing-key', verdict: 'fail', detail: error.message });
     }
     if (key) {
+      checks.push(await inspectCustody(target, org.signingKeySecretId));
       checks.push(checkCertificateMatchesKey(key.certificate));
       checks.push(checkCertificateExpiry(key.certificate, Date.now()));
     } else {
