@@ -14,7 +14,7 @@ import {
 import type { CertificateInfo } from '../lambda/core/ports';
 import { SALESFORCE_LOGINS_PER_HOUR } from '../lambda/core/shared-token';
 import type { OrgRecord } from '../lambda/core/types';
-import { isUnderSecretPrefix } from '../lib/secret-prefix';
+import { DEFAULT_CONSUMER_SECRET_PREFIX, isUnderSecretPrefix } from '../lib/secret-prefix';
 
 export type Verdict = 'pass' | 'warn' | 'fail' | 'skip';
 
@@ -112,7 +112,7 @@ export function checkCertificateExpiry(
     return {
       check,
       verdict: 'fail',
-      detail: `certificate expired on ${certificate.notAfter}: create a new key (keys create --overwrite) and upload its certificate`,
+      detail: `certificate expired on ${certificate.notAfter}: Salesforce still accepts it, but rotate now: token-broker keys rotate --org ID`,
     };
   }
   if (days < CERTIFICATE_WARN_DAYS) {
@@ -208,29 +208,45 @@ export function checkRedirectUri(
 }
 
 /**
- * The deployed functions may read only secrets under the stack's prefix (their IAM policy grants
- * `secret:{prefix}*`); a secret elsewhere works from the CLI, with the operator's credentials,
- * and fails in Lambda with AccessDenied.
+ * Each function may read only secrets under its own prefix (IAM grants `secret:{prefix}*`): the
+ * token function the signing key under `prefix`, the OAuth function the consumer secret under
+ * `consumerPrefix`. A secret elsewhere works from the CLI, with the operator's credentials, and
+ * fails in Lambda with AccessDenied.
  */
 export function checkSecretPrefix(
   org: Pick<OrgRecord, 'signingKeySecretId' | 'consumerSecretId'>,
   prefix: string,
+  consumerPrefix: string = DEFAULT_CONSUMER_SECRET_PREFIX,
 ): CheckResult {
   const check = 'secret-prefix';
   const outside: string[] = [];
-  for (const [field, id] of Object.entries({
-    signingKeySecretId: org.signingKeySecretId,
-    consumerSecretId: org.consumerSecretId,
-  })) {
-    if (id !== undefined && !isUnderSecretPrefix(id, prefix)) outside.push(`${field} ${id}`);
+  if (
+    org.signingKeySecretId !== undefined &&
+    !isUnderSecretPrefix(org.signingKeySecretId, prefix)
+  ) {
+    outside.push(
+      `signingKeySecretId ${org.signingKeySecretId} is outside ${prefix}, which only the token function reads: store it there (keys create) or pass --secret-prefix with the stack's prefix`,
+    );
+  }
+  if (
+    org.consumerSecretId !== undefined &&
+    !isUnderSecretPrefix(org.consumerSecretId, consumerPrefix)
+  ) {
+    outside.push(
+      `consumerSecretId ${org.consumerSecretId} is outside ${consumerPrefix}, which only the OAuth function reads: move it there (docs/deploy.md#key-custody)`,
+    );
   }
   if (outside.length === 0) {
-    return { check, verdict: 'pass', detail: `the org's secrets are under ${prefix}` };
+    return {
+      check,
+      verdict: 'pass',
+      detail: `the org's secrets are under the prefixes their functions read`,
+    };
   }
   return {
     check,
     verdict: 'warn',
-    detail: `${outside.join(' and ')} ${outside.length === 1 ? 'is' : 'are'} outside ${prefix}, which the deployed functions may read: they will get AccessDenied; store the secret under ${prefix} (keys create) or pass --secret-prefix with the stack's prefix`,
+    detail: `${outside.join('; ')}; the deployed function will get AccessDenied`,
   };
 }
 
@@ -309,4 +325,35 @@ export function checkIdentityHost(org: OrgRecord, identityUrl: string): CheckRes
     verdict: 'warn',
     detail: `the login URL names ${configured} but Salesforce reports ${reported}: the My Domain was renamed or the sandbox refreshed under a new one; update it (orgs put --update --login-url https://${reported})`,
   };
+}
+
+/**
+ * Key custody of the signing key secret (docs/deploy.md#key-custody): encrypted with a
+ * customer-managed key rather than `aws/secretsmanager`, and readable only by the token role
+ * (a resource policy). Secrets made before the stack had its key warn with the way to move them.
+ */
+export function checkSecretCustody(
+  secretId: string,
+  found: { readonly kmsKeyId: string | undefined; readonly resourcePolicy: string | undefined },
+): CheckResult {
+  const check = 'secret-custody';
+  const problems: string[] = [];
+  if (!found.kmsKeyId || found.kmsKeyId === 'alias/aws/secretsmanager') {
+    problems.push(
+      `${secretId} is encrypted with aws/secretsmanager: move it to the stack's key (aws secretsmanager update-secret --secret-id ${secretId} --kms-key-id {SecretsKeyArn}, then put-secret-value with the same value)`,
+    );
+  }
+  if (!found.resourcePolicy) {
+    problems.push(
+      `${secretId} has no resource policy, so any principal IAM allows may read it: add the reader policy (keys create --reader-role; for an existing secret, put-resource-policy as docs/deploy.md#key-custody shows)`,
+    );
+  }
+  if (problems.length === 0) {
+    return {
+      check,
+      verdict: 'pass',
+      detail: `${secretId} is under ${found.kmsKeyId} with a resource policy`,
+    };
+  }
+  return { check, verdict: 'warn', detail: problems.join('; ') };
 }

@@ -17,7 +17,7 @@ Operate salesforce-token-broker: onboard orgs, create signing keys, approve and 
 
 Commands:
   orgs put|get|list|delete   manage the org registry
-  keys create                new RSA key + self-signed certificate in Secrets Manager
+  keys create|rotate         new signing key + certificate (secret or KMS); staged rotation
   apps scaffold --org ID     the org's External Client App as a deployable metadata project
   approval-url --org ID      the broker approval link and the raw Salesforce authorize URL
   verify --org ID            a real exchange with the org's grant; category and remediation

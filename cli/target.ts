@@ -29,12 +29,12 @@ export interface Target {
   readonly brokerApi: BrokerApi | undefined;
   /** The HMAC key approval links are signed with, when known (the local stack's in `--local`). */
   readonly approvalLinkKeyId: string | undefined;
-  /** A KMS client on the target's endpoint (the local stack's in `--local`). */
-  kms(): KMSClient;
   /** @throws CliError when no table name is known */
   registry(): DynamoOrgRegistry;
   /** The orgs' shared token items (logins, remembered failures); never opens a token. */
   sharedTokens(): SharedTokenStore;
+  /** KMS (signing keys held in KMS): the local stack's endpoint with --local, unless overridden. */
+  kms(endpoint?: string): KMSClient;
   close(): void;
 }
 
@@ -131,18 +131,16 @@ export async function resolveTarget(values: GlobalValues, io: CliIo): Promise<Ta
     brokerApi,
     approvalLinkKeyId:
       values['approval-link-key'] ?? env.TOKEN_BROKER_APPROVAL_LINK_KEY ?? stack?.approvalLinkKeyId,
-    kms() {
-      kms ??= new KMSClient({
-        ...common,
-        ...(kmsEndpoint ? { endpoint: kmsEndpoint } : {}),
-      });
-      return kms;
-    },
     registry() {
       return createDynamoOrgRegistry(documents());
     },
     sharedTokens() {
       return createDynamoSharedTokenStore(documents());
+    },
+    kms(endpoint) {
+      const chosen = endpoint ?? kmsEndpoint;
+      kms ??= new KMSClient({ ...common, ...(chosen ? { endpoint: chosen } : {}) });
+      return kms;
     },
     close() {
       secrets.destroy();

@@ -126,7 +126,7 @@ describe('authorization_code exchange', () => {
     expect(await emulator.control.countTokenExchanges(USER)).toBe(2);
   });
 
-  it('URL-encodes the code in the redirect and revokes access tokens with their refresh token', async () => {
+  it('URL-encodes the code in the redirect and revokes access tokens and the approval with their refresh token', async () => {
     const result = await authorizeWithForms(loginUrl, authorizeParams(), USER);
     expect(result.location).toMatch(/[?&]code=aPrx[\w-]+%3D%3D&state=st-1$/);
     const { body } = await exchangeCode(callbackParams(result.location).code ?? '');
@@ -135,12 +135,15 @@ describe('authorization_code exchange', () => {
         headers: { authorization: `Bearer ${body.access_token}` },
       });
     expect((await data()).status).toBe(200);
+    const approvalsBefore = (await emulator.control.approvals({ username: USER })).length;
+    expect(approvalsBefore).toBeGreaterThan(0);
     const revoke = await fetch(`${loginUrl}/services/oauth2/revoke`, {
       method: 'POST',
       body: new URLSearchParams({ token: String(body.refresh_token) }),
     });
     expect(revoke.status).toBe(200);
     expect((await data()).status).toBe(401);
+    expect(await emulator.control.approvals({ username: USER })).toHaveLength(approvalsBefore - 1);
   });
 
   it('keeps at most five approvals per user and app, dropping the oldest', async () => {

@@ -107,6 +107,8 @@ export interface LoginView {
   readonly status: string;
   readonly error?: string;
   readonly errorDescription?: string;
+  /** JWT logins: SHA-256 of the certificate the assertion was verified with. */
+  readonly certificateSha256?: string;
 }
 
 export interface LoginQuery {

@@ -207,13 +207,15 @@ export function describeOrg(org: Org, origin: string) {
   };
 }
 
+/** Like Salesforce's "Use digital signatures": one certificate per app; an upload replaces it. */
 function readCertificates(input: Input): string[] | undefined {
   const certificates = optionalStrings(input, 'certificates');
-  if (certificates && certificates.length > 1)
+  if (certificates && certificates.length > 1) {
     throw new ControlError(
       400,
-      'certificates: an app holds one certificate; replace it to rotate (docs/emulator.md)',
+      'certificates: an app holds one certificate, as in Salesforce; upload the new one to replace it',
     );
+  }
   for (const pem of certificates ?? []) {
     try {
       checkCertificate(pem);

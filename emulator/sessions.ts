@@ -43,8 +43,15 @@ export function issueSession(
     refreshToken,
     revoked: false,
   });
-  if (refreshToken)
-    state.refreshTokens.set(refreshToken, { consumerKey: grant.app.consumerKey, revoked: false });
+  if (refreshToken) {
+    // The approval this code came from: the user's latest for the app.
+    const approval = state.approvalsOf(grant.user.id, grant.app.consumerKey).at(-1);
+    state.refreshTokens.set(refreshToken, {
+      consumerKey: grant.app.consumerKey,
+      approval,
+      revoked: false,
+    });
+  }
   return { accessToken, refreshToken, issuedAt };
 }
 
@@ -68,7 +75,7 @@ export function findSession(
   return { record, org, user };
 }
 
-/** Revokes an access token, or a refresh token together with the access tokens it issued. */
+/** Revokes an access token, or a refresh token with the access tokens it issued and the approval it stood for. */
 export function revokeToken(state: EmulatorState, token: string): boolean {
   const access = state.accessTokens.get(token);
   if (access && !access.revoked) {
@@ -80,6 +87,8 @@ export function revokeToken(state: EmulatorState, token: string): boolean {
     refresh.revoked = true;
     for (const record of state.accessTokens.values())
       if (record.refreshToken === token) record.revoked = true;
+    // Revoking a refresh token removes the user's approval of the app it stood for.
+    state.approvals = state.approvals.filter((approval) => approval !== refresh.approval);
     return true;
   }
   return false;
@@ -95,6 +104,8 @@ export function recordLogin(
     status: string;
     error?: string;
     errorDescription?: string;
+    /** For a JWT login: the certificate the assertion was verified with. */
+    certificateSha256?: string | undefined;
   },
 ): void {
   const time = state.now();
@@ -109,6 +120,7 @@ export function recordLogin(
     grant: entry.grant,
     status: entry.status,
     ...(entry.error ? { error: entry.error, errorDescription: entry.errorDescription } : {}),
+    ...(entry.certificateSha256 ? { certificateSha256: entry.certificateSha256 } : {}),
   });
 }
 

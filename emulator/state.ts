@@ -27,7 +27,14 @@ export class EmulatorState {
   approvals: Approval[] = [];
   loginHistory: LoginRecord[] = [];
   readonly accessTokens = new Map<string, AccessTokenRecord>();
-  readonly refreshTokens = new Map<string, { consumerKey: string; revoked: boolean }>();
+  /**
+   * Each refresh token stands for one approval (Salesforce: "five unique approvals per user" are
+   * five refresh tokens); revoking it removes that approval.
+   */
+  readonly refreshTokens = new Map<
+    string,
+    { consumerKey: string; approval: Approval | undefined; revoked: boolean }
+  >();
   readonly codes = new Map<string, CodeRecord>();
   readonly pendingAuthorizations = new Map<string, PendingAuthorization>();
   faults: Fault[] = [];

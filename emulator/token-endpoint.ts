@@ -2,7 +2,7 @@
  * `POST /services/oauth2/token`: the JWT bearer, authorization-code and client credentials grants, with the exact
  * error pairs listed in docs/emulator.md. The order of the JWT checks is assumed (docs/emulator.md).
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, X509Certificate } from 'node:crypto';
 import { decodeAssertion, readExpiry, verifiesWithCertificate } from './assertion';
 import { json, oauthError, type Reply, readForm } from './http';
 import { isWithinRanges } from './ip';
@@ -41,6 +41,13 @@ export function handleTokenRequest(state: EmulatorState, request: TokenRequest):
   if (form && grantType === 'client_credentials')
     return exchangeClientCredentials(state, request, form);
   return oauthError('unsupported_grant_type', 'grant type not supported');
+}
+
+/** SHA-256 of the certificate's DER, lowercase hex: which certificate verified an assertion. */
+function certificateFingerprint(pem: string | undefined): string | undefined {
+  return pem
+    ? new X509Certificate(pem).fingerprint256.replaceAll(':', '').toLowerCase()
+    : undefined;
 }
 
 function orgOf(state: EmulatorState, app: App): Org {
@@ -86,7 +93,11 @@ function exchangeAssertion(
         : NOT_APPROVED;
     return failLogin(context, 'Failed: Not approved for access', error, description);
   }
-  recordLogin(state, { ...context, status: 'Success' });
+  recordLogin(state, {
+    ...context,
+    status: 'Success',
+    certificateSha256: certificateFingerprint(app.certificates[0]),
+  });
   const session = issueSession(state, { org, user, app, scopes, withRefreshToken: false });
   return json(200, {
     access_token: session.accessToken,

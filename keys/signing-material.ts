@@ -2,7 +2,9 @@
  * Signing material for a Connected App: an RSA-2048 key pair and a self-signed X.509 certificate
  * (SHA-256 with RSA), as Salesforce's "Use digital signatures" expects. One generator for the CLI
  * (`keys create`), the emulator's and the local stack's demo key, the tests and the benchmark, so
- * what the tests sign with is what an operator uploads.
+ * what the tests sign with is what an operator uploads. For a key held in KMS,
+ * {@link issueExternallySignedCertificate} issues the certificate by having KMS sign it: the
+ * private key never exists here.
  *
  * Imports nothing from lambda/ (the emulator, an independent Salesforce, relies on this), and the
  * functions never import it: they only read material, through their own import of the secret.
@@ -122,4 +124,66 @@ export async function generateSigningMaterial(
     notAfter: certificate.notAfter.toISOString(),
     secretString: signingKeySecretString({ privateKeyPem, certificatePem }),
   };
+}
+
+/** RSASSA-PKCS1-v1_5 with SHA-256 over `data`, by a key held elsewhere (KMS `Sign`). */
+export type ExternalSigner = (data: Uint8Array) => Promise<Uint8Array>;
+
+/** A certificate and what is shown about it. */
+export interface IssuedCertificate {
+  readonly certificatePem: string;
+  readonly fingerprintSha256: string;
+  readonly subject: string;
+  readonly notBefore: string;
+  readonly notAfter: string;
+}
+
+/**
+ * A self-signed certificate for a key whose private half is held elsewhere: the TBS certificate
+ * is built here and `sign` (e.g. `kms:Sign`) signs it. @peculiar/x509 signs through the crypto
+ * provider it is given; this one forwards the TBS bytes to `sign` and does nothing else.
+ */
+export async function issueExternallySignedCertificate(
+  options: SigningMaterialOptions & {
+    /** The key's public half, SPKI DER (KMS `GetPublicKey`). */
+    readonly publicKeySpkiDer: Uint8Array;
+    readonly sign: ExternalSigner;
+  },
+): Promise<IssuedCertificate> {
+  const now = options.now ?? Date.now();
+  const name = `CN=${options.commonName.replace(/[,+="\\<>;#]/g, '')}`;
+  const algorithm = { name: ALGORITHM.name, hash: { name: ALGORITHM.hash } };
+  const externalCrypto = {
+    getRandomValues: webcrypto.getRandomValues.bind(webcrypto),
+    subtle: {
+      sign: async (_algorithm: unknown, _key: unknown, data: ArrayBuffer | ArrayBufferView) =>
+        (await options.sign(toBytes(data))).slice().buffer,
+    },
+  } as unknown as Parameters<typeof x509.X509CertificateGenerator.create>[1];
+  const certificate = await x509.X509CertificateGenerator.create(
+    {
+      serialNumber: randomSerial(),
+      subject: name,
+      issuer: name,
+      notBefore: options.notBefore ?? new Date(now - CLOCK_SLACK_MS),
+      notAfter: options.notAfter ?? new Date(now + (options.days ?? 365) * DAY_MS),
+      publicKey: options.publicKeySpkiDer,
+      signingKey: { algorithm } as unknown as x509.X509CertificateCreateWithKeyParams['signingKey'],
+      signingAlgorithm: algorithm,
+    },
+    externalCrypto,
+  );
+  return {
+    certificatePem: certificate.toString('pem'),
+    fingerprintSha256: createHash('sha256').update(Buffer.from(certificate.rawData)).digest('hex'),
+    subject: certificate.subject,
+    notBefore: certificate.notBefore.toISOString(),
+    notAfter: certificate.notAfter.toISOString(),
+  };
+}
+
+function toBytes(data: ArrayBuffer | ArrayBufferView): Uint8Array {
+  return data instanceof ArrayBuffer
+    ? new Uint8Array(data)
+    : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }

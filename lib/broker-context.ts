@@ -33,6 +33,9 @@ export const CONTEXT_KEYS = [
   'oauthRequestsPerIp',
   'oauthReservedConcurrency',
   'allowedPrincipalOrgId',
+  'consumerSecretPrefix',
+  'breakGlassRoleArn',
+  'certificateExpiryAlarmDays',
 ] as const;
 
 /** The prop each context key sets, where the names differ (the key carries the unit). */
@@ -116,6 +119,12 @@ export function readBrokerContext(node: Node): TokenBrokerProps {
       raw('oauthReservedConcurrency'),
     ),
     allowedPrincipalOrgId: readString('allowedPrincipalOrgId', raw('allowedPrincipalOrgId')),
+    consumerSecretPrefix: readString('consumerSecretPrefix', raw('consumerSecretPrefix')),
+    breakGlassRoleArn: readString('breakGlassRoleArn', raw('breakGlassRoleArn')),
+    certificateExpiryAlarmDays: readNumber(
+      'certificateExpiryAlarmDays',
+      raw('certificateExpiryAlarmDays'),
+    ),
   };
 }
 

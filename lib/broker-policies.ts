@@ -1,5 +1,4 @@
 import { Aws } from 'aws-cdk-lib';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
@@ -16,37 +15,6 @@ export function writeLogsStatement(logGroup: ILogGroup): PolicyStatement {
     sid: 'WriteOwnLogGroup',
     actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
     resources: [logGroup.logGroupArn],
-  });
-}
-
-/**
- * Item-level access to the table, further limited to items whose partition key starts with one
- * of `keyPrefixes` (e.g. `ORG#`): the token function cannot touch OAuth state, for instance.
- */
-export function tableItemsStatement(
-  table: ITable,
-  actions: readonly string[],
-  keyPrefixes: readonly string[],
-): PolicyStatement {
-  return new PolicyStatement({
-    sid: 'TableItems',
-    actions: actions.map((action) => `dynamodb:${action}`),
-    resources: [table.tableArn],
-    conditions: {
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keyPrefixes.map((p) => `${p}*`) },
-    },
-  });
-}
-
-/**
- * Secrets are granted by name prefix: their ARNs end in a random suffix, and operators add one
- * secret per Connected App without redeploying the stack.
- */
-export function readSecretsStatement(prefix: string): PolicyStatement {
-  return new PolicyStatement({
-    sid: 'ReadBrokerSecrets',
-    actions: ['secretsmanager:GetSecretValue'],
-    resources: [secretPrefixArn(prefix)],
   });
 }
 

@@ -288,6 +288,17 @@ export class OpsPack extends Construct {
         right: [brokerMetric(METRIC.loginBudgetUsed, {}, 'Maximum')],
         width: 12,
       }),
+      new GraphWidget({
+        title: 'Signing certificates: days to expiry (lowest per org)',
+        left: [
+          new MathExpression({
+            expression: `SEARCH('{${METRIC_NAMESPACE},${DIMENSION.orgId},service} MetricName="${METRIC.certificateDaysToExpiry}"', 'Minimum', 86400)`,
+            label: 'days',
+            period: Duration.days(1),
+          }),
+        ],
+        width: 24,
+      }),
     );
     return dashboard;
   }

@@ -1,6 +1,10 @@
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { DEFAULT_SECRET_PREFIX, SECRET_PREFIX_PATTERN } from './secret-prefix';
+import {
+  DEFAULT_CONSUMER_SECRET_PREFIX,
+  DEFAULT_SECRET_PREFIX,
+  SECRET_PREFIX_PATTERN,
+} from './secret-prefix';
 import type {
   BrokerLogLevel,
   CustomDomainProps,
@@ -36,6 +40,9 @@ export interface BrokerConfig {
   readonly failureMemory: Duration;
   readonly minTokenAge: Duration;
   readonly loginBudgetAlarmPercent: number;
+  readonly consumerSecretPrefix: string;
+  readonly breakGlassRoleArn: string | undefined;
+  readonly certificateExpiryAlarmDays: number;
 }
 
 /** The allowed range of a numeric prop, so a caller can restate it in its own unit. */
@@ -99,6 +106,9 @@ export function resolveBrokerConfig(props: TokenBrokerProps): BrokerConfig {
     failureMemory: props.failureMemory ?? Duration.seconds(60),
     minTokenAge: props.minTokenAge ?? Duration.seconds(30),
     loginBudgetAlarmPercent: props.loginBudgetAlarmPercent ?? 25,
+    consumerSecretPrefix: props.consumerSecretPrefix ?? DEFAULT_CONSUMER_SECRET_PREFIX,
+    breakGlassRoleArn: props.breakGlassRoleArn,
+    certificateExpiryAlarmDays: props.certificateExpiryAlarmDays ?? 30,
   };
   checkStageName(config.stageName);
   if (config.customDomain) checkCustomDomain(config.customDomain);
@@ -151,7 +161,40 @@ export function resolveBrokerConfig(props: TokenBrokerProps): BrokerConfig {
       'serverErrorRateThreshold',
     );
   }
+  checkCustody(config);
   return config;
+}
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+
+function checkCustody(config: BrokerConfig): void {
+  const { consumerSecretPrefix: consumer, signingKeySecretPrefix: signing } = config;
+  if (!SECRET_PREFIX_PATTERN.test(consumer)) {
+    fail(
+      `consumerSecretPrefix "${consumer}" must be a secret-name prefix ending in "/" (letters, digits and /_+=.@-), e.g. "salesforce-token-broker-consumer/"`,
+      'consumerSecretPrefix',
+    );
+  }
+  if (consumer.startsWith(signing) || signing.startsWith(consumer)) {
+    fail(
+      `consumerSecretPrefix "${consumer}" overlaps signingKeySecretPrefix "${signing}": each function must read under its own prefix only`,
+      'consumerSecretPrefix',
+    );
+  }
+  const arn = config.breakGlassRoleArn;
+  if (arn !== undefined && !Token.isUnresolved(arn) && !ROLE_ARN.test(arn)) {
+    fail(
+      `breakGlassRoleArn "${arn}" must be an IAM role ARN (arn:aws:iam::{account}:role/{name})`,
+      'breakGlassRoleArn',
+    );
+  }
+  const days = config.certificateExpiryAlarmDays;
+  if (!Number.isInteger(days) || days < 1 || days > 365) {
+    fail(
+      `certificateExpiryAlarmDays ${days} must be a whole number of days from 1 to 365`,
+      'certificateExpiryAlarmDays',
+    );
+  }
 }
 
 function fail(message: string, prop?: keyof TokenBrokerProps, range?: ConfigRange): never {

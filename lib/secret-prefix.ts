@@ -6,6 +6,12 @@
 /** The stack's default `signingKeySecretPrefix`. */
 export const DEFAULT_SECRET_PREFIX = 'salesforce-token-broker/';
 
+/**
+ * The stack's default `consumerSecretPrefix`: beside, not under, the signing prefix, so the
+ * token role's `salesforce-token-broker/*` never matches a consumer secret.
+ */
+export const DEFAULT_CONSUMER_SECRET_PREFIX = 'salesforce-token-broker-consumer/';
+
 /** A secret-name prefix: letters, digits and `/_+=.@-`, ending in `/`. */
 export const SECRET_PREFIX_PATTERN = /^[A-Za-z0-9/_+=.@-]+\/$/;
 
@@ -20,3 +26,9 @@ export function secretNameOf(secretId: string): string {
 export function isUnderSecretPrefix(secretId: string, prefix: string): boolean {
   return secretNameOf(secretId).startsWith(prefix);
 }
+
+/**
+ * The alias prefix of the broker's KMS signing keys (`keys create --kms`): the token role may
+ * `kms:Sign` only with keys carrying an alias under it.
+ */
+export const SIGNING_KEY_ALIAS_PREFIX = 'alias/salesforce-token-broker/';

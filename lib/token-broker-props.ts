@@ -41,8 +41,8 @@ export interface TokenBrokerProps {
    */
   readonly customDomain?: CustomDomainProps;
   /**
-   * Name prefix of the Secrets Manager secrets the functions may read (signing keys, consumer
-   * secrets). Must end with `/` so that `a/` cannot match `ab/...`.
+   * Name prefix of the signing key secrets; only the token function may read under it. Must end
+   * with `/` so that `a/` cannot match `ab/...`.
    *
    * @default 'salesforce-token-broker/'
    */
@@ -211,4 +211,27 @@ export interface TokenBrokerProps {
    * @default 25
    */
   readonly loginBudgetAlarmPercent?: number;
+  /**
+   * Name prefix of the consumer secrets (web-server flow, orgs with `consumerSecretId`); only the
+   * OAuth function may read under it. Must end with `/` and must not overlap
+   * `signingKeySecretPrefix`.
+   *
+   * @default 'salesforce-token-broker-consumer/'
+   */
+  readonly consumerSecretPrefix?: string;
+  /**
+   * An IAM role ARN that may read the signing key secrets besides the token function (break-glass:
+   * an operator's emergency role). It is written into the resource policy `keys create` puts on
+   * each secret it creates and printed as the `BreakGlassRoleArn` output.
+   *
+   * @default - no break-glass role: only the token role may read the secrets
+   */
+  readonly breakGlassRoleArn?: string;
+  /**
+   * Alarm when an org's signing certificate expires in fewer days than this (the
+   * `CertificateDaysToExpiry` metric, emitted on exchanges and by the daily check).
+   *
+   * @default 30
+   */
+  readonly certificateExpiryAlarmDays?: number;
 }

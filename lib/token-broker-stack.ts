@@ -43,7 +43,19 @@ export class TokenBrokerStack extends Stack {
       },
       SigningKeySecretPrefix: {
         value: broker.config.signingKeySecretPrefix,
-        description: 'Name prefix the functions may read secrets under',
+        description: 'Name prefix of the signing key secrets (only the token function reads them)',
+      },
+      ConsumerSecretPrefix: {
+        value: broker.config.consumerSecretPrefix,
+        description: 'Name prefix of the consumer secrets (only the OAuth function reads them)',
+      },
+      SecretsKeyArn: {
+        value: broker.secretsKey.keyArn,
+        description: 'KMS key for the secrets: token-broker keys create --kms-key-id',
+      },
+      TokenRoleArn: {
+        value: broker.tokenFunction.role.roleArn,
+        description: 'The only reader of signing keys: token-broker keys create --reader-role',
       },
       ApprovalLinkKeyArn: {
         value: broker.approvalLinkKey.keyArn,
@@ -51,6 +63,13 @@ export class TokenBrokerStack extends Stack {
           'KMS HMAC key of the approval links (token-broker approval-url --approval-link-key)',
       },
     };
+    if (broker.config.breakGlassRoleArn) {
+      outputs.BreakGlassRoleArn = {
+        value: broker.config.breakGlassRoleArn,
+        description:
+          'Emergency reader of signing keys: token-broker keys create --break-glass-role',
+      };
+    }
     const domain = broker.api.domainName;
     if (domain && !broker.config.customDomain?.hostedZone) {
       outputs.ApiDomainTarget = {
@@ -66,7 +85,7 @@ export class TokenBrokerStack extends Stack {
 
 /** The outputs' shape, with placeholders for what only a deployment resolves. */
 function describeOutputs(broker: TokenBroker, names: readonly string[]): string {
-  const { customDomain, stageName, signingKeySecretPrefix } = broker.config;
+  const { customDomain, stageName, signingKeySecretPrefix, consumerSecretPrefix } = broker.config;
   const baseUrl = customDomain
     ? `https://${customDomain.domainName}`
     : `https://{restApiId}.execute-api.{region}.amazonaws.com/${stageName}`;
@@ -78,6 +97,10 @@ function describeOutputs(broker: TokenBroker, names: readonly string[]): string 
     TableName: '{stack}-BrokerTable...',
     SigningKeySecretPrefix: signingKeySecretPrefix,
     ApprovalLinkKeyArn: 'arn:aws:kms:{region}:{account}:key/{id}',
+    ConsumerSecretPrefix: consumerSecretPrefix,
+    SecretsKeyArn: 'arn:aws:kms:{region}:{account}:key/{id}',
+    TokenRoleArn: 'arn:aws:iam::{account}:role/{stack}-BrokerTokenFunctionRole...',
+    BreakGlassRoleArn: broker.config.breakGlassRoleArn ?? '',
     ApiDomainTarget: 'd-{id}.execute-api.{region}.amazonaws.com',
   };
   return `Outputs after deploy: ${names.map((name) => `${name} = ${shapes[name]}`).join('; ')}`;

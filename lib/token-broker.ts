@@ -1,23 +1,38 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import type { Key } from 'aws-cdk-lib/aws-kms';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { orgKey, sharedTokenKey, stateKey } from '../lambda/adapters/table-schema';
+import { ORG_STATE_ATTRIBUTES } from '../lambda/adapters/table-schema';
 import { buildRedirectUri } from '../lambda/core/approval-links';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../lambda/core/metrics';
 import { approvalLinkStatement, createApprovalLinkKey } from './approval-link-key';
 import { BrokerApi } from './broker-api';
 import { BrokerFunction } from './broker-function';
-import { publishStatements, readSecretsStatement, tableItemsStatement } from './broker-policies';
+import { publishStatements } from './broker-policies';
 import { createBrokerTable } from './broker-table';
 import { createBrokerTopics } from './broker-topics';
+import { createCertificateExpiryAlarm } from './certificate-expiry-alarm';
+import {
+  decryptSecretsStatement,
+  incidentItemsStatement,
+  invokeTokenFunctionStatement,
+  oauthStateItemsStatement,
+  readOrgItemsStatement,
+  readSecretsUnderStatement,
+  signWithBrokerKeysStatement,
+  writeOrgStateStatement,
+} from './custody-policies';
 import { OpsPack } from './ops-pack';
 import { type BrokerConfig, resolveBrokerConfig } from './resolve-config';
 import { SavedQueries } from './saved-queries';
 import type { TokenBrokerProps } from './token-broker-props';
-import { createTokenCacheKey, sealTokensStatement } from './token-cache-key';
+import {
+  createTokenCacheKey,
+  sealTokensStatement,
+  sharedTokenItemsStatement,
+} from './token-cache-key';
 
 export type {
   BrokerLogLevel,
@@ -44,18 +59,6 @@ const TOKEN_FUNCTION = { memorySize: 512, timeout: Duration.seconds(20) } as con
 const OAUTH_FUNCTION = { memorySize: 256, timeout: Duration.seconds(20) } as const;
 
 /**
- * Item actions on the functions' own key prefixes. Token: org read, last-outcome update, the
- * incident ledger (update, query open incidents, delete on resolve). OAuth: the same plus
- * PutItem for a new approval attempt's state (consumed by a conditional DeleteItem). Neither
- * queries the org index: only the CLI lists orgs.
- */
-const TOKEN_ITEM_ACTIONS = ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'] as const;
-/** Partition prefixes: org records and incidents (`ORG#`), the shared token items (`TOKEN#`). */
-const ORG_PREFIX = orgKey('').pk;
-const SHARED_TOKEN_PREFIX = sharedTokenKey('').pk;
-const OAUTH_ITEM_ACTIONS = ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'] as const;
-
-/**
  * salesforce-token-broker on AWS (docs/architecture.md): a REST API with SigV4 token routes and public OAuth
  * approval routes, the token and OAuth functions with their own least-privilege roles, the
  * DynamoDB table, the KMS-encrypted events and alarm topics, and the ops pack (alarms,
@@ -75,6 +78,8 @@ export class TokenBroker extends Construct {
   readonly tokenCacheKey: Key;
   /** The KMS HMAC key approval links are signed with (`token-broker approval-url` needs it). */
   readonly approvalLinkKey: Key;
+  /** Encrypts the signing key and consumer secrets `keys create` makes; its rotation is on. */
+  readonly secretsKey: Key;
   /** `https://{host}[/{stage}]`, no trailing slash; what the functions get as PUBLIC_BASE_URL. */
   readonly publicBaseUrl: string;
   /** `{publicBaseUrl}/oauth/callback`: register it as the Connected App's callback URL. */
@@ -107,7 +112,13 @@ export class TokenBroker extends Construct {
     this.approvalLinkKey = createApprovalLinkKey(this, config.removalPolicy);
     const environment = this.sharedEnvironment(config);
     const publishing = publishStatements(this.eventsTopic, topics.key);
-    const secrets = readSecretsStatement(config.signingKeySecretPrefix);
+    this.secretsKey = new Key(this, 'SecretsKey', {
+      description: 'salesforce-token-broker: encrypts the signing key and consumer secrets',
+      enableKeyRotation: true,
+      removalPolicy: config.removalPolicy,
+    });
+    const signingPrefix = config.signingKeySecretPrefix;
+    const consumerPrefix = config.consumerSecretPrefix;
 
     this.tokenFunction = new BrokerFunction(this, 'TokenFunction', {
       ...common,
@@ -120,10 +131,20 @@ export class TokenBroker extends Construct {
         FAILURE_MEMORY_SECONDS: String(config.failureMemory.toSeconds()),
         MIN_TOKEN_AGE_SECONDS: String(config.minTokenAge.toSeconds()),
       },
+      // Reads org records, writes only its own per-org state and the incident ledger; the only
+      // role that reads signing keys or signs.
       statements: [
-        tableItemsStatement(this.table, TOKEN_ITEM_ACTIONS, [ORG_PREFIX, SHARED_TOKEN_PREFIX]),
+        readOrgItemsStatement(this.table),
+        writeOrgStateStatement(this.table, ORG_STATE_ATTRIBUTES),
+        incidentItemsStatement(this.table),
+        readSecretsUnderStatement('ReadSigningKeys', signingPrefix),
+        decryptSecretsStatement(this.secretsKey, 'DecryptSigningKeys', signingPrefix),
+        signWithBrokerKeysStatement(),
+        sharedTokenItemsStatement(this.table),
         sealTokens,
-        secrets,
+        // The client credentials grant sends the org's consumer secret from the token function.
+        readSecretsUnderStatement('ReadClientCredentialsSecrets', consumerPrefix),
+        decryptSecretsStatement(this.secretsKey, 'DecryptClientCredentialsSecrets', consumerPrefix),
         ...publishing,
         approvalLinkStatement(this.approvalLinkKey, ['GenerateMac']),
       ],
@@ -138,26 +159,36 @@ export class TokenBroker extends Construct {
       environment: {
         ...environment,
         OAUTH_STATE_TTL_SECONDS: String(config.oauthStateTtl.toSeconds()),
+        TOKEN_FUNCTION_NAME: this.tokenFunction.function.functionName,
       },
+      // Reads org records and writes approval attempts only; reads consumer secrets, never a
+      // signing key: the callback's exchange is the token function's (InvokeTokenFunction).
       statements: [
-        // The callback's check stores its fresh token for the fleet, so it seals tokens too.
-        tableItemsStatement(this.table, OAUTH_ITEM_ACTIONS, [
-          ORG_PREFIX,
-          stateKey('').pk,
-          SHARED_TOKEN_PREFIX,
-        ]),
-        sealTokens,
-        secrets,
+        readOrgItemsStatement(this.table),
+        oauthStateItemsStatement(this.table),
+        readSecretsUnderStatement('ReadConsumerSecrets', consumerPrefix),
+        decryptSecretsStatement(this.secretsKey, 'DecryptConsumerSecrets', consumerPrefix),
+        invokeTokenFunctionStatement(this.tokenFunction.function),
         ...publishing,
         approvalLinkStatement(this.approvalLinkKey, ['GenerateMac', 'VerifyMac']),
       ],
     });
-    for (const fn of [this.tokenFunction, this.oauthFunction]) {
+    for (const [fn, prefix] of [
+      [this.tokenFunction, signingPrefix],
+      // The client credentials grant: the token function sends the org's consumer secret.
+      [this.tokenFunction, consumerPrefix],
+      [this.oauthFunction, consumerPrefix],
+    ] as const) {
       Validations.of(fn.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${config.signingKeySecretPrefix}*]`,
-        reason: `Secrets are granted by name prefix "${config.signingKeySecretPrefix}" only (GetSecretValue, no other action): secret ARNs end in a random suffix, and operators add one secret per Connected App without redeploying.`,
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${prefix}*]`,
+        reason: `Secrets are granted by name prefix "${prefix}" only (GetSecretValue, no other action): secret ARNs end in a random suffix, and operators add one secret per Connected App without redeploying.`,
       });
     }
+    Validations.of(this.tokenFunction.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
+      reason:
+        "kms:Sign only (RSASSA_PKCS1_V1_5_SHA_256), and only on keys whose alias is under the broker's signing alias prefix (kms:ResourceAliases): keys are created per org by `token-broker keys create --kms` without redeploying.",
+    });
     api.addRoutes({ token: this.tokenFunction.function, oauth: this.oauthFunction.function });
 
     const stage = this.api.deploymentStage;
@@ -168,6 +199,11 @@ export class TokenBroker extends Construct {
       latencyThreshold: config.latencyAlarmThreshold,
       serverErrorRateThreshold: config.serverErrorRateThreshold,
       loginBudgetAlarmPercent: config.loginBudgetAlarmPercent,
+    });
+    createCertificateExpiryAlarm(this, {
+      alarmTopic: this.alarmTopic,
+      thresholdDays: config.certificateExpiryAlarmDays,
+      stageName: config.stageName,
     });
     new SavedQueries(this, 'Queries', {
       folder: `${SERVICE_NAME}/${config.stageName}`,

@@ -3,6 +3,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
+import { sharedTokenKey } from '../lambda/adapters/table-schema';
 import { TOKEN_CACHE_PURPOSE } from '../lambda/core/shared-token';
 
 /**
@@ -31,6 +32,21 @@ export function sealTokensStatement(key: Key, table: ITable): PolicyStatement {
         'kms:EncryptionContext:purpose': TOKEN_CACHE_PURPOSE,
         'kms:EncryptionContext:table': table.tableName,
       },
+    },
+  });
+}
+
+/**
+ * The shared token items only (`TOKEN#{orgId}`): read, and the conditional updates of the lease,
+ * the token and the failure memory. No other item of the table.
+ */
+export function sharedTokenItemsStatement(table: ITable): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'SharedTokenItems',
+    actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    resources: [table.tableArn],
+    conditions: {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${sharedTokenKey('').pk}*`] },
     },
   });
 }

@@ -25,6 +25,12 @@ interface StoredSecret {
   readonly createdDate: number;
   /** Newest last; the last one is AWSCURRENT, the one before AWSPREVIOUS. */
   readonly versions: SecretVersion[];
+  /** The KMS key CreateSecret named (`KmsKeyId`); absent = the `aws/secretsmanager` key. */
+  readonly kmsKeyId?: string | undefined;
+  /** The resource policy JSON PutResourcePolicy stored. */
+  readonly resourcePolicy?: string | undefined;
+  /** Epoch seconds when DeleteSecret scheduled the deletion; reads then fail as in AWS. */
+  readonly deletedDate?: number | undefined;
 }
 
 export type SecretsManagerErrorType =
@@ -146,7 +152,12 @@ export async function startSecretsManagerServer(
     return [];
   }
 
-  async function createSecret(name: string, secretString: string, description?: string) {
+  async function createSecret(
+    name: string,
+    secretString: string,
+    description?: string,
+    kmsKeyId?: string,
+  ) {
     const suffix = randomUUID().replaceAll('-', '').slice(0, 6);
     const now = Date.now() / 1000;
     const secret: StoredSecret = {
@@ -155,6 +166,7 @@ export async function startSecretsManagerServer(
       description,
       createdDate: now,
       versions: [{ versionId: randomUUID(), secretString, createdDate: now }],
+      ...(kmsKeyId ? { kmsKeyId } : {}),
     };
     await persist(secret);
     return secret;
@@ -171,6 +183,12 @@ export async function startSecretsManagerServer(
       checkInjected(input.SecretId);
       const secret = find(input.SecretId);
       reads.set(secret.name, (reads.get(secret.name) ?? 0) + 1);
+      if (secret.deletedDate !== undefined) {
+        throw new ServiceError(
+          'InvalidRequestException',
+          "You can't perform this operation on the secret because it was marked for deletion.",
+        );
+      }
       const stage = (input.VersionStage as string | undefined) ?? 'AWSCURRENT';
       const version = input.VersionId
         ? secret.versions.find((v) => v.versionId === input.VersionId)
@@ -212,6 +230,7 @@ export async function startSecretsManagerServer(
         name,
         input.SecretString,
         input.Description as string | undefined,
+        input.KmsKeyId as string | undefined,
       );
       return { ARN: secret.arn, Name: secret.name, VersionId: secret.versions[0]?.versionId };
     },
@@ -242,6 +261,38 @@ export async function startSecretsManagerServer(
         CreatedDate: secret.createdDate,
         LastChangedDate: secret.versions.at(-1)?.createdDate,
         VersionIdsToStages: versionIdsToStages,
+        ...(secret.kmsKeyId ? { KmsKeyId: secret.kmsKeyId } : {}),
+        ...(secret.deletedDate !== undefined ? { DeletedDate: secret.deletedDate } : {}),
+      };
+    },
+    async PutResourcePolicy(input) {
+      checkInjected(input.SecretId);
+      const secret = find(input.SecretId);
+      if (typeof input.ResourcePolicy !== 'string') {
+        throw new ServiceError('InvalidParameterException', 'You must provide a ResourcePolicy.');
+      }
+      JSON.parse(input.ResourcePolicy);
+      await persist({ ...secret, resourcePolicy: input.ResourcePolicy });
+      return { ARN: secret.arn, Name: secret.name };
+    },
+    async GetResourcePolicy(input) {
+      const secret = find(input.SecretId);
+      return {
+        ARN: secret.arn,
+        Name: secret.name,
+        ...(secret.resourcePolicy ? { ResourcePolicy: secret.resourcePolicy } : {}),
+      };
+    },
+    async DeleteSecret(input) {
+      checkInjected(input.SecretId);
+      const secret = find(input.SecretId);
+      const window = (input.RecoveryWindowInDays as number | undefined) ?? 30;
+      const deletedDate = Date.now() / 1000;
+      await persist({ ...secret, deletedDate });
+      return {
+        ARN: secret.arn,
+        Name: secret.name,
+        DeletionDate: deletedDate + window * 86_400,
       };
     },
     async ListSecrets() {

@@ -32,6 +32,7 @@ import { createBrokerTable } from './create-table';
 import { loadOrCreateDemoKey } from './demo-key';
 import { JsonLinesEventSink } from './event-sink';
 import { type RestHandler, startGateway } from './gateway';
+import { createInProcessTokenFunctionInvoker } from './in-process-invoker';
 import { startKmsServer } from './kms-server';
 import { startSecretsManagerServer } from './secrets-manager-server';
 import { removeStackFile, type StackFile, writeStackFile } from './stack-file';
@@ -259,7 +260,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     const logLevel = options.logLevel ?? 'ERROR';
     // The same compositions as the Lambda entries; only the clients and the event sink differ.
-    handlers.token = composeTokenFunction(
+    const token = composeTokenFunction(
       {
         token: {
           tableName: LOCAL_TABLE,
@@ -275,6 +276,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       { ...runtime, logger: new Logger({ serviceName: SERVICE_NAME, logLevel }) },
     );
+    handlers.token = token;
     handlers.oauth = composeOAuthFunction(
       {
         oauth: {
@@ -282,12 +284,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           publicBaseUrl,
           salesforceTimeoutMs: LOCAL_SALESFORCE_TIMEOUT_MS,
           stateTtlSeconds: 600,
-          tokenCacheKeyId: tokenCacheKey.arn,
           approvalLinks,
         },
         events: localEventsConfig('oauth'),
       },
-      { ...runtime, logger: new Logger({ serviceName: SERVICE_NAME, logLevel }) },
+      {
+        ...runtime,
+        logger: new Logger({ serviceName: SERVICE_NAME, logLevel }),
+        tokenFunction: createInProcessTokenFunctionInvoker(token),
+      },
     );
 
     const stackFile: StackFile = {

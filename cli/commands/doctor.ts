@@ -2,13 +2,14 @@
  * `token-broker doctor --org ID`: the preflight checks (doctor-checks.ts) over the org record, its
  * signing key secret and the broker's base URL, then a live exchange; one verdict per line.
  */
-
+import { DescribeSecretCommand, GetResourcePolicyCommand } from '@aws-sdk/client-secrets-manager';
 import { createSecretsManagerConsumerSecrets } from '../../lambda/adapters/consumer-secrets';
 import { createSecretsManagerSigningKeys } from '../../lambda/adapters/signing-keys';
 import { isBrokerError } from '../../lambda/core/errors';
 import { grantOf, signingKeySecretIdOf } from '../../lambda/core/org-record';
 import type { SigningKey } from '../../lambda/core/ports';
 import { countLoginsLastHour } from '../../lambda/core/shared-token';
+import { DEFAULT_CONSUMER_SECRET_PREFIX } from '../../lib/secret-prefix';
 import {
   type CheckResult,
   checkAudience,
@@ -19,6 +20,7 @@ import {
   checkIdentityHost,
   checkLoginBudget,
   checkRedirectUri,
+  checkSecretCustody,
   checkSecretPrefix,
 } from '../doctor-checks';
 import { loadOrg, runExchange } from '../exchange';
@@ -101,6 +103,26 @@ const LABEL: Record<CheckResult['verdict'], string> = {
   skip: 'SKIP',
 };
 
+/** Reads the secret's KMS key and resource policy; a failure to read them is a skip, not a verdict. */
+async function inspectCustody(target: Target, secretId: string): Promise<CheckResult> {
+  try {
+    const [described, policy] = await Promise.all([
+      target.secrets.send(new DescribeSecretCommand({ SecretId: secretId })),
+      target.secrets.send(new GetResourcePolicyCommand({ SecretId: secretId })),
+    ]);
+    return checkSecretCustody(secretId, {
+      kmsKeyId: described.KmsKeyId,
+      resourcePolicy: policy.ResourcePolicy,
+    });
+  } catch (error) {
+    return {
+      check: 'secret-custody',
+      verdict: 'skip',
+      detail: `could not describe ${secretId} (${(error as Error).name})`,
+    };
+  }
+}
+
 export async function runDoctor(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseCommand(args, {
     org: { type: 'string' },
@@ -127,7 +149,11 @@ export async function runDoctor(args: readonly string[], io: CliIo): Promise<num
     const checks: CheckResult[] = [
       checkAudience(org),
       checkGrantHost(org),
-      checkSecretPrefix(org, secretPrefix),
+      checkSecretPrefix(
+        org,
+        secretPrefix,
+        io.env.TOKEN_BROKER_CONSUMER_SECRET_PREFIX ?? DEFAULT_CONSUMER_SECRET_PREFIX,
+      ),
     ];
 
     let key: SigningKey | undefined;
@@ -136,9 +162,10 @@ export async function runDoctor(args: readonly string[], io: CliIo): Promise<num
       credentialsReady = await checkConsumerSecret(target, org.consumerSecretId, checks);
     } else {
       try {
-        key = await createSecretsManagerSigningKeys({ client: target.secrets }).getSigningKey(
-          signingKeySecretIdOf(org),
-        );
+        key = await createSecretsManagerSigningKeys({
+          client: target.secrets,
+          kms: target.kms(),
+        }).getSigningKey(signingKeySecretIdOf(org));
         credentialsReady = true;
         checks.push({
           check: 'signing-key',
@@ -159,6 +186,7 @@ export async function runDoctor(args: readonly string[], io: CliIo): Promise<num
         });
       }
     } else if (key) {
+      checks.push(await inspectCustody(target, signingKeySecretIdOf(org)));
       checks.push(checkCertificateMatchesKey(key.certificate));
       checks.push(checkCertificateExpiry(key.certificate, Date.now()));
     } else {

@@ -5,10 +5,13 @@
  * instance); writing a record never erases either.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { readKeyRotation } from '../core/key-rotation';
 import { ORG_RECORD_FIELDS, validateOrgRecord } from '../core/org-record';
 import type {
+  CertificateAlertStore,
   ExchangeOutcome,
   ExchangeOutcomeStore,
+  KeyRotationStore,
   OrgRegistry,
   TokenInvalidationStore,
 } from '../core/ports';
@@ -37,7 +40,13 @@ function toRecord(item: Record<string, unknown>): OrgRecord {
   }
 }
 
-export type DynamoOrgRegistry = OrgRegistry & ExchangeOutcomeStore & TokenInvalidationStore;
+export type DynamoOrgRegistry = OrgRegistry &
+  ExchangeOutcomeStore &
+  TokenInvalidationStore &
+  KeyRotationStore &
+  CertificateAlertStore;
+
+const KEY_ROTATION = 'keyRotation';
 
 const TOKEN_INVALIDATED_AT = 'tokenInvalidatedAt';
 
@@ -187,6 +196,116 @@ export function createDynamoOrgRegistry(options: DynamoOrgRegistryOptions): Dyna
         }),
       );
       return Item?.lastExchange as ExchangeOutcome | undefined;
+    },
+
+    async getKeyRotation(orgId) {
+      const { GetCommand } = await loadSdk();
+      // Consistent: a promotion made by another instance a moment ago must be seen by the next
+      // exchange here, or it would try the old key (and fail) once more.
+      const { Item } = await client.send(
+        new GetCommand({
+          TableName: tableName,
+          Key: orgKey(orgId),
+          ProjectionExpression: '#rotation',
+          ExpressionAttributeNames: { '#rotation': KEY_ROTATION },
+          ConsistentRead: true,
+        }),
+      );
+      return readKeyRotation(Item?.[KEY_ROTATION]);
+    },
+
+    async promoteStagedKey(orgId, { staged, previous, at }) {
+      const { UpdateCommand } = await loadSdk();
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: orgKey(orgId),
+            UpdateExpression: 'SET #rotation = :promoted',
+            // The nested name is written out: IAM's dynamodb:Attributes sees placeholder names, and
+            // the token role may name only its own top-level attributes.
+            ConditionExpression: '#rotation.stagedSecretId = :staged',
+            ExpressionAttributeNames: { '#rotation': KEY_ROTATION },
+            ExpressionAttributeValues: {
+              ':staged': staged,
+              ':promoted': { currentSecretId: staged, previousSecretId: previous, promotedAt: at },
+            },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if ((error as { name?: unknown }).name === 'ConditionalCheckFailedException') return false;
+        throw error;
+      }
+    },
+
+    async stageKey(orgId, secretId, at) {
+      const { UpdateCommand } = await loadSdk();
+      const current = await this.getKeyRotation(orgId);
+      await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: orgKey(orgId),
+          UpdateExpression: 'SET #rotation = :rotation',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#rotation': KEY_ROTATION, '#pk': TABLE_SCHEMA.partitionKey },
+          ExpressionAttributeValues: {
+            ':rotation': JSON.parse(
+              JSON.stringify({
+                currentSecretId: current?.currentSecretId,
+                previousSecretId: current?.previousSecretId,
+                promotedAt: current?.promotedAt,
+                stagedSecretId: secretId,
+                stagedAt: at,
+              }),
+            ),
+          },
+        }),
+      );
+    },
+
+    async claimCertificateAlert(orgId, alert) {
+      const { UpdateCommand } = await loadSdk();
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: orgKey(orgId),
+            UpdateExpression: 'SET #alerts = :alert',
+            // Nested names written out, as for keyRotation: IAM sees only top-level names.
+            ConditionExpression:
+              'attribute_exists(#pk) AND (attribute_not_exists(#alerts) OR #alerts.fingerprintSha256 <> :fp OR #alerts.thresholdDays > :days)',
+            ExpressionAttributeNames: {
+              '#alerts': 'certificateAlerts',
+              '#pk': TABLE_SCHEMA.partitionKey,
+            },
+            ExpressionAttributeValues: {
+              ':alert': {
+                fingerprintSha256: alert.fingerprintSha256,
+                thresholdDays: alert.threshold,
+              },
+              ':fp': alert.fingerprintSha256,
+              ':days': alert.threshold,
+            },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if ((error as { name?: unknown }).name === 'ConditionalCheckFailedException') return false;
+        throw error;
+      }
+    },
+
+    async clearKeyRotation(orgId) {
+      const { UpdateCommand } = await loadSdk();
+      await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: orgKey(orgId),
+          UpdateExpression: 'REMOVE #rotation',
+          ExpressionAttributeNames: { '#rotation': KEY_ROTATION },
+        }),
+      );
     },
   };
 }

@@ -4,8 +4,9 @@
  * then ask Salesforce who the token belongs to. The code and the access token live only inside
  * {@link AuthorizationCodeClient.redeemCode}: nothing stores, logs or returns them.
  *
- * The tokens obtained are deliberately not revoked: revoking the refresh token would remove the
- * very approval the JWT flow now relies on, and the access token expires with its session.
+ * The tokens obtained are revoked only on request ({@link ApprovalIdentity.revokeApproval}), for
+ * an approval by someone other than the integration user: revoking the integration user's own
+ * refresh token would remove the very approval the JWT flow relies on.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { classifyTokenAnswer, type SalesforceToken } from '../core/classify';
@@ -136,6 +137,30 @@ async function readUsername(
   });
 }
 
+/**
+ * POSTs the token to the org's own `/services/oauth2/revoke` (never to a host the token response
+ * named). A 200 is a revocation; anything else, or no answer by `deadline`, is not.
+ */
+async function revokeAtLoginHost(
+  loginUrl: string,
+  token: string,
+  options: SalesforceOAuthClientOptions,
+  deadline: number,
+): Promise<boolean> {
+  const timeoutMs = timeoutFor(options, deadline);
+  if (timeoutMs === 0) return false;
+  const answer = await postTokenForm(
+    `${loginUrl}/services/oauth2/revoke`,
+    { token },
+    {
+      timeoutMs,
+      maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      ...(options.time ? { time: options.time } : {}),
+    },
+  );
+  return answer.kind === 'response' && answer.status === 200;
+}
+
 /** An {@link AuthorizationCodeClient} over Salesforce's token and identity endpoints. */
 export function createSalesforceOAuthClient(
   options: SalesforceOAuthClientOptions,
@@ -176,9 +201,17 @@ export function createSalesforceOAuthClient(
         throw failure('Salesforce did not accept the authorization code.', result.salesforce);
       }
       const username = await readUsername(result.token, org.loginUrl, options, deadline);
+      const { token } = result;
       return {
         username,
-        grantedScopes: (result.token.scope ?? '').split(/\s+/).filter(Boolean),
+        grantedScopes: (token.scope ?? '').split(/\s+/).filter(Boolean),
+        revokeApproval: () =>
+          revokeAtLoginHost(
+            org.loginUrl,
+            token.refresh_token ?? token.access_token,
+            options,
+            deadline,
+          ),
       };
     },
   };

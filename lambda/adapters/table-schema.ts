@@ -5,11 +5,14 @@
  * | item           | pk                  | sk                    |
  * |----------------|---------------------|-----------------------|
  * | org record     | `ORG#{orgId}`       | `ORG`                 |
- * | incident       | `ORG#{orgId}`       | `INCIDENT#{category}` |
+ * | incident       | `INCIDENT#{orgId}`  | `INCIDENT#{category}` |
  * | OAuth state    | `STATE#{sha256}`    | `STATE`               |
  * | shared token   | `TOKEN#{orgId}`     | `TOKEN`               |
  *
  * `gsi1pk` = `ORG` on org records only, so the registry can be listed without a scan.
+ * Incidents have a partition of their own so IAM can tell them from org records: the token role
+ * may delete incidents (`dynamodb:LeadingKeys` `INCIDENT#*`) but no org record.
+ *
  * `ttl` (epoch seconds) lets DynamoDB delete expired OAuth state and idle shared token items eventually (closed incidents are
  * deleted when they resolve); code never relies on it for correctness.
  */
@@ -22,7 +25,7 @@ export const TABLE_SCHEMA = {
 
 export const orgKey = (orgId: string) => ({ pk: `ORG#${orgId}`, sk: 'ORG' }) as const;
 export const incidentKey = (orgId: string, category: string) =>
-  ({ pk: `ORG#${orgId}`, sk: `INCIDENT#${category}` }) as const;
+  ({ pk: `INCIDENT#${orgId}`, sk: `INCIDENT#${category}` }) as const;
 /**
  * The org's shared token state: sealed token, lease, remembered failure, login counts. Its own
  * partition prefix, so IAM can grant it apart from the org records (`dynamodb:LeadingKeys`).
@@ -30,3 +33,15 @@ export const incidentKey = (orgId: string, category: string) =>
 export const sharedTokenKey = (orgId: string) => ({ pk: `TOKEN#${orgId}`, sk: 'TOKEN' }) as const;
 export const stateKey = (stateHash: string) => ({ pk: `STATE#${stateHash}`, sk: 'STATE' }) as const;
 export const ORG_INDEX_VALUE = 'ORG';
+
+/**
+ * The attributes of an org item the token function writes: its per-org state. Everything else on
+ * the item (the registry's fields, `callers` among them) is written by operators only; the token
+ * role's UpdateItem is limited to these names (`dynamodb:Attributes`) and the key.
+ */
+export const ORG_STATE_ATTRIBUTES = [
+  'lastExchange',
+  'tokenInvalidatedAt',
+  'keyRotation',
+  'certificateAlerts',
+] as const;

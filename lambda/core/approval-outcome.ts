@@ -371,3 +371,33 @@ export function decideVerification(input: {
       : ['Read the Salesforce error below and follow the runbook entry for its category.'],
   });
 }
+
+/**
+ * Whether an approval was made by someone other than the integration user (case-insensitive, as
+ * Salesforce compares usernames). Such an approval is stray: with a self-authorize app, whoever
+ * holds the broker's key could now mint tokens for that user. The integration user's own approval
+ * is never stray: the JWT flow relies on it.
+ */
+export function isStrayApproval(org: Pick<OrgRecord, 'username'>, approver: string): boolean {
+  return approver.toLowerCase() !== org.username.toLowerCase();
+}
+
+/** The outcome with what became of the stray approval: revoked, or left for the operator to revoke. */
+export function noteStrayApproval(outcome: ApprovalOutcome, revoked: boolean): ApprovalOutcome {
+  const approver = outcome.approver ?? 'the approving user';
+  if (revoked) {
+    return {
+      ...outcome,
+      summary: `${outcome.summary} The broker revoked ${approver}'s approval of the app in Salesforce again, so nobody can mint tokens for ${approver} with the broker's key.`,
+      facts: [...outcome.facts, { label: `Approval by ${approver}`, value: 'revoked' }],
+    };
+  }
+  return {
+    ...outcome,
+    facts: [...outcome.facts, { label: `Approval by ${approver}`, value: 'NOT revoked' }],
+    steps: [
+      `Revoke ${approver}'s approval of the app: in Salesforce Setup > Users > ${approver} > OAuth Connected Apps, click Revoke (the broker tried and Salesforce did not confirm).`,
+      ...outcome.steps,
+    ],
+  };
+}

@@ -1,8 +1,8 @@
 /**
- * The JWT Bearer assertion (RFC 7523, docs/contracts.md#assertion-claims): claims decided here, signed with RS256 by jose.
- * The signed assertion is a credential: it is never logged, stored or returned.
+ * The JWT Bearer assertion (RFC 7523, docs/contracts.md#assertion-claims): claims decided here,
+ * signed with RS256 by whichever signer holds the org's key (a key in memory, or KMS). The signed
+ * assertion is a credential: it is never logged, stored or returned.
  */
-import { type CryptoKey, SignJWT } from 'jose';
 import type { OrgRecord } from './types';
 
 /**
@@ -22,6 +22,11 @@ export interface AssertionClaims {
   readonly jti: string;
 }
 
+/** Produces an RS256 (RSASSA-PKCS1-v1_5 with SHA-256) signature over `data`. */
+export interface AssertionSigner {
+  sign(data: Uint8Array): Promise<Uint8Array>;
+}
+
 /** The claims of an assertion for `org` issued at `nowMs`. */
 export function buildAssertionClaims(
   org: Pick<OrgRecord, 'consumerKey' | 'username' | 'audience'>,
@@ -39,9 +44,14 @@ export function buildAssertionClaims(
   };
 }
 
-/** Signs `claims` with RS256 under the header `{"alg":"RS256","typ":"JWT"}`. */
-export function signAssertion(claims: AssertionClaims, privateKey: CryptoKey): Promise<string> {
-  return new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
-    .sign(privateKey);
+const HEADER = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT' })).toString('base64url');
+
+/** Signs `claims` as a compact JWS under the header `{"alg":"RS256","typ":"JWT"}`. */
+export async function signAssertion(
+  claims: AssertionClaims,
+  signer: AssertionSigner,
+): Promise<string> {
+  const signingInput = `${HEADER}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  const signature = await signer.sign(new TextEncoder().encode(signingInput));
+  return `${signingInput}.${Buffer.from(signature).toString('base64url')}`;
 }

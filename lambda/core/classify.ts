@@ -26,6 +26,11 @@ export interface SalesforceToken {
   readonly token_type: string;
   readonly scope?: string | undefined;
   readonly issued_at?: string | undefined;
+  /**
+   * Only from the web-server flow's code exchange, kept to revoke a stray approval; the JWT flow
+   * never gets one and the broker never stores or returns it.
+   */
+  readonly refresh_token?: string | undefined;
 }
 
 export type Classification =
@@ -173,7 +178,7 @@ function isHtml(contentType: string, body: string): boolean {
 }
 
 function toToken(json: Record<string, unknown>): SalesforceToken | undefined {
-  const { access_token, instance_url, id, token_type, scope, issued_at } = json;
+  const { access_token, instance_url, id, token_type, scope, issued_at, refresh_token } = json;
   if (typeof access_token !== 'string' || access_token === '') return undefined;
   if (typeof instance_url !== 'string' || typeof id !== 'string') return undefined;
   return {
@@ -185,6 +190,7 @@ function toToken(json: Record<string, unknown>): SalesforceToken | undefined {
     ...(typeof issued_at === 'string' || typeof issued_at === 'number'
       ? { issued_at: String(issued_at) }
       : {}),
+    ...(typeof refresh_token === 'string' && refresh_token !== '' ? { refresh_token } : {}),
   };
 }
 

@@ -82,6 +82,43 @@ export type ApprovalFailedEvent = BrokerEvent<ApprovalEventData> & {
   readonly type: 'token_broker.approval.failed';
 };
 
+/** `data` of `key.rotated`: a staged key was accepted by Salesforce and is now current. */
+export type KeyRotatedData = {
+  readonly orgId: string;
+  readonly severity: 'info';
+  /** Secret names only: never key material. */
+  readonly previousKey: string;
+  readonly currentKey: string;
+  readonly keyKind?: 'secret' | 'kms' | undefined;
+  readonly certificateFingerprintSha256?: string | undefined;
+  /** RFC 3339 UTC */
+  readonly promotedAt: string;
+  readonly requestId: string;
+};
+
+/** The thresholds, in days, at which `certificate.expiring` is sent (once each). */
+export const CERTIFICATE_EXPIRY_THRESHOLDS = [30, 14, 7, 1] as const;
+export type CertificateExpiryThreshold = (typeof CERTIFICATE_EXPIRY_THRESHOLDS)[number];
+
+/** `data` of `certificate.expiring`. */
+export type CertificateExpiringData = {
+  readonly orgId: string;
+  readonly severity: 'warning' | 'critical';
+  readonly signingKey: string;
+  readonly certificateFingerprintSha256: string;
+  /** RFC 3339 UTC */
+  readonly notAfter: string;
+  readonly daysToExpiry: number;
+  readonly threshold: CertificateExpiryThreshold;
+};
+
+export type KeyRotatedEvent = BrokerEvent<KeyRotatedData> & {
+  readonly type: 'token_broker.key.rotated';
+};
+export type CertificateExpiringEvent = BrokerEvent<CertificateExpiringData> & {
+  readonly type: 'token_broker.certificate.expiring';
+};
+
 /** An incident as the builders need it: the lifecycle module's view, without SDK types. */
 export type IncidentSnapshot = {
   readonly orgId: string;
@@ -223,6 +260,41 @@ function toApprovalData(outcome: ApprovalEventFacts) {
     jwtExchangeWorks: outcome.jwtExchangeWorks,
     requestId: outcome.requestId,
   };
+}
+
+/** `token_broker.key.rotated`: Salesforce accepted the staged key; it is current fleet-wide. */
+export function buildKeyRotated(
+  context: EventContext,
+  rotation: Omit<KeyRotatedData, 'severity'>,
+): KeyRotatedEvent {
+  return buildEnvelope(context, 'token_broker.key.rotated', rotation.orgId, {
+    orgId: rotation.orgId,
+    severity: 'info',
+    previousKey: rotation.previousKey,
+    currentKey: rotation.currentKey,
+    ...(rotation.keyKind && { keyKind: rotation.keyKind }),
+    ...(rotation.certificateFingerprintSha256 && {
+      certificateFingerprintSha256: rotation.certificateFingerprintSha256,
+    }),
+    promotedAt: rotation.promotedAt,
+    requestId: rotation.requestId,
+  });
+}
+
+/** `token_broker.certificate.expiring`: an org's certificate crossed an expiry threshold. */
+export function buildCertificateExpiring(
+  context: EventContext,
+  expiring: Omit<CertificateExpiringData, 'severity'>,
+): CertificateExpiringEvent {
+  return buildEnvelope(context, 'token_broker.certificate.expiring', expiring.orgId, {
+    orgId: expiring.orgId,
+    severity: expiring.threshold <= 7 ? 'critical' : 'warning',
+    signingKey: expiring.signingKey,
+    certificateFingerprintSha256: expiring.certificateFingerprintSha256,
+    notAfter: expiring.notAfter,
+    daysToExpiry: expiring.daysToExpiry,
+    threshold: expiring.threshold,
+  });
 }
 
 /**

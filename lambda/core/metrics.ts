@@ -40,6 +40,11 @@ export const METRIC = {
   approvalsCompleted: 'ApprovalsCompleted',
   /** Dimension `Category`. */
   approvalsFailed: 'ApprovalsFailed',
+  /**
+   * Whole days until the signing certificate used expires, per fresh exchange: once with
+   * dimension `OrgId`, once without (what the expiry alarm watches, by its minimum).
+   */
+  certificateDaysToExpiry: 'CertificateDaysToExpiry',
 } as const;
 
 export const DIMENSION = {

@@ -3,15 +3,20 @@
  * implement them; tests and the local stack can supply their own. Nothing here does I/O.
  */
 import type { SignedApprovalLink } from './approval-links';
+import type { AssertionSigner } from './assertion';
 import type { Category } from './categories';
+import type { CertificateAlert } from './certificate-expiry';
 import type { Classification, TokenEndpointAnswer } from './classify';
 import type { RequestDeadline } from './deadline';
 import type { BrokerError } from './errors';
 import type { FailureRecord, StoredIncident } from './incidents';
+import type { InternalEvent, InternalEventResult } from './internal-events';
+import type { KeyRotation } from './key-rotation';
 import type { OAuthStateRecord } from './oauth-state';
 import type { Lease, RememberedFailure, SharedToken, SharedTokenState } from './shared-token';
+import type { SigningKeyKind } from './signing-key-secret';
 import type { CachedGrant } from './token-cache';
-import type { BrokerEvent, OrgRecord, SalesforceErrorDetail, TokenGrant } from './types';
+import type { BrokerEvent, OrgRecord, SalesforceErrorDetail } from './types';
 
 /** Structured log sink of the services (the Powertools Logger fits). Never handed a secret. */
 export interface ServiceLogger {
@@ -93,7 +98,7 @@ export interface IncidentService {
  * Runs a fresh JWT Bearer exchange for an org, bypassing and then refreshing the token cache.
  * Throws a `BrokerError` carrying the category, Salesforce detail and remediation on failure.
  * The approval callback uses it to prove a fix; a success resolves the org's incidents with
- * `cause`.
+ * `cause`. Only the token function signs: the OAuth function's exchanger invokes it.
  */
 export interface TokenExchanger {
   exchangeFresh(
@@ -103,7 +108,13 @@ export interface TokenExchanger {
       readonly deadline: RequestDeadline;
       readonly cause: ResolutionCause;
     },
-  ): Promise<TokenGrant>;
+  ): Promise<unknown>;
+}
+
+/** Delivers an internal event to the token function: Lambda Invoke in AWS, in-process locally. */
+export interface TokenFunctionInvoker {
+  /** @throws when the token function cannot be reached or answers with a function error */
+  invoke(event: InternalEvent): Promise<InternalEventResult>;
 }
 
 /** One exchange's result and its report; the error carries category, detail and remediation. */
@@ -133,6 +144,21 @@ export interface ExchangeReport {
   readonly attempts: number;
   /** Whether the key was re-read after `invalid_assertion`. */
   readonly keyReread: boolean;
+  /** Days until the certificate of the key that signed expires, when the secret carries one. */
+  readonly certificateDaysToExpiry?: number | undefined;
+}
+
+/**
+ * The last certificate-expiry alert per org (the registry adapter keeps it on the org item as
+ * `certificateAlerts`, an attribute the token role may write).
+ */
+export interface CertificateAlertStore {
+  /**
+   * Records `alert` unless one at that threshold or below was already recorded for the same
+   * certificate, atomically, so one instance of many announces it.
+   * @returns whether this call recorded it
+   */
+  claimCertificateAlert(orgId: string, alert: CertificateAlert): Promise<boolean>;
 }
 
 /** Where a function's exchanges are counted (metrics and log lines). */
@@ -162,12 +188,16 @@ export interface CertificateInfo {
   readonly matchesPrivateKey: boolean;
 }
 
-/** A signing key ready to sign assertions. `privateKey` is a non-extractable handle. */
-export interface SigningKey {
+/**
+ * A signing key ready to sign assertions: a non-extractable key in this function's memory, or a
+ * KMS key that never leaves KMS. Either way only `sign` is exposed.
+ */
+export interface SigningKey extends AssertionSigner {
   readonly secretId: string;
   /** The secret version the key was read from; a re-read returning the same version changed nothing. */
   readonly versionId: string | undefined;
-  readonly privateKey: import('jose').CryptoKey;
+  /** Where the private key is: in the secret (`secret`) or in KMS (`kms`). */
+  readonly kind: SigningKeyKind;
   /** Absent when the secret holds a bare PEM key. */
   readonly certificate: CertificateInfo | undefined;
 }
@@ -256,6 +286,27 @@ export interface TokenInvalidationStore {
   recordTokenInvalidation(orgId: string, at: number): Promise<void>;
 }
 
+/**
+ * Staged rotation state on the org item (the registry adapter keeps it in `keyRotation`, an
+ * attribute the token role may write; the registry's own fields it may not).
+ */
+export interface KeyRotationStore {
+  getKeyRotation(orgId: string): Promise<KeyRotation | undefined>;
+  /**
+   * Makes `staged` current, atomically and only while it is still the staged key, so that of
+   * many instances promoting at once exactly one wins.
+   * @returns whether this call promoted it
+   */
+  promoteStagedKey(
+    orgId: string,
+    promotion: { readonly staged: string; readonly previous: string; readonly at: string },
+  ): Promise<boolean>;
+  /** Stages the next key (`keys rotate`); replaces an earlier staged key. */
+  stageKey(orgId: string, secretId: string, at: string): Promise<void>;
+  /** Forgets the rotation once `keys rotate --finish` folded it into the registry. */
+  clearKeyRotation(orgId: string): Promise<void>;
+}
+
 /** Server-side storage of approval attempts. */
 export interface OAuthStateStore {
   save(record: OAuthStateRecord): Promise<void>;
@@ -272,6 +323,13 @@ export interface ApprovalIdentity {
   readonly username: string;
   /** The scopes Salesforce granted, from the token response's `scope`. */
   readonly grantedScopes: readonly string[];
+  /**
+   * Revokes the token the code brought at Salesforce's revoke endpoint (the refresh token when
+   * there is one: that removes the user's approval of the app). For a stray approval by someone
+   * other than the integration user. The token stays inside the adapter; never throws.
+   * @returns whether Salesforce confirmed the revocation
+   */
+  revokeApproval(): Promise<boolean>;
 }
 
 /** Redeems an authorization code at the org's login host and reads who approved. */

@@ -90,6 +90,8 @@ export const EVENT_TYPES = [
   'token_broker.incident.resolved',
   'token_broker.approval.completed',
   'token_broker.approval.failed',
+  'token_broker.key.rotated',
+  'token_broker.certificate.expiring',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

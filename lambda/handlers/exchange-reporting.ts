@@ -22,6 +22,20 @@ export function createExchangeReporter(logger: Logger, metrics: Metrics): Exchan
         logins.addDimension(DIMENSION.orgId, report.orgId);
         logins.addMetric(METRIC.salesforceLogins, MetricUnit.Count, report.attempts);
       }
+      if (report.certificateDaysToExpiry !== undefined) {
+        metrics.addMetric(
+          METRIC.certificateDaysToExpiry,
+          MetricUnit.Count,
+          report.certificateDaysToExpiry,
+        );
+        const perOrg = metrics.singleMetric();
+        perOrg.addDimension(DIMENSION.orgId, report.orgId);
+        perOrg.addMetric(
+          METRIC.certificateDaysToExpiry,
+          MetricUnit.Count,
+          report.certificateDaysToExpiry,
+        );
+      }
       if (!report.ok && report.category) {
         const single = metrics.singleMetric();
         single.addDimension(DIMENSION.category, report.category);

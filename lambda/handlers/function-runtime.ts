@@ -18,7 +18,7 @@ import { DynamoIncidentStore } from '../adapters/incident-store';
 import { SnsEventPublisher } from '../adapters/sns-publisher';
 import { SYSTEM_TIME, type TimeSource } from '../core/deadline';
 import type { EventContext } from '../core/events';
-import type { EventPublisher, IncidentService } from '../core/ports';
+import type { EventPublisher, IncidentService, TokenFunctionInvoker } from '../core/ports';
 import { createIncidentService } from '../services/incident-service';
 import type { EventsConfig } from './events-config';
 
@@ -39,6 +39,11 @@ export interface FunctionRuntime {
   readonly publisher?: EventPublisher;
   /** @default real time */
   readonly time?: TimeSource;
+  /**
+   * How the OAuth function reaches the token function, the only signer.
+   * @default Lambda Invoke of the OAuth config's `tokenFunctionName`
+   */
+  readonly tokenFunction?: TokenFunctionInvoker;
 }
 
 /**

@@ -11,13 +11,14 @@ export interface OAuthConfig {
   readonly stateTtlSeconds: number;
   /** Per-request timeout for Salesforce calls (`SALESFORCE_TIMEOUT_MS`). @default 5000 */
   readonly salesforceTimeoutMs: number;
-  /**
-   * The KMS key the shared token cache is sealed under (`TOKEN_CACHE_KEY_ID`): the callback's check
-   * stores its fresh token there, so the first caller after an approval needs no login.
-   */
-  readonly tokenCacheKeyId: string;
   /** The key and lifetime of the approval links `/oauth/authorize` checks. */
   readonly approvalLinks: ApprovalLinkConfig;
+  /**
+   * The token function to invoke for the callback's fresh exchange (`TOKEN_FUNCTION_NAME`): the
+   * OAuth function holds no signing key. Required unless the runtime supplies its own
+   * `tokenFunction` invoker (the local stack and the tests call the token function in-process).
+   */
+  readonly tokenFunctionName?: string;
 }
 
 /** @throws ConfigError naming the first missing or malformed variable */
@@ -28,7 +29,7 @@ export function readOAuthConfig(env: Readonly<Record<string, string | undefined>
     // Salesforce codes live 15 minutes; an attempt may not outlive its code by much.
     stateTtlSeconds: readInteger(env, 'OAUTH_STATE_TTL_SECONDS', 600, { min: 60, max: 3600 }),
     salesforceTimeoutMs: readInteger(env, 'SALESFORCE_TIMEOUT_MS', 5000, SALESFORCE_TIMEOUT_BOUNDS),
-    tokenCacheKeyId: readString(env, 'TOKEN_CACHE_KEY_ID'),
     approvalLinks: readApprovalLinkConfig(env),
+    tokenFunctionName: readString(env, 'TOKEN_FUNCTION_NAME'),
   };
 }

@@ -3,28 +3,41 @@
  * on the first request. Only {@link composeOAuthFunction} imports this module.
  */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { buildBoundedClientConfig } from '../adapters/aws-client-config';
 import { createOAuthStateStore } from '../adapters/oauth-state-store';
 import { createDynamoOrgRegistry } from '../adapters/org-registry';
 import {
   createConsumerSecretReader,
   createSalesforceOAuthClient,
 } from '../adapters/salesforce-oauth-client';
+import {
+  createInvokedTokenExchanger,
+  createLambdaTokenFunctionInvoker,
+} from '../adapters/token-function-invoker';
 import { selectBindingCookiePolicy } from '../core/cookies';
 import { SYSTEM_TIME } from '../core/deadline';
 import { createApprovalService } from '../services/approval-service';
+import { ConfigError } from './env';
 import { composeEvents, type FunctionClients, type FunctionRuntime } from './function-runtime';
 import type { OAuthFunctionConfig } from './oauth-function';
 import { createOAuthHandler } from './oauth-handler';
 import { recordApprovalOutcome } from './oauth-metrics';
 import type { RestHandler } from './rest-handler';
-import { composeApprovalLinks, composeTokenService } from './token-function-adapters';
+import { composeApprovalLinks } from './token-function-adapters';
 
-/** Signing keys are read once per instance here: approvals are rare. */
-const SIGNING_KEY_MAX_AGE_SECONDS = 300;
-/** The callback's own check remembers a failure like a token request would (token-config.ts). */
-const FAILURE_MEMORY_SECONDS = 60;
-/** Unused here: the OAuth function never drops a token on a caller's behalf. */
-const MIN_TOKEN_AGE_SECONDS = 30;
+/** The token function over Lambda Invoke, its client built here: only this function needs it. */
+async function invokeTokenFunction(functionName: string | undefined) {
+  if (!functionName) {
+    throw new ConfigError('Environment variable TOKEN_FUNCTION_NAME is required');
+  }
+  const { LambdaClient } = await import('@aws-sdk/client-lambda');
+  // One attempt of up to 19 s: the token function answers within its own 20 s timeout, and a
+  // retried invoke would run a second Salesforce login for the same approval.
+  const client = new LambdaClient(
+    buildBoundedClientConfig({ maxAttempts: 1, attemptTimeoutMs: 19_000 }),
+  );
+  return createLambdaTokenFunctionInvoker({ client, functionName });
+}
 
 export async function composeOAuthHandler(
   config: OAuthFunctionConfig,
@@ -36,24 +49,9 @@ export async function composeOAuthHandler(
   const { oauth } = config;
   const documents = DynamoDBDocumentClient.from(clients.dynamo);
   const events = composeEvents(config.events, documents, runtime, clients.sns);
-  // The callback's JWT re-run is a Salesforce login like any other: counted and logged the same.
-  const tokens = await composeTokenService(
-    {
-      token: {
-        tableName: oauth.tableName,
-        publicBaseUrl: oauth.publicBaseUrl,
-        salesforceTimeoutMs: oauth.salesforceTimeoutMs,
-        signingKeyMaxAgeSeconds: SIGNING_KEY_MAX_AGE_SECONDS,
-        tokenCacheKeyId: oauth.tokenCacheKeyId,
-        failureMemorySeconds: FAILURE_MEMORY_SECONDS,
-        minTokenAgeSeconds: MIN_TOKEN_AGE_SECONDS,
-        approvalLinks: oauth.approvalLinks,
-      },
-      events: config.events,
-    },
-    runtime,
-    clients,
-    { documents, events },
+  // The callback's JWT re-run is the token function's: only it reads signing keys and signs.
+  const tokens = createInvokedTokenExchanger(
+    runtime.tokenFunction ?? (await invokeTokenFunction(oauth.tokenFunctionName)),
   );
   const service = createApprovalService({
     orgs: createDynamoOrgRegistry({ client: documents, tableName: oauth.tableName }),

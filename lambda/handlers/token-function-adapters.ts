@@ -2,7 +2,6 @@
  * The token function's adapters and services over its clients: built once per function instance,
  * on the first request. Only {@link composeTokenFunction} imports this module.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createKmsApprovalLinkSigner } from '../adapters/approval-link-signer';
 import { createSecretsManagerConsumerSecrets } from '../adapters/consumer-secrets';
 import { createDataKeySealer } from '../adapters/kms-envelope';
@@ -20,12 +19,7 @@ import { createJwtExchange } from '../services/jwt-exchange';
 import { createTokenService, type TokenService } from '../services/token-service';
 import type { ApprovalLinkConfig } from './approval-link-config';
 import { createExchangeReporter } from './exchange-reporting';
-import {
-  composeEvents,
-  type FunctionClients,
-  type FunctionEvents,
-  type FunctionRuntime,
-} from './function-runtime';
+import { composeEvents, type FunctionClients, type FunctionRuntime } from './function-runtime';
 import type { TokenFunctionConfig } from './token-function';
 
 /** The function's approval links: signed with the stack's KMS HMAC key. */
@@ -47,26 +41,28 @@ export function composeApprovalLinks(
   });
 }
 
-/**
- * @param shared the document client and events when the caller composes more than the token
- * service over them (the OAuth function), so the function runs one of each
- */
 export async function composeTokenService(
   config: TokenFunctionConfig,
   runtime: FunctionRuntime,
   clients: FunctionClients,
-  shared?: { readonly documents: DynamoDBDocumentClient; readonly events: FunctionEvents },
 ): Promise<TokenService> {
   const { logger, metrics, time } = runtime;
+  const { token } = config;
   // Loaded here, not imported: esbuild hoists a static SDK import into the entry's cold start.
-  const documents =
-    shared?.documents ??
-    (await import('@aws-sdk/lib-dynamodb')).DynamoDBDocumentClient.from(clients.dynamo);
-  const { incidents } =
-    shared?.events ?? composeEvents(config.events, documents, runtime, clients.sns);
+  const documents = (await import('@aws-sdk/lib-dynamodb')).DynamoDBDocumentClient.from(
+    clients.dynamo,
+  );
+  const { incidents, publisher, eventContext } = composeEvents(
+    config.events,
+    documents,
+    runtime,
+    clients.sns,
+  );
+  const registry = createDynamoOrgRegistry({ client: documents, tableName: token.tableName });
   const signingKeys = createSecretsManagerSigningKeys({
     client: clients.secrets,
-    maxAgeMs: config.token.signingKeyMaxAgeSeconds * 1000,
+    kms: clients.kms,
+    maxAgeMs: token.signingKeyMaxAgeSeconds * 1000,
     onRefreshFailure: (secretId, error) =>
       logger.warn('Signing key refresh failed; serving the last good key', {
         secret_id: secretId,
@@ -74,7 +70,6 @@ export async function composeTokenService(
       }),
   });
   const reporter = createExchangeReporter(logger, metrics);
-  const { token } = config;
   const fleet = createFleetTokens({
     store: createDynamoSharedTokenStore({ client: documents, tableName: token.tableName }),
     sealer: createDataKeySealer({
@@ -90,15 +85,15 @@ export async function composeTokenService(
     failureMemoryMs: token.failureMemorySeconds * 1000,
     minTokenAgeMs: token.minTokenAgeSeconds * 1000,
   });
+  const approvalLinks = composeApprovalLinks(token, runtime, clients);
   const tokenEndpoint = createSalesforceTokenClient({
     timeoutMs: token.salesforceTimeoutMs,
     ...(time ? { time } : {}),
   });
   const clock = () => (time ?? SYSTEM_TIME).now();
   const { publicBaseUrl } = token;
-  const approvalLinks = composeApprovalLinks(token, runtime, clients);
   return createTokenService({
-    registry: createDynamoOrgRegistry({ client: documents, tableName: token.tableName }),
+    registry,
     fleet,
     exchange: createGrantExchange({
       jwt_bearer: createJwtExchange({
@@ -107,6 +102,8 @@ export async function composeTokenService(
         publicBaseUrl,
         approvalLinks,
         clock,
+        ...(time ? { time } : {}),
+        rotation: { store: registry, publisher, eventContext, logger },
       }),
       client_credentials: createClientCredentialsExchange({
         // The signing keys' max age bounds how long a rotated consumer secret may go unnoticed too.

@@ -3,10 +3,19 @@
  * events, time) in, the Lambda handler out. The Lambda entry (token.ts), the local stack, the
  * tests and the benchmark all build the function here. The adapters are composed on the first
  * request (token-function-adapters.ts, imported dynamically), so the cold-start import stays small.
+ *
+ * The handler takes API Gateway proxy events (the token API) and internal events (a direct
+ * invoke, lambda/core/internal-events.ts): one function, one set of signing keys in memory.
  */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import {
+  type InternalEvent,
+  type InternalEventResult,
+  isInternalEvent,
+} from '../core/internal-events';
 import type { EventsConfig } from './events-config';
-import type { FunctionRuntime } from './function-runtime';
-import type { RestHandler } from './rest-handler';
+import { type FunctionRuntime, once } from './function-runtime';
+import { createInternalEventHandler } from './internal-event-handler';
 import type { TokenConfig } from './token-config';
 import { createTokenHandler } from './token-handler';
 
@@ -15,17 +24,35 @@ export interface TokenFunctionConfig {
   readonly events: EventsConfig;
 }
 
+/** The token function's handler: the token API's proxy events, or an internal event. */
+export interface TokenFunctionHandler {
+  (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult>;
+  (event: InternalEvent, context: Context): Promise<InternalEventResult>;
+}
+
 export function composeTokenFunction(
   config: TokenFunctionConfig,
   runtime: FunctionRuntime,
-): RestHandler {
-  return createTokenHandler({
-    service: async () => {
-      const { composeTokenService } = await import('./token-function-adapters');
-      return composeTokenService(config, runtime, await runtime.clients());
-    },
+): TokenFunctionHandler {
+  const service = once(async () => {
+    const { composeTokenService } = await import('./token-function-adapters');
+    return composeTokenService(config, runtime, await runtime.clients());
+  });
+  const time = runtime.time ? { time: runtime.time } : {};
+  const rest = createTokenHandler({
+    service,
     logger: runtime.logger,
     metrics: runtime.metrics,
-    ...(runtime.time ? { time: runtime.time } : {}),
+    ...time,
   });
+  const internal = createInternalEventHandler({
+    service,
+    logger: runtime.logger,
+    metrics: runtime.metrics,
+    ...time,
+  });
+  return ((event: APIGatewayProxyEvent | InternalEvent, context: Context) =>
+    isInternalEvent(event)
+      ? internal(event, context)
+      : rest(event as APIGatewayProxyEvent, context)) as TokenFunctionHandler;
 }

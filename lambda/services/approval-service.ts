@@ -13,6 +13,8 @@ import {
   decideInvalidRequest,
   decideStateFailure,
   decideVerification,
+  isStrayApproval,
+  noteStrayApproval,
 } from '../core/approval-outcome';
 import type { RequestDeadline } from '../core/deadline';
 import { BrokerError, isBrokerError } from '../core/errors';
@@ -24,6 +26,7 @@ import {
 } from '../core/oauth-params';
 import { checkConsumedState, createAttempt, hashValue } from '../core/oauth-state';
 import type {
+  ApprovalIdentity,
   AuthorizationCodeClient,
   EventPublisher,
   OAuthStateStore,
@@ -127,7 +130,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
 
   async function verify(
     org: OrgRecord,
-    identity: { username: string; grantedScopes: readonly string[] },
+    identity: ApprovalIdentity,
     context: { requestId: string; deadline: RequestDeadline },
   ): Promise<ApprovalOutcome> {
     let jwt: { ok: true } | { ok: false; error: BrokerError };
@@ -138,13 +141,23 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
       if (!isBrokerError(error)) throw error;
       jwt = { ok: false, error };
     }
-    return decideVerification({
+    const outcome = decideVerification({
       org,
       approver: identity.username,
       grantedScopes: identity.grantedScopes,
       jwt,
       approvalLink: await approvalLinkFor(org.orgId),
     });
+    if (!isStrayApproval(org, identity.username)) return outcome;
+    // After the proof, not before: the exchange must not depend on an approval about to go.
+    const revoked = await identity.revokeApproval();
+    deps.logger.info('stray approval revoked', {
+      org_id: org.orgId,
+      approver: identity.username,
+      revoked,
+      request_id: context.requestId,
+    });
+    return noteStrayApproval(outcome, revoked);
   }
 
   return {
@@ -251,7 +264,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     codeVerifier: string,
     context: { requestId: string; deadline: RequestDeadline },
   ): Promise<ApprovalOutcome> {
-    let identity: { username: string; grantedScopes: readonly string[] };
+    let identity: ApprovalIdentity;
     try {
       identity = await deps.codes.redeemCode({
         org,

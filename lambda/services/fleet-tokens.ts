@@ -285,12 +285,14 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
       await store.releaseLease(org.orgId, owner).catch(() => undefined);
       throw error;
     }
-    const shared = share(org, version, startedAt, result).catch((error: unknown) => {
-      // The caller still gets its answer; other environments will log in again.
+    const shared = share(org, version, startedAt, result).catch(async (error: unknown) => {
+      // The caller still gets its answer; other environments will log in again, and must not
+      // wait out a lease nobody will fill.
       logger.warn('Sharing the exchange result failed; the response is unaffected', {
         org_id: org.orgId,
         error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
       });
+      await store.releaseLease(org.orgId, owner).catch(() => undefined);
     });
     // Like the rest of the bookkeeping, sharing never holds the answer past its due time.
     await Promise.all([settleBy(shared, respondBy, time), settle(result)]);

@@ -6,7 +6,7 @@
  */
 import { buildRedirectUri, buildSalesforceAuthorizeUrl } from '../core/approval-links';
 import { type RequestDeadline, SYSTEM_TIME, type TimeSource } from '../core/deadline';
-import { isBrokerError } from '../core/errors';
+import { BrokerError, isBrokerError } from '../core/errors';
 import { signingKeySecretIdOf } from '../core/org-record';
 import type {
   CertificateInfo,
@@ -23,6 +23,7 @@ import type {
   TokenExchanger,
   TokenInvalidationStore,
 } from '../core/ports';
+import type { SigningKeyKind } from '../core/signing-key-secret';
 import { TokenCache } from '../core/token-cache';
 import type { OrgRecord, TokenGrant } from '../core/types';
 import type { ApprovalLinks } from './approval-links';
@@ -87,11 +88,29 @@ export interface OrgStatus {
   /** Salesforce logins in the last hour, the shared token's times, a remembered failure. */
   readonly fleet: FleetStatus;
   readonly signingKey:
-    | { readonly available: true; readonly certificate: CertificateInfo | null }
+    | {
+        readonly available: true;
+        /** Where the private key is: in the secret, or held in KMS. */
+        readonly kind: SigningKeyKind;
+        readonly certificate: CertificateInfo | null;
+      }
     | { readonly available: false; readonly message: string };
 }
 
 export interface TokenService extends TokenExchanger {
+  exchangeFresh(
+    org: OrgRecord,
+    context: Parameters<TokenExchanger['exchangeFresh']>[1],
+  ): Promise<TokenGrant>;
+  /**
+   * {@link exchangeFresh} for an org named by id, its record read here (consistently): what the
+   * OAuth function's internal event asks for, so no caller can hand the signer a record.
+   * @throws BrokerError `org_not_found`, or the exchange's failure
+   */
+  exchangeFreshFor(
+    orgId: string,
+    context: Parameters<TokenExchanger['exchangeFresh']>[1],
+  ): Promise<TokenGrant>;
   getToken(orgId: string, request: TokenRequest): Promise<TokenResult>;
   /**
    * Drops this instance's token and records the invalidation for the others (which apply it when
@@ -205,7 +224,8 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
         Promise.resolve(org)
           .then((record) => deps.signingKeys.getSigningKey(signingKeySecretIdOf(record)))
           .then(
-            (key) => ({ available: true, certificate: key.certificate ?? null }) as const,
+            (key) =>
+              ({ available: true, kind: key.kind, certificate: key.certificate ?? null }) as const,
             (error: unknown) =>
               ({
                 available: false,
@@ -231,17 +251,28 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       };
     },
 
-    async exchangeFresh(org, context) {
-      // Never joins an exchange in flight: that one may have started before the fix it must prove.
-      const { exchange, settle: settleExchange } = loginFor(org, context);
-      const entry = await deps.fleet.prove(
-        org,
-        { requestId: context.requestId, deadline: context.deadline, invalidatedAt: undefined },
-        exchange,
-        settleExchange,
-      );
-      cache.put(org.orgId, entry);
-      return entry.grant;
+    exchangeFresh,
+
+    async exchangeFreshFor(orgId, context) {
+      const org = await registry.getOrg(orgId);
+      if (!org) throw new BrokerError('org_not_found', `No org ${orgId} is registered`);
+      return exchangeFresh(org, context);
     },
   };
+
+  async function exchangeFresh(
+    org: OrgRecord,
+    context: Parameters<TokenExchanger['exchangeFresh']>[1],
+  ): Promise<TokenGrant> {
+    // Never joins an exchange in flight: that one may have started before the fix it must prove.
+    const { exchange, settle: settleExchange } = loginFor(org, context);
+    const entry = await deps.fleet.prove(
+      org,
+      { requestId: context.requestId, deadline: context.deadline, invalidatedAt: undefined },
+      exchange,
+      settleExchange,
+    );
+    cache.put(org.orgId, entry);
+    return entry.grant;
+  }
 }

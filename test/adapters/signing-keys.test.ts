@@ -1,8 +1,9 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, verify } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { jwtVerify, SignJWT } from 'jose';
+import { jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSecretsManagerSigningKeys } from '../../lambda/adapters/signing-keys';
+import { buildAssertionClaims, signAssertion } from '../../lambda/core/assertion';
 import { BrokerError } from '../../lambda/core/errors';
 import {
   type LocalSecretsManager,
@@ -18,6 +19,11 @@ vi.mock('jose', async (importOriginal) => ({
   },
 }));
 
+const ORG = {
+  consumerKey: 'key',
+  username: 'user@acme.example',
+  audience: 'https://login.salesforce.com',
+};
 let local: LocalSecretsManager;
 let client: SecretsManagerClient;
 
@@ -58,11 +64,17 @@ describe('Secrets Manager signing keys (real SDK client, local endpoint)', () =>
       subject: 'CN=token-broker-test-sm-json',
     });
     expect(Date.parse(key.certificate?.notAfter ?? '')).toBeGreaterThan(Date.now());
-    expect(key.privateKey.extractable).toBe(false);
+    // Only a signing function is exposed: no key material, exportable or not.
+    expect(Object.keys(key).sort()).toEqual([
+      'certificate',
+      'kind',
+      'secretId',
+      'sign',
+      'versionId',
+    ]);
+    expect(key.kind).toBe('secret');
     expect(JSON.stringify(key)).not.toContain('PRIVATE KEY');
-    const jwt = await new SignJWT({ a: 1 })
-      .setProtectedHeader({ alg: 'RS256' })
-      .sign(key.privateKey);
+    const jwt = await signAssertion(buildAssertionClaims(ORG, Date.now()), key);
     await expect(jwtVerify(jwt, createPublicKey(material.publicKeyPem))).resolves.toBeTruthy();
   });
 
@@ -73,9 +85,9 @@ describe('Secrets Manager signing keys (real SDK client, local endpoint)', () =>
     await local.putSecret('keys/pkcs1', pkcs1.toString());
     const keys = createSecretsManagerSigningKeys({ client });
     expect((await keys.getSigningKey('keys/bare')).certificate).toBeUndefined();
-    expect((await keys.getSigningKey('keys/pkcs1')).privateKey.algorithm.name).toBe(
-      'RSASSA-PKCS1-v1_5',
-    );
+    const pkcs1Key = await keys.getSigningKey('keys/pkcs1');
+    const data = new TextEncoder().encode('signing input');
+    expect(verify('sha256', data, material.publicKeyPem, await pkcs1Key.sign(data))).toBe(true);
   });
 
   it('flags a certificate that does not belong to the key', async () => {
@@ -128,6 +140,38 @@ describe('Secrets Manager signing keys (real SDK client, local endpoint)', () =>
     expect(await categoryOf(keys.getSigningKey('keys/stale'))).toBe(
       'signing_key_unavailable: Signing key secret keys/stale could not be read (AccessDeniedException)',
     );
+  });
+
+  it('stops signing at once when the key read is refused or the secret is gone (revocation)', async () => {
+    const material = await signingMaterial('sm-revoked');
+    await local.putSecret('keys/revoked', material.secretString);
+    let now = 1_000_000;
+    const failures: string[] = [];
+    const keys = createSecretsManagerSigningKeys({
+      client,
+      maxAgeMs: 1000,
+      staleGraceMs: 3_600_000,
+      clock: () => now,
+      onRefreshFailure: (id) => failures.push(id),
+    });
+    await keys.getSigningKey('keys/revoked');
+    for (const refusal of ['AccessDeniedException', 'ResourceNotFoundException'] as const) {
+      now += 2000;
+      local.failNext('keys/revoked', refusal);
+      expect(await categoryOf(keys.getSigningKey('keys/revoked'))).toBe(
+        `signing_key_unavailable: Signing key secret keys/revoked could not be read (${refusal})`,
+      );
+      // The refused key is gone from memory: a forced re-read after invalid_assertion too.
+      local.failNext('keys/revoked', refusal);
+      expect(await categoryOf(keys.getSigningKey('keys/revoked', { forceRefresh: true }))).toMatch(
+        refusal,
+      );
+      await keys.getSigningKey('keys/revoked');
+    }
+    now += 2000;
+    local.failNext('keys/revoked', 'InternalServiceError');
+    await expect(keys.getSigningKey('keys/revoked')).resolves.toBeTruthy();
+    expect(failures).toEqual(['keys/revoked']);
   });
 
   it('fails with signing_key_unavailable for a missing secret or a bad shape, naming no content', async () => {

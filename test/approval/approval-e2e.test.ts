@@ -110,6 +110,9 @@ describe('approval loop in a browser', () => {
     const after = await broker.requestToken();
     expect(after.status).toBe(200);
     expect(await stack.emulator.control.countTokenExchanges(INTEGRATION_USER)).toBe(logins);
+    // The integration user's own approval is what the JWT flow relies on: never revoked.
+    expect(await stack.emulator.control.approvals({ username: INTEGRATION_USER })).toHaveLength(1);
+    expect(text).not.toContain('revoked');
     expect(broker.events.types()).toEqual([
       'token_broker.incident.opened',
       'token_broker.incident.resolved',
@@ -126,10 +129,16 @@ describe('approval loop in a browser', () => {
     expect(JSON.stringify(broker.events.events)).not.toContain(code);
   });
 
-  it('explains both fixes when another user approves', async () => {
+  it("explains both fixes when another user approves, and revokes that user's stray approval in Salesforce", async () => {
     const broker = await world();
+    const { control } = stack.emulator;
     const text = await approve(broker, { username: ADMIN_USER });
     expect(text).toContain('Approved by the wrong user');
+    expect(text).toContain(`The broker revoked ${ADMIN_USER}'s approval of the app in Salesforce`);
+    expect(text).toContain(`Approval by ${ADMIN_USER} revoked`);
+    // Salesforce (the emulator) no longer holds the admin's approval: nobody holding the broker's
+    // key can mint tokens for the admin.
+    expect(await control.approvals({ username: ADMIN_USER })).toEqual([]);
     expect(text).toContain(
       `You approved as ${ADMIN_USER}; the broker signs as ${INTEGRATION_USER}`,
     );

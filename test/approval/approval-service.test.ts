@@ -77,6 +77,9 @@ function setup(
         const identity = options.identity ?? {
           username: 'Integration@Acme.example',
           grantedScopes: ['api', 'refresh_token'],
+          revokeApproval: async () => {
+            throw new Error("the integration user's approval must never be revoked");
+          },
         };
         if (identity instanceof BrokerError) throw identity;
         return identity;
@@ -205,6 +208,25 @@ describe('approval service: start', () => {
 });
 
 describe('approval service: complete', () => {
+  it('tells the operator to revoke a stray approval by hand when Salesforce does not confirm the revocation', async () => {
+    const t = setup({
+      identity: {
+        username: 'admin@acme.example',
+        grantedScopes: ['api', 'refresh_token'],
+        revokeApproval: async () => false,
+      },
+      jwt: new BrokerError('consumer_not_approved', "user hasn't approved this consumer"),
+    });
+    const { started, state } = await t.start();
+    const outcome = await t.complete({ code: ['c'], state: [state] }, started.cookieValue);
+    expect(outcome.kind).toBe('approver_mismatch');
+    expect(outcome.steps[0]).toMatch(/^Revoke admin@acme\.example's approval of the app/);
+    expect(outcome.facts).toContainEqual({
+      label: 'Approval by admin@acme.example',
+      value: 'NOT revoked',
+    });
+  });
+
   it('verifies, resolves the incident and publishes approval.completed', async () => {
     const t = setup();
     const { started, state } = await t.start();
@@ -297,14 +319,28 @@ describe('approval service: complete', () => {
     });
   });
 
-  it('reports approver_mismatch with both fixes when JWT still fails', async () => {
+  it('reports approver_mismatch with both fixes when JWT still fails, and revokes the stray approval', async () => {
+    let revocations = 0;
     const t = setup({
-      identity: { username: 'admin@acme.example', grantedScopes: ['api', 'refresh_token'] },
+      identity: {
+        username: 'admin@acme.example',
+        grantedScopes: ['api', 'refresh_token'],
+        revokeApproval: async () => {
+          revocations += 1;
+          return true;
+        },
+      },
       jwt: new BrokerError('consumer_not_approved', "user hasn't approved this consumer"),
     });
     const { started, state } = await t.start();
     const outcome = await t.complete({ code: ['c'], state: [state] }, started.cookieValue);
     expect(outcome.kind).toBe('approver_mismatch');
+    expect(revocations).toBe(1);
+    expect(outcome.summary).toContain("revoked admin@acme.example's approval of the app");
+    expect(outcome.facts).toContainEqual({
+      label: 'Approval by admin@acme.example',
+      value: 'revoked',
+    });
     expect(t.resolved).toEqual([]);
     expect(t.events.events[0]?.data).toMatchObject({
       category: 'approver_mismatch',

@@ -24,6 +24,7 @@ import { composeOAuthFunction } from '../../lambda/handlers/oauth-function';
 import { composeTokenFunction } from '../../lambda/handlers/token-function';
 import { createApprovalLinks } from '../../lambda/services/approval-links';
 import { type LocalGateway, type RestHandler, startGateway } from '../../local/gateway';
+import { createInProcessTokenFunctionInvoker } from '../../local/in-process-invoker';
 import { type LocalKms, startKmsServer } from '../../local/kms-server';
 import {
   type LocalSecretsManager,
@@ -184,23 +185,24 @@ export async function composeBroker(stack: Stack, options: WorldOptions = {}): P
     clock: () => oauthTime.now(),
     logger: runtime.logger,
   });
-  handlers = {
-    token: composeTokenFunction(
-      {
-        token: {
-          tableName,
-          publicBaseUrl: gateway.url,
-          salesforceTimeoutMs: 5000,
-          signingKeyMaxAgeSeconds: 300,
-          tokenCacheKeyId,
-          failureMemorySeconds: 60,
-          minTokenAgeSeconds: 30,
-          approvalLinks,
-        },
-        events: eventsConfig('token'),
+  const token = composeTokenFunction(
+    {
+      token: {
+        tableName,
+        publicBaseUrl: gateway.url,
+        salesforceTimeoutMs: 5000,
+        signingKeyMaxAgeSeconds: 300,
+        tokenCacheKeyId,
+        failureMemorySeconds: 60,
+        minTokenAgeSeconds: 30,
+        approvalLinks,
       },
-      runtime,
-    ),
+      events: eventsConfig('token'),
+    },
+    runtime,
+  );
+  handlers = {
+    token,
     oauth: composeOAuthFunction(
       {
         oauth: {
@@ -208,12 +210,15 @@ export async function composeBroker(stack: Stack, options: WorldOptions = {}): P
           publicBaseUrl: gateway.url,
           salesforceTimeoutMs: 5000,
           stateTtlSeconds: 600,
-          tokenCacheKeyId,
           approvalLinks,
         },
         events: eventsConfig('oauth'),
       },
-      { ...runtime, time: oauthTime },
+      {
+        ...runtime,
+        time: oauthTime,
+        tokenFunction: createInProcessTokenFunctionInvoker(token),
+      },
     ),
   };
 

@@ -5,6 +5,11 @@ import { createKmsApprovalLinkSigner } from '../../lambda/adapters/approval-link
 import { METRIC } from '../../lambda/core/metrics';
 import { createApprovalLinks } from '../../lambda/services/approval-links';
 import type { LocalKms } from '../../local/kms-server';
+import {
+  type InvokedHandler,
+  type LocalLambda,
+  startLambdaServer,
+} from '../../local/lambda-server';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import type { LocalSecretsManager } from '../../local/secrets-manager-server';
 import type { LocalDynamo } from '../support/dynalite';
@@ -20,6 +25,8 @@ let secrets: LocalSecretsManager;
 let dynamo: LocalDynamo;
 let kms: LocalKms;
 let approvalLinkKeyId: string;
+let lambda: LocalLambda;
+const TOKEN_FUNCTION = 'token-broker-token';
 
 beforeAll(async () => {
   ({ salesforce, secrets, dynamo, kms, approvalLinkKeyId } = await startEntryWorld({
@@ -32,8 +39,20 @@ beforeAll(async () => {
       POWERTOOLS_LOGGER_LOG_EVENT: 'true',
     },
   }));
+  // The token function's own Lambda entry behind a local Invoke endpoint: the OAuth entry reaches
+  // it with its real Lambda client, as in AWS.
+  const { handler: token } = await import('../../lambda/handlers/token');
+  lambda = await startLambdaServer({
+    [TOKEN_FUNCTION]: { handler: token as InvokedHandler, timeoutMs: 20_000 },
+  });
+  Object.assign(process.env, {
+    TOKEN_FUNCTION_NAME: TOKEN_FUNCTION,
+    AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
+  });
 });
-afterAll(() => Promise.all([salesforce.close(), secrets.close(), kms.close(), dynamo.close()]));
+afterAll(() =>
+  Promise.all([salesforce.close(), secrets.close(), kms.close(), dynamo.close(), lambda.close()]),
+);
 
 /** The query of a link for `entry`, signed with the function's key on the local KMS. */
 async function linkQuery(): Promise<Record<string, string>> {
@@ -57,7 +76,7 @@ async function linkQuery(): Promise<Record<string, string>> {
 }
 
 describe('oauth.ts Lambda entry', () => {
-  it('counts the callback JWT re-run in the exchange metrics and logs with the Lambda context, never the event', async () => {
+  it('runs the callback JWT re-run in the token function (Lambda Invoke), counted in its metrics and logs, never the event', async () => {
     salesforce.answerWith((request) => {
       if (request.method === 'GET') return json(200, { username: INTEGRATION_USER });
       if (request.form.grant_type === 'authorization_code') {
@@ -117,9 +136,11 @@ describe('oauth.ts Lambda entry', () => {
       expect(exchange).toMatchObject({
         org_id: 'entry',
         attempts: 1,
-        function_name: 'token-broker-oauth',
+        function_name: TOKEN_FUNCTION,
         request_id: expect.any(String),
       });
+      expect(lambda.invocations(TOKEN_FUNCTION)).toBe(1);
+      expect(findSecrets(output.text(), [CODE, CODE_TOKEN, SUCCESS_BODY.access_token])).toEqual([]);
       // POWERTOOLS_LOGGER_LOG_EVENT=true is set, and still no event, code, state or cookie.
       expect(
         output.entries().filter((entry) => entry.message === 'Lambda invocation event'),

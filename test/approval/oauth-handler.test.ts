@@ -47,7 +47,13 @@ function createHandler(baseUrl = 'https://broker.example.com/prod') {
       },
     },
     codes: {
-      redeemCode: async () => ({ username: org.username, grantedScopes: ['api', 'refresh_token'] }),
+      redeemCode: async () => ({
+        username: org.username,
+        grantedScopes: ['api', 'refresh_token'],
+        revokeApproval: async () => {
+          throw new Error("the integration user's approval must never be revoked");
+        },
+      }),
     },
     tokens: {
       exchangeFresh: async () => {
@@ -247,8 +253,8 @@ describe('OAuth config', () => {
     TABLE_NAME: 't',
     PUBLIC_BASE_URL: 'https://broker.example.com/prod/',
     EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:events',
-    TOKEN_CACHE_KEY_ID: 'alias/token-cache',
     APPROVAL_LINK_KEY_ID: 'alias/approval-links',
+    TOKEN_FUNCTION_NAME: 'broker-token',
   };
   it('reads defaults and normalises the base URL', () => {
     expect(readOAuthConfig(env)).toEqual({
@@ -256,8 +262,8 @@ describe('OAuth config', () => {
       publicBaseUrl: 'https://broker.example.com/prod',
       stateTtlSeconds: 600,
       salesforceTimeoutMs: 5000,
-      tokenCacheKeyId: 'alias/token-cache',
       approvalLinks: { keyId: 'alias/approval-links', lifetimeSeconds: 604_800 },
+      tokenFunctionName: 'broker-token',
     });
   });
   it('refuses a missing variable, a bad TTL and a plain-http public URL', () => {
@@ -267,6 +273,9 @@ describe('OAuth config', () => {
     );
     expect(() => readOAuthConfig({ ...env, APPROVAL_LINK_TTL_SECONDS: '60' })).toThrow(
       /APPROVAL_LINK_TTL_SECONDS/,
+    );
+    expect(() => readOAuthConfig({ ...env, TOKEN_FUNCTION_NAME: '' })).toThrow(
+      /TOKEN_FUNCTION_NAME/,
     );
     expect(() => readOAuthConfig({ ...env, OAUTH_STATE_TTL_SECONDS: '5' })).toThrow(/OAUTH_STATE/);
     expect(() => readOAuthConfig({ ...env, PUBLIC_BASE_URL: 'http://broker.example.com' })).toThrow(

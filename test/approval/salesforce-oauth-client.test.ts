@@ -102,6 +102,7 @@ describe('Salesforce OAuth client', () => {
     expect(await redeem(client)).toEqual({
       username: 'integration@acme.example',
       grantedScopes: ['refresh_token', 'api'],
+      revokeApproval: expect.any(Function),
     });
     const [token, identity] = requests;
     expect(token?.headers['content-type']).toBe('application/x-www-form-urlencoded');
@@ -114,6 +115,23 @@ describe('Salesforce OAuth client', () => {
     });
     expect(identity?.path).toBe('/id/00D000000000001/005000000000001');
     expect(secrets).toEqual([]);
+  });
+
+  it("revokes a stray approval with the refresh token at the org's own revoke endpoint, on request only", async () => {
+    let answer = 200;
+    routes['POST /services/oauth2/revoke'] = (_request, _body, response) =>
+      json(response, answer, answer === 200 ? '' : { error: 'invalid_token' });
+    const identity = await redeem(client);
+    expect(requests.map((r) => r.path)).not.toContain('/services/oauth2/revoke');
+    expect(await identity.revokeApproval()).toBe(true);
+    const revoke = requests.at(-1);
+    expect(revoke?.path).toBe('/services/oauth2/revoke');
+    expect(revoke?.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(Object.fromEntries(new URLSearchParams(revoke?.body))).toEqual({
+      token: '5Aep-refresh-token-value',
+    });
+    answer = 400;
+    expect(await identity.revokeApproval()).toBe(false);
   });
 
   it('sends the client secret only for an org with consumerSecretId', async () => {

@@ -72,7 +72,18 @@ afterAll(async () => {
 describe('keys create', () => {
   it('stores key and certificate in the signing key secret format and prints only the certificate', async () => {
     // Named under the stack's default prefix, which the deployed functions may read.
-    const result = await run('keys', 'create', '--org', 'acme', '--days', '400');
+    const result = await run(
+      'keys',
+      'create',
+      '--org',
+      'acme',
+      '--days',
+      '400',
+      '--secrets-kms-key',
+      'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      '--reader-role',
+      'arn:aws:iam::123456789012:role/TokenBroker-TokenFunctionRole',
+    );
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Created secret salesforce-token-broker\/acme /);
     expect(result.stderr).toBe('');
@@ -320,6 +331,7 @@ describe('approval-url, verify and doctor', () => {
     expect(verdicts).toEqual({
       audience: 'pass',
       'grant-host': 'pass',
+      'secret-custody': 'pass',
       'secret-prefix': 'pass',
       'signing-key': 'pass',
       'certificate-key': 'pass',
@@ -348,13 +360,14 @@ describe('approval-url, verify and doctor', () => {
       '--registered-callback',
       `${BASE_URL}/oauth/callback`,
     );
-    expect(result.code, result.stdout).toBe(0);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
     const lines = result.stdout.split('\n').filter((line) => /^(PASS|WARN|FAIL|SKIP) /.test(line));
     expect(lines.map((line) => line.split(/\s+/).slice(0, 2).join(' '))).toEqual([
       'PASS audience',
       'PASS grant-host',
       'PASS secret-prefix',
       'PASS signing-key',
+      'PASS secret-custody',
       'PASS certificate-key',
       'PASS certificate-expiry',
       'PASS consumer-key',
@@ -401,7 +414,7 @@ describe('approval-url, verify and doctor', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/FAIL {2}audience .*My Domain/);
     expect(result.stdout).toMatch(
-      /WARN {2}secret-prefix +signingKeySecretId token-broker\/mismatched is outside salesforce-token-broker\/, which the deployed functions may read/,
+      /WARN {2}secret-prefix +signingKeySecretId token-broker\/mismatched is outside salesforce-token-broker\/, which only the token function reads/,
     );
     expect(result.stdout).toMatch(/FAIL {2}certificate-key .*does NOT match/);
     expect(result.stdout).toMatch(/FAIL {2}redirect-uri .*trailing slash/);

@@ -5,6 +5,7 @@ import {
   checkCertificateMatchesKey,
   checkConsumerKey,
   checkRedirectUri,
+  checkSecretCustody,
   checkSecretPrefix,
 } from '../../cli/doctor-checks';
 import { resolveSecretPrefix } from '../../cli/options';
@@ -124,9 +125,17 @@ describe('checkSecretPrefix', () => {
     [
       {
         signingKeySecretId: 'salesforce-token-broker/acme',
-        consumerSecretId: 'salesforce-token-broker/acme-consumer',
+        consumerSecretId: 'salesforce-token-broker-consumer/acme',
       },
       'pass',
+    ],
+    [
+      // Under the signing prefix: the OAuth function, which alone needs it, may not read there.
+      {
+        signingKeySecretId: 'salesforce-token-broker/acme',
+        consumerSecretId: 'salesforce-token-broker/acme-consumer',
+      },
+      'warn',
     ],
     [{ signingKeySecretId: 'keys/acme' }, 'warn'],
     [{ signingKeySecretId: arn('keys/salesforce-token-broker/acme') }, 'warn'],
@@ -145,9 +154,23 @@ describe('checkSecretPrefix', () => {
       prefix,
     );
     expect(result.detail).toContain(
-      'signingKeySecretId keys/acme and consumerSecretId keys/acme-consumer are outside salesforce-token-broker/',
+      'signingKeySecretId keys/acme is outside salesforce-token-broker/, which only the token function reads',
+    );
+    expect(result.detail).toContain(
+      'consumerSecretId keys/acme-consumer is outside salesforce-token-broker-consumer/, which only the OAuth function reads',
     );
     expect(result.detail).toContain('AccessDenied');
+  });
+});
+
+describe('checkSecretCustody', () => {
+  it('passes a secret under a customer-managed key with a resource policy, and says how to move an existing one', () => {
+    const key = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    expect(checkSecretCustody('s', { kmsKeyId: key, resourcePolicy: '{}' }).verdict).toBe('pass');
+    const legacy = checkSecretCustody('s', { kmsKeyId: undefined, resourcePolicy: undefined });
+    expect(legacy.verdict).toBe('warn');
+    expect(legacy.detail).toContain('aws secretsmanager update-secret --secret-id s --kms-key-id');
+    expect(legacy.detail).toContain('keys create --reader-role');
   });
 });
 

@@ -1,5 +1,5 @@
-import { createPublicKey } from 'node:crypto';
-import { decodeProtectedHeader, importPKCS8, jwtVerify } from 'jose';
+import { createPublicKey, sign } from 'node:crypto';
+import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import {
   ASSERTION_LIFETIME_SECONDS,
@@ -37,9 +37,11 @@ describe('assertion', () => {
 
   it('signs RS256 with typ JWT, verifiable with the certificate public key', async () => {
     const material = await signingMaterial('assertion');
-    const key = await importPKCS8(material.privateKeyPem, 'RS256');
+    const signer = {
+      sign: async (data: Uint8Array) => sign('sha256', data, material.privateKeyPem),
+    };
     const claims = buildAssertionClaims(org, Date.now());
-    const jwt = await signAssertion(claims, key);
+    const jwt = await signAssertion(claims, signer);
     expect(decodeProtectedHeader(jwt)).toEqual({ alg: 'RS256', typ: 'JWT' });
     const { payload } = await jwtVerify(jwt, createPublicKey(material.certificatePem), {
       algorithms: ['RS256'],

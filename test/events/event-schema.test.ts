@@ -7,9 +7,11 @@ import {
 import {
   buildApprovalCompleted,
   buildApprovalFailed,
+  buildCertificateExpiring,
   buildIncidentOpened,
   buildIncidentReminder,
   buildIncidentResolved,
+  buildKeyRotated,
   type EventContext,
   type IncidentSnapshot,
 } from '../../lambda/core/events';
@@ -76,6 +78,23 @@ describe('the event JSON Schema', () => {
         approverUsername: 'admin@acme.com',
         jwtExchangeWorks: false,
         category: 'approver_mismatch',
+      }),
+      buildKeyRotated(context, {
+        orgId: 'acme-prod',
+        previousKey: 'salesforce-token-broker/acme-prod',
+        currentKey: 'salesforce-token-broker/acme-prod-20261128t100000z',
+        keyKind: 'kms',
+        certificateFingerprintSha256: 'a'.repeat(64),
+        promotedAt: '2026-11-28T10:00:00.000Z',
+        requestId: 'req-6',
+      }),
+      buildCertificateExpiring(context, {
+        orgId: 'acme-prod',
+        signingKey: 'salesforce-token-broker/acme-prod',
+        certificateFingerprintSha256: 'b'.repeat(64),
+        notAfter: '2026-12-05T10:00:00.000Z',
+        daysToExpiry: 7,
+        threshold: 7,
       }),
       buildIncidentOpened(context, { ...incident, salesforce: { status: 0 } }, 'req-4'),
       buildIncidentOpened(

@@ -53,6 +53,7 @@ const DEPLOYED_VALUES: Record<string, string> = {
   TOKEN_CACHE_KEY_ID: 'arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d',
   APPROVAL_LINK_KEY_ID:
     'arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666',
+  TOKEN_FUNCTION_NAME: 'SalesforceTokenBroker-BrokerTokenFunction-1ABC',
 };
 
 interface LambdaResource {

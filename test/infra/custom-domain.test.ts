@@ -81,13 +81,18 @@ describe('with a custom domain and non-default context', () => {
     }
   });
 
-  it('reads secrets under the configured prefix only', () => {
-    const secretResources = Object.values(roleStatements(template))
-      .flat()
-      .filter((s) => s.Sid === 'ReadBrokerSecrets')
-      .map((s) => JSON.stringify(s.Resource));
-    expect(secretResources).toHaveLength(2);
-    for (const resource of secretResources) expect(resource).toContain(':secret:brokers/acme/*');
+  it('reads signing keys under the configured prefix only, consumer secrets under the default one', () => {
+    const resourcesOf = (sid: string) =>
+      Object.values(roleStatements(template))
+        .flat()
+        .filter((s) => s.Sid === sid)
+        .map((s) => JSON.stringify(s.Resource));
+    expect(resourcesOf('ReadSigningKeys')).toEqual([
+      expect.stringContaining(':secret:brokers/acme/*'),
+    ]);
+    expect(resourcesOf('ReadConsumerSecrets')).toEqual([
+      expect.stringContaining(':secret:salesforce-token-broker-consumer/*'),
+    ]);
   });
 
   it('leaves the API Gateway account role alone when told to', () => {

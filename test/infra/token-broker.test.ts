@@ -279,7 +279,53 @@ describe('IAM', () => {
     }
   });
 
-  it('grants the token function exactly its statements', () => {
+  const secretArn = (prefix: string) => ({
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':secretsmanager:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        `:secret:${prefix}*`,
+      ],
+    ],
+  });
+  const table = { 'Fn::GetAtt': [expect.stringMatching(/^BrokerTable/), 'Arn'] };
+  const secretsKey = { 'Fn::GetAtt': [expect.stringMatching(/^BrokerSecretsKey/), 'Arn'] };
+  const leadingKeys = (prefix: string) => ({
+    'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${prefix}*`] },
+  });
+  const viaSecretsManager = (prefix: string) => ({
+    StringEquals: {
+      'kms:ViaService': {
+        'Fn::Join': [
+          '',
+          ['secretsmanager.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }],
+        ],
+      },
+    },
+    StringLike: { 'kms:EncryptionContext:SecretARN': secretArn(prefix) },
+  });
+  const publishing = [
+    {
+      Sid: 'PublishEvents',
+      Effect: 'Allow',
+      Action: 'sns:Publish',
+      Resource: { Ref: expect.stringMatching(/^BrokerEventsTopic/) },
+    },
+    {
+      Sid: 'EncryptEventsForSns',
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BrokerTopicKey/), 'Arn'] },
+      Condition: { StringEquals: { 'kms:ViaService': expect.anything() } },
+    },
+  ];
+
+  it('grants the token function exactly its statements: org reads, its own org state, incidents, signing keys', () => {
     expect(roleStatements(template)[roleOf(512)]).toEqual([
       {
         Sid: 'WriteOwnLogGroup',
@@ -288,18 +334,80 @@ describe('IAM', () => {
         Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BrokerTokenFunctionLogGroup/), 'Arn'] },
       },
       {
-        Sid: 'TableItems',
+        Sid: 'ReadOrgItems',
         Effect: 'Allow',
-        Action: [
-          'dynamodb:GetItem',
-          'dynamodb:Query',
-          'dynamodb:UpdateItem',
-          'dynamodb:DeleteItem',
-        ],
-        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BrokerTable/), 'Arn'] },
+        Action: 'dynamodb:GetItem',
+        Resource: table,
+        Condition: leadingKeys('ORG#'),
+      },
+      {
+        Sid: 'WriteOrgState',
+        Effect: 'Allow',
+        Action: 'dynamodb:UpdateItem',
+        Resource: table,
         Condition: {
-          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ORG#*', 'TOKEN#*'] },
+          ...leadingKeys('ORG#'),
+          'ForAllValues:StringEquals': {
+            'dynamodb:Attributes': [
+              'pk',
+              'sk',
+              'lastExchange',
+              'tokenInvalidatedAt',
+              'keyRotation',
+              'certificateAlerts',
+            ],
+          },
         },
+      },
+      {
+        Sid: 'IncidentItems',
+        Effect: 'Allow',
+        Action: ['dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        Resource: table,
+        Condition: leadingKeys('INCIDENT#'),
+      },
+      {
+        Sid: 'ReadSigningKeys',
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: secretArn('salesforce-token-broker/'),
+      },
+      {
+        Sid: 'DecryptSigningKeys',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: secretsKey,
+        Condition: viaSecretsManager('salesforce-token-broker/'),
+      },
+      {
+        Sid: 'SignWithBrokerKmsKeys',
+        Effect: 'Allow',
+        Action: 'kms:Sign',
+        Resource: {
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':kms:',
+              { Ref: 'AWS::Region' },
+              ':',
+              { Ref: 'AWS::AccountId' },
+              ':key/*',
+            ],
+          ],
+        },
+        Condition: {
+          'ForAnyValue:StringLike': { 'kms:ResourceAliases': 'alias/salesforce-token-broker/*' },
+          StringEquals: { 'kms:SigningAlgorithm': 'RSASSA_PKCS1_V1_5_SHA_256' },
+        },
+      },
+      {
+        Sid: 'SharedTokenItems',
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Resource: table,
+        Condition: leadingKeys('TOKEN#'),
       },
       {
         Sid: 'SealSharedTokens',
@@ -314,37 +422,19 @@ describe('IAM', () => {
         },
       },
       {
-        Sid: 'ReadBrokerSecrets',
+        Sid: 'ReadClientCredentialsSecrets',
         Effect: 'Allow',
         Action: 'secretsmanager:GetSecretValue',
-        Resource: {
-          'Fn::Join': [
-            '',
-            [
-              'arn:',
-              { Ref: 'AWS::Partition' },
-              ':secretsmanager:',
-              { Ref: 'AWS::Region' },
-              ':',
-              { Ref: 'AWS::AccountId' },
-              ':secret:salesforce-token-broker/*',
-            ],
-          ],
-        },
+        Resource: secretArn('salesforce-token-broker-consumer/'),
       },
       {
-        Sid: 'PublishEvents',
+        Sid: 'DecryptClientCredentialsSecrets',
         Effect: 'Allow',
-        Action: 'sns:Publish',
-        Resource: { Ref: expect.stringMatching(/^BrokerEventsTopic/) },
+        Action: 'kms:Decrypt',
+        Resource: secretsKey,
+        Condition: viaSecretsManager('salesforce-token-broker-consumer/'),
       },
-      {
-        Sid: 'EncryptEventsForSns',
-        Effect: 'Allow',
-        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BrokerTopicKey/), 'Arn'] },
-        Condition: { StringEquals: { 'kms:ViaService': expect.anything() } },
-      },
+      ...publishing,
       {
         Sid: 'ApprovalLinkMacs',
         Effect: 'Allow',
@@ -354,28 +444,95 @@ describe('IAM', () => {
     ]);
   });
 
-  it('lets only the OAuth function touch OAuth state items', () => {
-    const byRole = roleStatements(template);
-    const leadingKeys = (memory: number) =>
-      byRole[roleOf(memory)]?.find((s) => s.Sid === 'TableItems')?.Condition;
-    expect(leadingKeys(256)).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ORG#*', 'STATE#*', 'TOKEN#*'] },
-    });
-    expect(JSON.stringify(leadingKeys(512))).not.toContain('STATE#');
-    const actions = (memory: number) =>
-      byRole[roleOf(memory)]?.find((s) => s.Sid === 'TableItems')?.Action;
-    expect(actions(256)).toContain('dynamodb:PutItem');
-    expect(actions(512)).not.toContain('dynamodb:PutItem');
-    const sids = byRole[roleOf(256)]?.map((s) => s.Sid);
-    expect(sids).toEqual([
-      'WriteOwnLogGroup',
-      'TableItems',
-      'SealSharedTokens',
-      'ReadBrokerSecrets',
-      'PublishEvents',
-      'EncryptEventsForSns',
-      'ApprovalLinkMacs',
+  it('grants the OAuth function approval attempts, consumer secrets and the token function invoke, never a signing key', () => {
+    const statements = roleStatements(template)[roleOf(256)];
+    expect(statements).toEqual([
+      {
+        Sid: 'WriteOwnLogGroup',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BrokerOAuthFunctionLogGroup/), 'Arn'] },
+      },
+      {
+        Sid: 'ReadOrgItems',
+        Effect: 'Allow',
+        Action: 'dynamodb:GetItem',
+        Resource: table,
+        Condition: leadingKeys('ORG#'),
+      },
+      {
+        Sid: 'OAuthStateItems',
+        Effect: 'Allow',
+        Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        Resource: table,
+        Condition: leadingKeys('STATE#'),
+      },
+      {
+        Sid: 'ReadConsumerSecrets',
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: secretArn('salesforce-token-broker-consumer/'),
+      },
+      {
+        Sid: 'DecryptConsumerSecrets',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: secretsKey,
+        Condition: viaSecretsManager('salesforce-token-broker-consumer/'),
+      },
+      {
+        Sid: 'InvokeTokenFunction',
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: {
+          'Fn::GetAtt': [expect.stringMatching(/^BrokerTokenFunction[A-Z0-9]+$/), 'Arn'],
+        },
+      },
+      ...publishing,
+      {
+        Sid: 'ApprovalLinkMacs',
+        Effect: 'Allow',
+        Action: ['kms:GenerateMac', 'kms:VerifyMac'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BrokerApprovalLinkKey/), 'Arn'] },
+      },
     ]);
+    expect(JSON.stringify(statements)).not.toContain(':secret:salesforce-token-broker/*');
+    expect(JSON.stringify(statements)).not.toContain('kms:Sign');
+  });
+
+  it('alarms when a signing certificate expires in fewer than 30 days, on the alarm topic', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'CertificateDaysToExpiry',
+      Namespace: METRIC_NAMESPACE,
+      Dimensions: [{ Name: 'service', Value: 'salesforce-token-broker' }],
+      Statistic: 'Minimum',
+      Period: 86_400,
+      Threshold: 30,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^BrokerAlarmTopic') }],
+    });
+  });
+
+  it('tells the OAuth function which token function to invoke', () => {
+    const { props } = functionByEntry(256);
+    expect((props.Environment as Json).Variables).toMatchObject({
+      TOKEN_FUNCTION_NAME: { Ref: expect.stringMatching(/^BrokerTokenFunction[A-Z0-9]+$/) },
+    });
+  });
+
+  it('keeps the secrets under a customer-managed key of the stack with rotation on, and outputs it', () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      Description: 'salesforce-token-broker: encrypts the signing key and consumer secrets',
+      EnableKeyRotation: true,
+    });
+    template.hasOutput('SecretsKeyArn', {
+      Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^BrokerSecretsKey'), 'Arn'] },
+    });
+    template.hasOutput('TokenRoleArn', {
+      Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^BrokerTokenFunctionRole'), 'Arn'] },
+    });
+    template.hasOutput('ConsumerSecretPrefix', { Value: 'salesforce-token-broker-consumer/' });
   });
 
   it('seals the shared token cache under its own rotating key, for both functions only', () => {

@@ -104,12 +104,12 @@ describe('Secrets Manager', () => {
     },
   );
 
-  it('a warm instance keeps serving the last good key when a re-read fails', async () => {
+  it('a warm instance keeps serving the last good key when a re-read fails transiently', async () => {
     await stack.addOrg('sm-stale');
     const handler = stack.createHandler();
     expect((await call(token('sm-stale'), handler)).response.statusCode).toBe(200);
-    await figures.fault('secrets manager AccessDenied on re-read (last good key)', async () => {
-      stack.secrets.failNext('token-broker/reliability', 'AccessDeniedException', 1);
+    await figures.fault('secrets manager throttled on re-read (last good key)', async () => {
+      stack.secrets.failNext('token-broker/reliability', 'ThrottlingException', 3);
       const { response, logs } = await call(
         token('sm-stale', { body: '{"forceRefresh":true}' }),
         handler,
@@ -118,6 +118,21 @@ describe('Secrets Manager', () => {
       expect(logs.map((entry) => entry.message)).toContain(
         'Signing key refresh failed; serving the last good key',
       );
+    });
+  });
+
+  it('a warm instance stops signing at once when a re-read is refused (revocation)', async () => {
+    await stack.addOrg('sm-revoked');
+    const handler = stack.createHandler();
+    expect((await call(token('sm-revoked'), handler)).response.statusCode).toBe(200);
+    await figures.fault('secrets manager AccessDenied on re-read (key revoked)', async () => {
+      stack.secrets.failNext('token-broker/reliability', 'AccessDeniedException', 1);
+      const { response } = await call(
+        token('sm-revoked', { body: '{"forceRefresh":true}' }),
+        handler,
+      );
+      expect(response.statusCode).toBe(500);
+      expect(JSON.parse(response.body)).toMatchObject({ error: 'signing_key_unavailable' });
     });
   });
 

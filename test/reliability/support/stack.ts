@@ -32,8 +32,12 @@ import { composeOAuthFunction } from '../../../lambda/handlers/oauth-function';
 import { logger, metrics } from '../../../lambda/handlers/observability';
 import type { RestHandler } from '../../../lambda/handlers/rest-handler';
 import { readTokenConfig } from '../../../lambda/handlers/token-config';
-import { composeTokenFunction } from '../../../lambda/handlers/token-function';
+import {
+  composeTokenFunction,
+  type TokenFunctionHandler,
+} from '../../../lambda/handlers/token-function';
 import { createApprovalLinks } from '../../../lambda/services/approval-links';
+import { createInProcessTokenFunctionInvoker } from '../../../local/in-process-invoker';
 import { startKmsServer } from '../../../local/kms-server';
 import { buildRestEvent, createLambdaContext, type RestRequest } from '../../../local/rest-event';
 import {
@@ -96,7 +100,7 @@ export interface InvokeRequest extends Partial<RestRequest> {
   readonly timeoutMs?: number;
 }
 
-export type TokenHandler = RestHandler;
+export type TokenHandler = TokenFunctionHandler;
 
 export interface Stack {
   readonly emulator: RunningEmulator;
@@ -251,13 +255,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           oauth: readOAuthConfig({
             TABLE_NAME: tableName,
             PUBLIC_BASE_URL,
+            // Named as in AWS; the in-process invoker below reaches the token function instead.
+            TOKEN_FUNCTION_NAME: 'token-broker-token',
             SALESFORCE_TIMEOUT_MS: String(options.salesforceTimeoutMs ?? 1000),
             TOKEN_CACHE_KEY_ID: tokenCacheKey.arn,
             APPROVAL_LINK_KEY_ID: approvalLinkKey.arn,
           }),
           events: { ...events, source: 'urn:salesforce-token-broker:oauth' },
         },
-        runtime,
+        { ...runtime, tokenFunction: createInProcessTokenFunctionInvoker(first) },
       ),
     async invoke(request, handler = first) {
       const { method, resource } = ROUTES[request.route];

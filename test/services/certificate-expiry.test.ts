@@ -1,0 +1,185 @@
+/**
+ * Certificate expiry on exchanges: the days-to-expiry metric per org and overall, and
+ * `token_broker.certificate.expiring` once per threshold crossed and certificate, through the
+ * composed token function, dynalite, the local Secrets Manager and the Salesforce emulator (which,
+ * like Salesforce, accepts a certificate whatever its expiry).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningEmulator, startEmulator } from '../../emulator/server';
+import { generateSigningMaterial } from '../../keys/signing-material';
+import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
+import { countDaysToExpiry, selectCrossedThreshold } from '../../lambda/core/certificate-expiry';
+import { METRIC_NAMESPACE, SERVICE_NAME } from '../../lambda/core/metrics';
+import { validateOrgRecord } from '../../lambda/core/org-record';
+import { readEventsConfig } from '../../lambda/handlers/events-config';
+import { composeTokenFunction } from '../../lambda/handlers/token-function';
+import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
+import {
+  type LocalSecretsManager,
+  startSecretsManagerServer,
+} from '../../local/secrets-manager-server';
+import { type LocalDynamo, startDynalite } from '../support/dynalite';
+import { RecordingPublisher } from '../support/events';
+import { captureOutput } from '../support/logs';
+
+const CALLER = 'arn:aws:iam::123456789012:role/Fulfilment';
+const DAY_MS = 86_400_000;
+
+let emulator: RunningEmulator;
+let secrets: LocalSecretsManager;
+let dynamo: LocalDynamo;
+
+beforeAll(async () => {
+  [emulator, secrets, dynamo] = await Promise.all([
+    startEmulator(),
+    startSecretsManagerServer(),
+    startDynalite(),
+  ]);
+});
+afterAll(() => Promise.all([emulator.close(), secrets.close(), dynamo.close()]));
+
+describe('certificate expiry, decided', () => {
+  it('counts whole days and picks the lowest threshold crossed', () => {
+    const now = Date.parse('2026-12-01T00:00:00Z');
+    expect(countDaysToExpiry('2026-12-31T12:00:00Z', now)).toBe(30);
+    expect(countDaysToExpiry('2026-11-30T00:00:00Z', now)).toBe(-1);
+    expect([31, 30, 20, 14, 8, 7, 2, 1, 0, -5].map(selectCrossedThreshold)).toEqual([
+      undefined,
+      30,
+      30,
+      14,
+      14,
+      7,
+      7,
+      1,
+      1,
+      1,
+    ]);
+  });
+});
+
+describe('certificate expiry on exchanges', () => {
+  it('emits days to expiry per org and announces each threshold once per certificate', async () => {
+    const { control } = emulator;
+    await control.reset();
+    const tableName = await dynamo.createTable();
+    const registry = createDynamoOrgRegistry({
+      client: DynamoDBDocumentClient.from(dynamo.client),
+      tableName,
+    });
+    const sfOrg = await control.createOrg({ myDomainHost: 'acme.my.salesforce.com' });
+    const orgs = [
+      { orgId: 'soon', days: 5 },
+      { orgId: 'later', days: 20 },
+      { orgId: 'fine', days: 200 },
+    ];
+    for (const org of orgs) {
+      const material = await generateSigningMaterial({
+        commonName: org.orgId,
+        notAfter: new Date(Date.now() + org.days * DAY_MS + 3_600_000),
+      });
+      const app = await control.createApp(sfOrg.id, { certificates: [material.certificatePem] });
+      const username = `${org.orgId}@acme.example`;
+      await control.createUser(sfOrg.id, { username });
+      await control.approve(username, app.consumerKey, ['api', 'refresh_token']);
+      await secrets.putSecret(`keys/${org.orgId}`, material.secretString);
+      await registry.putOrg(
+        validateOrgRecord({
+          orgId: org.orgId,
+          loginUrl: emulator.hostUrl('login.salesforce.com'),
+          consumerKey: app.consumerKey,
+          username,
+          signingKeySecretId: `keys/${org.orgId}`,
+          callers: [CALLER],
+        }),
+      );
+    }
+    const publisher = new RecordingPublisher();
+    const local = { region: 'eu-west-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } };
+    const handler = composeTokenFunction(
+      {
+        token: {
+          tableName,
+          publicBaseUrl: 'https://broker.example.com/prod',
+          salesforceTimeoutMs: 2000,
+          signingKeyMaxAgeSeconds: 300,
+          // KMS is a closed loopback port here: nothing is shared or linked, every request exchanges.
+          tokenCacheKeyId: 'alias/unreachable',
+          failureMemorySeconds: 0,
+          minTokenAgeSeconds: 0,
+          approvalLinks: { keyId: 'alias/unreachable', lifetimeSeconds: 604_800 },
+        },
+        events: readEventsConfig(
+          { EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:events', TABLE_NAME: tableName },
+          'token',
+        ),
+      },
+      {
+        logger: new Logger({ serviceName: SERVICE_NAME }),
+        metrics: new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME }),
+        clients: () => ({
+          dynamo: dynamo.client,
+          secrets: new SecretsManagerClient({ ...local, endpoint: secrets.endpoint }),
+          kms: new KMSClient({ ...local, endpoint: 'http://127.0.0.1:9' }),
+        }),
+        publisher,
+      },
+    );
+    const output = captureOutput();
+    try {
+      for (let round = 0; round < 2; round += 1) {
+        for (const { orgId } of orgs) {
+          const response = await handler(
+            buildRestEvent({
+              method: 'POST',
+              resource: '/orgs/{orgId}/token',
+              path: `/orgs/${orgId}/token`,
+              pathParameters: { orgId },
+              callerArn: CALLER,
+              body: '{"forceRefresh":true}',
+            }),
+            createLambdaContext({ timeoutMs: 20_000 }),
+          );
+          expect(response.statusCode).toBe(200);
+        }
+      }
+      const perOrg = output
+        .entries()
+        .filter((entry) => typeof entry.CertificateDaysToExpiry === 'number')
+        .map((entry) => [entry.OrgId ?? '(all)', entry.CertificateDaysToExpiry]);
+      expect(perOrg).toEqual(
+        expect.arrayContaining([
+          ['soon', 5],
+          ['(all)', 5],
+          ['later', 20],
+          ['fine', 200],
+        ]),
+      );
+    } finally {
+      output.stop();
+    }
+    expect(publisher.types()).toEqual([
+      'token_broker.certificate.expiring',
+      'token_broker.certificate.expiring',
+    ]);
+    expect(publisher.events.map((event) => event.data)).toEqual([
+      expect.objectContaining({
+        orgId: 'soon',
+        threshold: 7,
+        daysToExpiry: 5,
+        severity: 'critical',
+      }),
+      expect.objectContaining({
+        orgId: 'later',
+        threshold: 30,
+        daysToExpiry: 20,
+        severity: 'warning',
+      }),
+    ]);
+  });
+});
