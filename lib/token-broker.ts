@@ -128,6 +128,7 @@ export class TokenBroker extends Construct {
       environment: {
         ...environment,
         SIGNING_KEY_MAX_AGE_SECONDS: String(config.signingKeyMaxAge.toSeconds()),
+        TOKEN_CACHE_KEY_ID: this.tokenCacheKey.keyArn,
         FAILURE_MEMORY_SECONDS: String(config.failureMemory.toSeconds()),
         MIN_TOKEN_AGE_SECONDS: String(config.minTokenAge.toSeconds()),
       },
@@ -222,7 +223,6 @@ export class TokenBroker extends Construct {
       POWERTOOLS_LOG_LEVEL: config.logLevel,
       SALESFORCE_TIMEOUT_MS: String(config.salesforceTimeout.toMilliseconds()),
       INCIDENT_REMINDER_INTERVAL_SECONDS: String(config.incidentReminderInterval.toSeconds()),
-      TOKEN_CACHE_KEY_ID: this.tokenCacheKey.keyArn,
       APPROVAL_LINK_KEY_ID: this.approvalLinkKey.keyArn,
       APPROVAL_LINK_TTL_SECONDS: String(config.approvalLinkTtl.toSeconds()),
     };
