@@ -146,6 +146,8 @@ export interface ExchangeReport {
   readonly keyReread: boolean;
   /** Days until the certificate of the key that signed expires, when the secret carries one. */
   readonly certificateDaysToExpiry?: number | undefined;
+  /** SHA-256 fingerprint of the certificate whose key signed the (last) assertion, when known. */
+  readonly keyFingerprint?: string | undefined;
 }
 
 /**

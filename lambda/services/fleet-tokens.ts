@@ -222,7 +222,7 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
           version,
           obtainedAt: startedAt,
           expiresAt: result.entry.expiresAtMs,
-          keyFingerprint: undefined,
+          keyFingerprint: result.report.keyFingerprint,
         },
         logins,
       );

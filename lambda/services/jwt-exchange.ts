@@ -264,7 +264,14 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
       const notAfter = used.certificate?.notAfter;
       const certificateDaysToExpiry =
         notAfter === undefined ? undefined : countDaysToExpiry(notAfter, clock());
-      const measured = { ...base, latencyMs, attempts, keyReread, certificateDaysToExpiry };
+      const measured = {
+        ...base,
+        latencyMs,
+        attempts,
+        keyReread,
+        certificateDaysToExpiry,
+        keyFingerprint: used.certificate?.fingerprintSha256,
+      };
       if (classification.ok && certificateDaysToExpiry !== undefined) {
         await announceExpiry(org, used, certificateDaysToExpiry);
       }

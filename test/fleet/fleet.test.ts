@@ -101,6 +101,8 @@ describe(`a fleet of ${ENVIRONMENTS} token function environments`, () => {
     const raw = JSON.stringify(await sharedItem('bench-0'));
     expect(raw).not.toContain(String(answers[0]?.body.access_token));
     expect(raw).toMatch(/"tokenSealed":"e1\./);
+    // Which key signed it: the certificate's fingerprint, never the key.
+    expect(raw).toMatch(/"tokenKeyFingerprint":"[0-9a-f]{64}"/);
   });
 
   it('a forceRefresh storm inside the minimum token age makes no login', async () => {
