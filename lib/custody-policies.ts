@@ -3,7 +3,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { TABLE_SCHEMA } from '../lambda/adapters/table-schema';
+import { ORG_INDEX_VALUE, TABLE_SCHEMA } from '../lambda/adapters/table-schema';
 import { secretPrefixArn } from './broker-policies';
 import { SIGNING_KEY_ALIAS_PREFIX } from './secret-prefix';
 
@@ -24,6 +24,21 @@ export function readOrgItemsStatement(table: ITable): PolicyStatement {
     actions: ['dynamodb:GetItem'],
     resources: [table.tableArn],
     conditions: leadingKeys(['ORG#']),
+  });
+}
+
+/**
+ * Listing the org registry (the daily certificate check): Query on the org index only, and only
+ * its one partition (`gsi1pk = ORG`, what `listOrgs` asks for). No Scan, no Query on the table.
+ */
+export function listOrgsStatement(table: ITable): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'ListOrgs',
+    actions: ['dynamodb:Query'],
+    resources: [`${table.tableArn}/index/${TABLE_SCHEMA.orgIndex.name}`],
+    conditions: {
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [ORG_INDEX_VALUE] },
+    },
   });
 }
 

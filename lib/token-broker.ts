@@ -13,11 +13,13 @@ import { BrokerFunction } from './broker-function';
 import { publishStatements } from './broker-policies';
 import { createBrokerTable } from './broker-table';
 import { createBrokerTopics } from './broker-topics';
+import { createCertificateCheckSchedule } from './certificate-check-schedule';
 import { createCertificateExpiryAlarm } from './certificate-expiry-alarm';
 import {
   decryptSecretsStatement,
   incidentItemsStatement,
   invokeTokenFunctionStatement,
+  listOrgsStatement,
   oauthStateItemsStatement,
   readOrgItemsStatement,
   readSecretsUnderStatement,
@@ -136,6 +138,8 @@ export class TokenBroker extends Construct {
       // role that reads signing keys or signs.
       statements: [
         readOrgItemsStatement(this.table),
+        // The daily certificate check lists the registry (the org index's one partition).
+        listOrgsStatement(this.table),
         writeOrgStateStatement(this.table, ORG_STATE_ATTRIBUTES),
         incidentItemsStatement(this.table),
         readSecretsUnderStatement('ReadSigningKeys', signingPrefix),
@@ -204,6 +208,10 @@ export class TokenBroker extends Construct {
     createCertificateExpiryAlarm(this, {
       alarmTopic: this.alarmTopic,
       thresholdDays: config.certificateExpiryAlarmDays,
+      stageName: config.stageName,
+    });
+    createCertificateCheckSchedule(this, {
+      tokenFunction: this.tokenFunction.function,
       stageName: config.stageName,
     });
     new SavedQueries(this, 'Queries', {

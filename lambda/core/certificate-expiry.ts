@@ -1,8 +1,9 @@
 /**
  * Certificate expiry (docs/runbook.md#certificate-expiry). Salesforce does not enforce the
  * uploaded certificate's expiry for the JWT Bearer flow, so nothing breaks when it passes: the
- * broker counts the days itself, as a metric on every exchange, and announces each threshold
- * crossed (30, 14, 7, 1 days) once per certificate. Pure: no I/O.
+ * broker counts the days itself, as a metric on every exchange and in a daily check of every org
+ * (lambda/services/certificate-watch.ts), and announces each threshold crossed (30, 14, 7, 1
+ * days) once per certificate. Pure: no I/O.
  */
 import { CERTIFICATE_EXPIRY_THRESHOLDS, type CertificateExpiryThreshold } from './events';
 

@@ -24,7 +24,15 @@ export interface ExchangeFreshEvent {
   readonly salesforceBy: number;
 }
 
-export type InternalEvent = ExchangeFreshEvent;
+/**
+ * The daily certificate check (EventBridge Scheduler): every JWT org's days to expiry, and
+ * `certificate.expiring` for a threshold crossed, whether or not anyone exchanged for the org.
+ */
+export interface CheckCertificatesEvent {
+  readonly brokerInternal: 'check_certificates';
+}
+
+export type InternalEvent = ExchangeFreshEvent | CheckCertificatesEvent;
 
 /** What an exchange failure may tell the OAuth function: category and fix, never a credential. */
 export interface InternalFailure {
@@ -34,8 +42,17 @@ export interface InternalFailure {
   readonly remediation?: Remediation;
 }
 
+/** What the daily certificate check counted (its log line says the same). */
+export interface CertificateCheckCounts {
+  readonly orgs: number;
+  readonly checked: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly announced: number;
+}
+
 export type InternalEventResult =
-  | { readonly ok: true }
+  | { readonly ok: true; readonly certificates?: CertificateCheckCounts }
   | { readonly ok: false; readonly error: InternalFailure };
 
 /** Whether a Lambda payload is an internal event (to be parsed) rather than an API Gateway one. */
@@ -50,6 +67,9 @@ export function parseInternalEvent(
   | { readonly ok: true; readonly event: InternalEvent }
   | { readonly ok: false; readonly message: string } {
   const raw = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
+  if (raw[INTERNAL_EVENT_FIELD] === 'check_certificates') {
+    return { ok: true, event: { brokerInternal: 'check_certificates' } };
+  }
   if (raw[INTERNAL_EVENT_FIELD] !== 'exchange_fresh') {
     return {
       ok: false,

@@ -167,6 +167,11 @@ export interface CertificateAlertStore {
 export interface ExchangeReporter {
   /** Once per fresh exchange. */
   reportExchange(report: ExchangeReport): void;
+  /**
+   * `CertificateDaysToExpiry`, overall and per org: by every fresh exchange that knows its
+   * certificate, and by the daily certificate check.
+   */
+  reportCertificateDaysToExpiry(orgId: string, days: number): void;
   /** When an exchange's bookkeeping was still running at `respondBy` and was left behind. */
   reportBookkeepingAbandoned(report: ExchangeReport): void;
   /** A token served from the fleet's shared cache (another environment's login). */

@@ -12,7 +12,14 @@ import type { ExchangeReporter } from '../core/ports';
 import { SALESFORCE_LOGINS_PER_HOUR } from '../core/shared-token';
 
 export function createExchangeReporter(logger: Logger, metrics: Metrics): ExchangeReporter {
+  function reportCertificateDaysToExpiry(orgId: string, days: number): void {
+    metrics.addMetric(METRIC.certificateDaysToExpiry, MetricUnit.Count, days);
+    const perOrg = metrics.singleMetric();
+    perOrg.addDimension(DIMENSION.orgId, orgId);
+    perOrg.addMetric(METRIC.certificateDaysToExpiry, MetricUnit.Count, days);
+  }
   return {
+    reportCertificateDaysToExpiry,
     reportExchange(report) {
       // Each attempt is a Salesforce login; none was made when the key could not be loaded.
       if (report.attempts > 0) {
@@ -23,18 +30,7 @@ export function createExchangeReporter(logger: Logger, metrics: Metrics): Exchan
         logins.addMetric(METRIC.salesforceLogins, MetricUnit.Count, report.attempts);
       }
       if (report.certificateDaysToExpiry !== undefined) {
-        metrics.addMetric(
-          METRIC.certificateDaysToExpiry,
-          MetricUnit.Count,
-          report.certificateDaysToExpiry,
-        );
-        const perOrg = metrics.singleMetric();
-        perOrg.addDimension(DIMENSION.orgId, report.orgId);
-        perOrg.addMetric(
-          METRIC.certificateDaysToExpiry,
-          MetricUnit.Count,
-          report.certificateDaysToExpiry,
-        );
+        reportCertificateDaysToExpiry(report.orgId, report.certificateDaysToExpiry);
       }
       if (!report.ok && report.category) {
         const single = metrics.singleMetric();

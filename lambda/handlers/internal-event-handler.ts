@@ -1,8 +1,8 @@
 /**
  * The token function's handler for internal events (lambda/core/internal-events.ts): a direct
- * invoke by the OAuth function asking for a fresh exchange. The answer carries success or the
- * failure's category and fix, never the token: the OAuth function needs the proof, not the
- * credential.
+ * invoke by the OAuth function asking for a fresh exchange, or the scheduler's daily certificate
+ * check. The exchange's answer carries success or the failure's category and fix, never the
+ * token: the OAuth function needs the proof, not the credential.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
@@ -14,11 +14,14 @@ import {
   type InternalFailure,
   parseInternalEvent,
 } from '../core/internal-events';
+import type { CertificateCheck } from '../services/certificate-watch';
 import type { TokenService } from '../services/token-service';
 
 export interface InternalEventHandlerDeps {
   /** The token service the REST routes use too (one per function instance). */
   readonly service: () => Promise<TokenService>;
+  /** The daily certificate check (one per function instance). */
+  readonly certificateCheck: () => Promise<CertificateCheck>;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** @default real time */
@@ -42,6 +45,25 @@ function toInternalFailure(error: BrokerError): InternalFailure {
 export function createInternalEventHandler(deps: InternalEventHandlerDeps): InternalEventHandler {
   const { logger, metrics } = deps;
   const time = deps.time ?? SYSTEM_TIME;
+  /** Every JWT org's days to expiry, within the invocation's time; one line says what was done. */
+  async function checkCertificates(context: Context): Promise<InternalEventResult> {
+    const deadline = planRequestDeadline(context.getRemainingTimeInMillis(), time.now());
+    try {
+      const check = await deps.certificateCheck();
+      const counts = await check.run(deadline);
+      logger.info('Certificate check done', {
+        orgs: counts.orgs,
+        checked: counts.checked,
+        failed: counts.failed,
+        skipped: counts.skipped,
+        announced: counts.announced,
+      });
+      return { ok: true, certificates: counts };
+    } finally {
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    }
+  }
+
   return async (event, context) => {
     // As injectLambdaContext does for the REST routes: every line names this invocation.
     logger.resetKeys();
@@ -50,6 +72,9 @@ export function createInternalEventHandler(deps: InternalEventHandlerDeps): Inte
     if (!parsed.ok) {
       logger.warn('Internal event refused', { reason: parsed.message });
       return { ok: false, error: { category: 'invalid_request', message: parsed.message } };
+    }
+    if (parsed.event.brokerInternal === 'check_certificates') {
+      return checkCertificates(context);
     }
     const { orgId, requestId, salesforceBy } = parsed.event;
     // The OAuth request's id: its callback and this exchange are found together in the logs.

@@ -12,6 +12,7 @@ import { createSecretsManagerSigningKeys } from '../adapters/signing-keys';
 import { SYSTEM_TIME } from '../core/deadline';
 import { TOKEN_CACHE_PURPOSE } from '../core/shared-token';
 import { type ApprovalLinks, createApprovalLinks } from '../services/approval-links';
+import { type CertificateCheck, createCertificateCheck } from '../services/certificate-watch';
 import { createClientCredentialsExchange } from '../services/client-credentials-exchange';
 import { createFleetTokens } from '../services/fleet-tokens';
 import { createGrantExchange } from '../services/grant-exchange';
@@ -41,11 +42,18 @@ export function composeApprovalLinks(
   });
 }
 
-export async function composeTokenService(
+/** What the token function's routes and internal events run on. */
+export interface TokenFunctionServices {
+  readonly service: TokenService;
+  /** The daily certificate check (`check_certificates`): same registry, keys and reporter. */
+  readonly certificateCheck: CertificateCheck;
+}
+
+export async function composeTokenFunctionServices(
   config: TokenFunctionConfig,
   runtime: FunctionRuntime,
   clients: FunctionClients,
-): Promise<TokenService> {
+): Promise<TokenFunctionServices> {
   const { logger, metrics, time } = runtime;
   const { token } = config;
   // Loaded here, not imported: esbuild hoists a static SDK import into the entry's cold start.
@@ -92,7 +100,18 @@ export async function composeTokenService(
   });
   const clock = () => (time ?? SYSTEM_TIME).now();
   const { publicBaseUrl } = token;
-  return createTokenService({
+  const certificateCheck = createCertificateCheck({
+    registry,
+    store: registry,
+    signingKeys,
+    reporter,
+    publisher,
+    eventContext,
+    logger,
+    clock,
+    ...(time ? { time } : {}),
+  });
+  const service = createTokenService({
     registry,
     fleet,
     exchange: createGrantExchange({
@@ -126,4 +145,5 @@ export async function composeTokenService(
     logger,
     ...(time ? { time } : {}),
   });
+  return { service, certificateCheck };
 }

@@ -34,10 +34,11 @@ export function composeTokenFunction(
   config: TokenFunctionConfig,
   runtime: FunctionRuntime,
 ): TokenFunctionHandler {
-  const service = once(async () => {
-    const { composeTokenService } = await import('./token-function-adapters');
-    return composeTokenService(config, runtime, await runtime.clients());
+  const services = once(async () => {
+    const { composeTokenFunctionServices } = await import('./token-function-adapters');
+    return composeTokenFunctionServices(config, runtime, await runtime.clients());
   });
+  const service = async () => (await services()).service;
   const time = runtime.time ? { time: runtime.time } : {};
   const rest = createTokenHandler({
     service,
@@ -47,6 +48,7 @@ export function composeTokenFunction(
   });
   const internal = createInternalEventHandler({
     service,
+    certificateCheck: async () => (await services()).certificateCheck,
     logger: runtime.logger,
     metrics: runtime.metrics,
     ...time,

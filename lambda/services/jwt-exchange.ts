@@ -9,11 +9,11 @@
  * caller's.
  */
 import { buildAssertionClaims, signAssertion } from '../core/assertion';
-import { countDaysToExpiry, selectCrossedThreshold } from '../core/certificate-expiry';
+import { countDaysToExpiry } from '../core/certificate-expiry';
 import type { Classification } from '../core/classify';
 import { SYSTEM_TIME, settleBy, type TimeSource } from '../core/deadline';
 import { BrokerError, isBrokerError } from '../core/errors';
-import { buildCertificateExpiring, buildKeyRotated, type EventContext } from '../core/events';
+import { buildKeyRotated, type EventContext } from '../core/events';
 import { type KeyRotation, selectCurrentKey, selectStagedKey } from '../core/key-rotation';
 import { signingKeySecretIdOf } from '../core/org-record';
 import type {
@@ -28,6 +28,7 @@ import type {
   TokenEndpointResult,
 } from '../core/ports';
 import type { Clock, OrgRecord } from '../core/types';
+import { announceCertificateExpiry } from './certificate-watch';
 import { type FailurePolicy, toExchangeResult } from './exchange-outcome';
 
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -108,38 +109,9 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
     return settled.settled ? settled.value : known?.rotation;
   }
 
-  /**
-   * `certificate.expiring` once per threshold crossed and certificate: the one instance whose
-   * conditional write records the alert publishes it. Never fails the exchange.
-   */
+  /** `certificate.expiring` once per threshold crossed and certificate; never fails the exchange. */
   async function announceExpiry(org: OrgRecord, key: SigningKey, days: number): Promise<void> {
-    const threshold = selectCrossedThreshold(days);
-    const certificate = key.certificate;
-    const rotation = deps.rotation;
-    if (!rotation || threshold === undefined || !certificate) return;
-    const claimed = await rotation.store
-      .claimCertificateAlert(org.orgId, {
-        fingerprintSha256: certificate.fingerprintSha256,
-        threshold,
-      })
-      .catch((error: unknown) => {
-        rotation.logger.warn('Recording the certificate expiry alert failed', {
-          org_id: org.orgId,
-          error_name: (error as Error).name,
-        });
-        return false;
-      });
-    if (!claimed) return;
-    await rotation.publisher.publish(
-      buildCertificateExpiring(rotation.eventContext, {
-        orgId: org.orgId,
-        signingKey: key.secretId,
-        certificateFingerprintSha256: certificate.fingerprintSha256,
-        notAfter: certificate.notAfter,
-        daysToExpiry: days,
-        threshold,
-      }),
-    );
+    if (deps.rotation) await announceCertificateExpiry(deps.rotation, org, key, days);
   }
 
   /** Records the staged key as current; the one instance that wins announces it. */

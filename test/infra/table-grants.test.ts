@@ -77,7 +77,8 @@ function toIamRequest(commandName: string, input: Json): IamRequest {
   const key = (input.Key ?? input.Item) as Record<string, AttributeValue> | undefined;
   let leadingKey = textOf(key?.pk);
   if (!leadingKey && typeof input.KeyConditionExpression === 'string') {
-    const [, placeholder] = /#pk = (:\w+)/.exec(input.KeyConditionExpression) ?? [];
+    // The partition key condition: the table's `pk`, or the index's own partition key.
+    const [, placeholder] = /#\w+ = (:\w+)/.exec(input.KeyConditionExpression) ?? [];
     const values = input.ExpressionAttributeValues as Record<string, AttributeValue>;
     leadingKey = placeholder ? textOf(values[placeholder]) : undefined;
   }
@@ -88,7 +89,7 @@ function toIamRequest(commandName: string, input: Json): IamRequest {
   if (!leadingKey) throw new Error(`No partition key recorded for ${action}`);
   return {
     action,
-    resource: tableArn,
+    resource: input.IndexName ? `${tableArn}/index/${String(input.IndexName)}` : tableArn,
     context: {
       ...(leadingKey ? { 'dynamodb:LeadingKeys': [leadingKey] } : {}),
       ...(writes ? { 'dynamodb:Attributes': [...attributes] } : {}),
@@ -155,6 +156,8 @@ describe('table grants per action, evaluated against recorded requests', () => {
     await incidents.claimReminder(opened, Date.now() + 1);
     await incidents.listOpen('acme');
     await incidents.close('acme', 'invalid_assertion');
+    // The daily certificate check lists the registry.
+    expect((await registry.listOrgs()).map((org) => org.orgId)).toEqual(['acme']);
     client.destroy();
 
     expect(requests.map((r) => r.action)).toEqual([
@@ -170,7 +173,12 @@ describe('table grants per action, evaluated against recorded requests', () => {
       'dynamodb:UpdateItem',
       'dynamodb:Query',
       'dynamodb:DeleteItem',
+      'dynamodb:Query',
     ]);
+    expect(requests.at(-1)).toMatchObject({
+      resource: `${tableArn}/index/gsi1`,
+      context: { 'dynamodb:LeadingKeys': ['ORG'] },
+    });
     for (const request of requests) {
       expect(isAllowed(tokenPolicy, request), JSON.stringify(request)).toBe(true);
     }
@@ -227,6 +235,25 @@ describe('table grants per action, evaluated against recorded requests', () => {
     ['token: touch an approval attempt', 'token', item('DeleteItem', 'STATE#abc')],
     ['token: read an approval attempt', 'token', item('GetItem', 'STATE#abc')],
     ['token: scan the table', 'token', { action: 'dynamodb:Scan', resource: 'TABLE' }],
+    [
+      'token: scan the org index',
+      'token',
+      { action: 'dynamodb:Scan', resource: 'TABLE/index/gsi1' },
+    ],
+    [
+      'token: query the org index for another partition',
+      'token',
+      {
+        action: 'dynamodb:Query',
+        resource: 'TABLE/index/gsi1',
+        context: { 'dynamodb:LeadingKeys': ['TOKEN#acme'] },
+      },
+    ],
+    [
+      "token: query the table's ORG partition",
+      'token',
+      { action: 'dynamodb:Query', resource: 'TABLE', context: { 'dynamodb:LeadingKeys': ['ORG'] } },
+    ],
     ['oauth: write its own state on an org', 'oauth', update('ORG#acme', ['lastExchange'])],
     ['oauth: write incident attributes on an org', 'oauth', update('ORG#acme', ['count'])],
     ['oauth: delete an org record', 'oauth', item('DeleteItem', 'ORG#acme')],

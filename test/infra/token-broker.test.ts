@@ -264,7 +264,8 @@ describe('functions', () => {
 describe('IAM', () => {
   it('uses no wildcard action, no "*" resource and no managed policy in any role', () => {
     const roles = template.findResources('AWS::IAM::Role');
-    expect(Object.keys(roles)).toHaveLength(2);
+    // The two functions' roles and the daily certificate check's.
+    expect(Object.keys(roles)).toHaveLength(3);
     for (const [id, statements] of Object.entries(roleStatements(template))) {
       expect(roles[id]?.Properties.ManagedPolicyArns, id).toBeUndefined();
       for (const statement of statements) {
@@ -339,6 +340,15 @@ describe('IAM', () => {
         Action: 'dynamodb:GetItem',
         Resource: table,
         Condition: leadingKeys('ORG#'),
+      },
+      {
+        Sid: 'ListOrgs',
+        Effect: 'Allow',
+        Action: 'dynamodb:Query',
+        Resource: {
+          'Fn::Join': ['', [table, `/index/${TABLE_SCHEMA.orgIndex.name}`]],
+        },
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['ORG'] } },
       },
       {
         Sid: 'WriteOrgState',
@@ -512,6 +522,48 @@ describe('IAM', () => {
       TreatMissingData: 'notBreaching',
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^BrokerAlarmTopic') }],
     });
+  });
+
+  it('invokes the token function daily with check_certificates, through a role that may do only that', () => {
+    const schedules = template.findResources('AWS::Scheduler::Schedule');
+    const [schedule] = Object.values(schedules);
+    expect(Object.keys(schedules)).toHaveLength(1);
+    const props = schedule?.Properties as Json;
+    expect(props.ScheduleExpression).toBe('rate(1 day)');
+    expect(props.State).toBe('ENABLED');
+    const target = props.Target as Json;
+    expect(target.Arn).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^BrokerTokenFunction[A-Z0-9]+$/), 'Arn'],
+    });
+    expect(JSON.parse(target.Input as string)).toEqual({ brokerInternal: 'check_certificates' });
+    const roleId = ((target.RoleArn as Json)['Fn::GetAtt'] as string[])[0] ?? '';
+    const role = template.findResources('AWS::IAM::Role')[roleId]?.Properties as Json;
+    expect(role.AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Principal: { Service: 'scheduler.amazonaws.com' },
+          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+        },
+      ],
+    });
+    expect(role.ManagedPolicyArns).toBeUndefined();
+    expect(roleStatements(template)[roleId]).toEqual([
+      {
+        Sid: 'InvokeTokenFunction',
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: {
+          'Fn::GetAtt': [expect.stringMatching(/^BrokerTokenFunction[A-Z0-9]+$/), 'Arn'],
+        },
+      },
+    ]);
+    // No other policy is attached to it.
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      expect(JSON.stringify(policy.Properties.Roles)).not.toContain(roleId);
+    }
   });
 
   it('tells the OAuth function which token function to invoke', () => {

@@ -184,6 +184,7 @@ export function createRecordingReporter(): ExchangeReporter & {
     abandoned,
     reportExchange: (report) => reports.push(report),
     reportBookkeepingAbandoned: (report) => abandoned.push(report),
+    reportCertificateDaysToExpiry: () => undefined,
     reportFleetHit: () => undefined,
     reportRememberedFailure: () => undefined,
     reportRefreshSuppressed: () => undefined,

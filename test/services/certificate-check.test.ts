@@ -1,0 +1,231 @@
+/**
+ * The daily certificate check (`{"brokerInternal":"check_certificates"}`, sent by EventBridge
+ * Scheduler): days to expiry for every JWT org and `token_broker.certificate.expiring` once per
+ * threshold crossed, with no exchange at all, through the composed token function, dynalite and
+ * the local Secrets Manager. No Salesforce call is made: the check only reads the signing keys.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSigningMaterial } from '../../keys/signing-material';
+import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
+import type { InternalEvent, InternalEventResult } from '../../lambda/core/internal-events';
+import { METRIC_NAMESPACE, SERVICE_NAME } from '../../lambda/core/metrics';
+import { validateOrgRecord } from '../../lambda/core/org-record';
+import { readEventsConfig } from '../../lambda/handlers/events-config';
+import { composeTokenFunction } from '../../lambda/handlers/token-function';
+import {
+  type CertificateCheckDeps,
+  createCertificateCheck,
+} from '../../lambda/services/certificate-watch';
+import { createLambdaContext } from '../../local/rest-event';
+import {
+  type LocalSecretsManager,
+  startSecretsManagerServer,
+} from '../../local/secrets-manager-server';
+import { type LocalDynamo, startDynalite } from '../support/dynalite';
+import { RecordingPublisher } from '../support/events';
+import { captureOutput } from '../support/logs';
+
+const CALLER = 'arn:aws:iam::123456789012:role/Fulfilment';
+const DAY_MS = 86_400_000;
+const CHECK: InternalEvent = { brokerInternal: 'check_certificates' };
+
+let secrets: LocalSecretsManager;
+let dynamo: LocalDynamo;
+
+beforeAll(async () => {
+  [secrets, dynamo] = await Promise.all([startSecretsManagerServer(), startDynalite()]);
+});
+afterAll(() => Promise.all([secrets.close(), dynamo.close()]));
+
+async function composeWorld(orgs: readonly { orgId: string; days?: number }[]) {
+  const tableName = await dynamo.createTable();
+  const registry = createDynamoOrgRegistry({
+    client: DynamoDBDocumentClient.from(dynamo.client),
+    tableName,
+  });
+  for (const org of orgs) {
+    const secretId = `check-${tableName}/${org.orgId}`;
+    if (org.days !== undefined) {
+      const material = await generateSigningMaterial({
+        commonName: org.orgId,
+        notAfter: new Date(Date.now() + org.days * DAY_MS + 3_600_000),
+      });
+      await secrets.putSecret(secretId, material.secretString);
+    }
+    // No days: the record names a secret that does not exist (an unreadable key).
+    await registry.putOrg(
+      validateOrgRecord({
+        orgId: org.orgId,
+        loginUrl: 'https://login.salesforce.com',
+        consumerKey: `key-${org.orgId}`,
+        username: `${org.orgId}@acme.example`,
+        signingKeySecretId: secretId,
+        callers: [CALLER],
+      }),
+    );
+  }
+  const publisher = new RecordingPublisher();
+  const local = { region: 'eu-west-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } };
+  const handler = composeTokenFunction(
+    {
+      token: {
+        tableName,
+        publicBaseUrl: 'https://broker.example.com/prod',
+        salesforceTimeoutMs: 2000,
+        signingKeyMaxAgeSeconds: 300,
+        tokenCacheKeyId: 'alias/unreachable',
+        failureMemorySeconds: 0,
+        minTokenAgeSeconds: 0,
+        approvalLinks: { keyId: 'alias/unreachable', lifetimeSeconds: 604_800 },
+      },
+      events: readEventsConfig(
+        { EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:events', TABLE_NAME: tableName },
+        'token',
+      ),
+    },
+    {
+      logger: new Logger({ serviceName: SERVICE_NAME }),
+      metrics: new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME }),
+      clients: () => ({
+        dynamo: dynamo.client,
+        secrets: new SecretsManagerClient({ ...local, endpoint: secrets.endpoint }),
+        // KMS is a closed loopback port: the check needs none for secret-held keys.
+        kms: new KMSClient({ ...local, endpoint: 'http://127.0.0.1:9' }),
+      }),
+      publisher,
+    },
+  );
+  const check = async () => {
+    const output = captureOutput();
+    try {
+      const result: InternalEventResult = await handler(
+        CHECK,
+        createLambdaContext({ timeoutMs: 20_000 }),
+      );
+      return { result, entries: output.entries() };
+    } finally {
+      output.stop();
+    }
+  };
+  return { publisher, check };
+}
+
+const perOrgDays = (entries: Record<string, unknown>[]) =>
+  entries
+    .filter((entry) => typeof entry.CertificateDaysToExpiry === 'number' && entry.OrgId)
+    .map((entry) => [entry.OrgId, entry.CertificateDaysToExpiry]);
+
+describe('the daily certificate check', () => {
+  it('reports every org without an exchange and announces a crossed threshold once', async () => {
+    const { publisher, check } = await composeWorld([
+      { orgId: 'later', days: 20 },
+      { orgId: 'fine', days: 200 },
+    ]);
+
+    const first = await check();
+    expect(first.result).toEqual({
+      ok: true,
+      certificates: { orgs: 2, checked: 2, failed: 0, skipped: 0, announced: 1 },
+    });
+    expect(perOrgDays(first.entries)).toEqual(
+      expect.arrayContaining([
+        ['later', 20],
+        ['fine', 200],
+      ]),
+    );
+    expect(perOrgDays(first.entries)).toHaveLength(2);
+    const overall = first.entries.find(
+      (entry) => Array.isArray(entry.CertificateDaysToExpiry) && !entry.OrgId,
+    );
+    expect(
+      [...((overall?.CertificateDaysToExpiry ?? []) as number[])].sort((a, b) => a - b),
+    ).toEqual([20, 200]);
+    expect(first.entries).toContainEqual(
+      expect.objectContaining({ message: 'Certificate check done', checked: 2, failed: 0 }),
+    );
+    expect(publisher.types()).toEqual(['token_broker.certificate.expiring']);
+    expect(publisher.events[0]?.data).toEqual(
+      expect.objectContaining({ orgId: 'later', threshold: 30, daysToExpiry: 20 }),
+    );
+
+    // The next day's run: the metric again, no announcement (claimed once per threshold).
+    const second = await check();
+    expect(second.result).toEqual({
+      ok: true,
+      certificates: { orgs: 2, checked: 2, failed: 0, skipped: 0, announced: 0 },
+    });
+    expect(perOrgDays(second.entries)).toHaveLength(2);
+    expect(publisher.types()).toEqual(['token_broker.certificate.expiring']);
+  });
+
+  it('logs an org whose key is unreadable and still checks the others', async () => {
+    const { publisher, check } = await composeWorld([
+      { orgId: 'broken' },
+      { orgId: 'soon', days: 5 },
+    ]);
+
+    const { result, entries } = await check();
+    expect(result).toEqual({
+      ok: true,
+      certificates: { orgs: 2, checked: 1, failed: 1, skipped: 0, announced: 1 },
+    });
+    expect(entries).toContainEqual(
+      expect.objectContaining({
+        message: 'Certificate check failed for an org',
+        org_id: 'broken',
+        category: 'signing_key_unavailable',
+      }),
+    );
+    expect(perOrgDays(entries)).toEqual([['soon', 5]]);
+    expect(publisher.events.map((event) => event.data)).toEqual([
+      expect.objectContaining({ orgId: 'soon', threshold: 7, daysToExpiry: 5 }),
+    ]);
+  });
+});
+
+describe('the daily certificate check, bounded by the invocation', () => {
+  const org = (orgId: string) =>
+    validateOrgRecord({
+      orgId,
+      loginUrl: 'https://login.salesforce.com',
+      consumerKey: `key-${orgId}`,
+      username: `${orgId}@acme.example`,
+      signingKeySecretId: `keys/${orgId}`,
+      callers: [CALLER],
+    });
+
+  it('stops at the deadline and counts the orgs it did not reach as skipped', async () => {
+    const warnings: string[] = [];
+    const check = createCertificateCheck({
+      registry: { listOrgs: async () => [org('slow'), org('next')] },
+      store: {
+        getKeyRotation: async () => undefined,
+        promoteStagedKey: async () => false,
+        stageKey: async () => undefined,
+        clearKeyRotation: async () => undefined,
+        claimCertificateAlert: async () => true,
+      } as unknown as CertificateCheckDeps['store'],
+      // A key read that never answers: the check must not outlive the invocation.
+      signingKeys: { getSigningKey: () => new Promise(() => undefined) },
+      reporter: { reportCertificateDaysToExpiry: () => undefined },
+      publisher: new RecordingPublisher(),
+      eventContext: { source: 'urn:test', clock: Date.now, newId: () => 'id' },
+      logger: { info: () => undefined, warn: (message) => warnings.push(message) },
+      clock: Date.now,
+    });
+    const now = Date.now();
+    expect(await check.run({ salesforceBy: now + 50, respondBy: now + 100 })).toEqual({
+      orgs: 2,
+      checked: 0,
+      failed: 0,
+      skipped: 2,
+      announced: 0,
+    });
+    expect(warnings).toEqual([]);
+  });
+});
