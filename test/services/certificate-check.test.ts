@@ -1,22 +1,9 @@
-/**
- * The daily certificate check (`{"brokerInternal":"check_certificates"}`, sent by EventBridge
- * Scheduler): days to expiry for every JWT org and `token_broker.certificate.expiring` once per
- * threshold crossed, with no exchange at all, through the composed token function, dynalite and
- * the local Secrets Manager. No Salesforce call is made: the check only reads the signing keys.
- */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningMaterial } from '../../keys/signing-material';
 import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
 import type { InternalEvent, InternalEventResult } from '../../lambda/core/internal-events';
-import { METRIC_NAMESPACE, SERVICE_NAME } from '../../lambda/core/metrics';
 import { validateOrgRecord } from '../../lambda/core/org-record';
-import { readEventsConfig } from '../../lambda/handlers/events-config';
-import { composeTokenFunction } from '../../lambda/handlers/token-function';
 import {
   type CertificateCheckDeps,
   createCertificateCheck,
@@ -29,6 +16,7 @@ import {
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 import { RecordingPublisher } from '../support/events';
 import { captureOutput } from '../support/logs';
+import { composeExchangingTokenFunction } from '../support/token-function';
 
 const CALLER = 'arn:aws:iam::123456789012:role/Fulfilment';
 const DAY_MS = 86_400_000;
@@ -70,36 +58,12 @@ async function composeWorld(orgs: readonly { orgId: string; days?: number }[]) {
     );
   }
   const publisher = new RecordingPublisher();
-  const local = { region: 'eu-west-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } };
-  const handler = composeTokenFunction(
-    {
-      token: {
-        tableName,
-        publicBaseUrl: 'https://broker.example.com/prod',
-        salesforceTimeoutMs: 2000,
-        signingKeyMaxAgeSeconds: 300,
-        tokenCacheKeyId: 'alias/unreachable',
-        failureMemorySeconds: 0,
-        minTokenAgeSeconds: 0,
-        approvalLinks: { keyId: 'alias/unreachable', lifetimeSeconds: 604_800 },
-      },
-      events: readEventsConfig(
-        { EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:events', TABLE_NAME: tableName },
-        'token',
-      ),
-    },
-    {
-      logger: new Logger({ serviceName: SERVICE_NAME }),
-      metrics: new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME }),
-      clients: () => ({
-        dynamo: dynamo.client,
-        secrets: new SecretsManagerClient({ ...local, endpoint: secrets.endpoint }),
-        // KMS is a closed loopback port: the check needs none for secret-held keys.
-        kms: new KMSClient({ ...local, endpoint: 'http://127.0.0.1:9' }),
-      }),
-      publisher,
-    },
-  );
+  const handler = composeExchangingTokenFunction({
+    tableName,
+    dynamo: dynamo.client,
+    secretsEndpoint: secrets.endpoint,
+    publisher,
+  });
   const check = async () => {
     const output = captureOutput();
     try {

@@ -1,23 +1,10 @@
-/**
- * Certificate expiry on exchanges: the days-to-expiry metric per org and overall, and
- * `token_broker.certificate.expiring` once per threshold crossed and certificate, through the
- * composed token function, dynalite, the local Secrets Manager and the Salesforce emulator (which,
- * like Salesforce, accepts a certificate whatever its expiry).
- */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/server';
 import { generateSigningMaterial } from '../../keys/signing-material';
 import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
 import { countDaysToExpiry, selectCrossedThreshold } from '../../lambda/core/certificate-expiry';
-import { METRIC_NAMESPACE, SERVICE_NAME } from '../../lambda/core/metrics';
 import { validateOrgRecord } from '../../lambda/core/org-record';
-import { readEventsConfig } from '../../lambda/handlers/events-config';
-import { composeTokenFunction } from '../../lambda/handlers/token-function';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import {
   type LocalSecretsManager,
@@ -26,6 +13,7 @@ import {
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 import { RecordingPublisher } from '../support/events';
 import { captureOutput } from '../support/logs';
+import { composeExchangingTokenFunction } from '../support/token-function';
 
 const CALLER = 'arn:aws:iam::123456789012:role/Fulfilment';
 const DAY_MS = 86_400_000;
@@ -100,36 +88,12 @@ describe('certificate expiry on exchanges', () => {
       );
     }
     const publisher = new RecordingPublisher();
-    const local = { region: 'eu-west-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } };
-    const handler = composeTokenFunction(
-      {
-        token: {
-          tableName,
-          publicBaseUrl: 'https://broker.example.com/prod',
-          salesforceTimeoutMs: 2000,
-          signingKeyMaxAgeSeconds: 300,
-          // KMS is a closed loopback port here: nothing is shared or linked, every request exchanges.
-          tokenCacheKeyId: 'alias/unreachable',
-          failureMemorySeconds: 0,
-          minTokenAgeSeconds: 0,
-          approvalLinks: { keyId: 'alias/unreachable', lifetimeSeconds: 604_800 },
-        },
-        events: readEventsConfig(
-          { EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:events', TABLE_NAME: tableName },
-          'token',
-        ),
-      },
-      {
-        logger: new Logger({ serviceName: SERVICE_NAME }),
-        metrics: new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME }),
-        clients: () => ({
-          dynamo: dynamo.client,
-          secrets: new SecretsManagerClient({ ...local, endpoint: secrets.endpoint }),
-          kms: new KMSClient({ ...local, endpoint: 'http://127.0.0.1:9' }),
-        }),
-        publisher,
-      },
-    );
+    const handler = composeExchangingTokenFunction({
+      tableName,
+      dynamo: dynamo.client,
+      secretsEndpoint: secrets.endpoint,
+      publisher,
+    });
     const output = captureOutput();
     try {
       for (let round = 0; round < 2; round += 1) {

@@ -1,25 +1,9 @@
-/**
- * Staged rotation with no failed exchange: several independently composed token functions (each
- * its own instance: own key cache, own clients) request tokens continuously over one table while
- * the certificate in the emulator, which like Salesforce holds one per app, is swapped for the
- * staged key's. Real keys and certificates, the real SDK clients against dynalite and the local
- * Secrets Manager, the Salesforce emulator over HTTP.
- */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/server';
 import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
-import { METRIC_NAMESPACE, SERVICE_NAME } from '../../lambda/core/metrics';
 import { validateOrgRecord } from '../../lambda/core/org-record';
-import { readEventsConfig } from '../../lambda/handlers/events-config';
-import {
-  composeTokenFunction,
-  type TokenFunctionHandler,
-} from '../../lambda/handlers/token-function';
+import type { TokenFunctionHandler } from '../../lambda/handlers/token-function';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import {
   type LocalSecretsManager,
@@ -29,6 +13,7 @@ import { type LocalDynamo, startDynalite } from '../support/dynalite';
 import { RecordingPublisher } from '../support/events';
 import { signingMaterial } from '../support/keys';
 import { captureOutput, findSecrets } from '../support/logs';
+import { composeExchangingTokenFunction } from '../support/token-function';
 
 const CALLER = 'arn:aws:iam::123456789012:role/Fulfilment';
 const USER = 'integration@acme.example';
@@ -50,38 +35,12 @@ beforeAll(async () => {
 afterAll(() => Promise.all([emulator.close(), secrets.close(), dynamo.close()]));
 
 function composeEnvironment(tableName: string, publisher: RecordingPublisher) {
-  const local = { region: 'eu-west-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } };
-  const secretsClient = new SecretsManagerClient({ ...local, endpoint: secrets.endpoint });
-  return composeTokenFunction(
-    {
-      token: {
-        tableName,
-        publicBaseUrl: 'https://broker.example.com/prod',
-        salesforceTimeoutMs: 2000,
-        signingKeyMaxAgeSeconds: 300,
-        // KMS is a closed loopback port here: nothing is shared or linked, every request exchanges.
-        tokenCacheKeyId: 'alias/unreachable',
-        failureMemorySeconds: 0,
-        minTokenAgeSeconds: 0,
-        approvalLinks: { keyId: 'alias/unreachable', lifetimeSeconds: 604_800 },
-      },
-      events: readEventsConfig(
-        { EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:events', TABLE_NAME: tableName },
-        'token',
-      ),
-    },
-    {
-      logger: new Logger({ serviceName: SERVICE_NAME }),
-      metrics: new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME }),
-      clients: () => ({
-        dynamo: dynamo.client,
-        secrets: secretsClient,
-        // Unused by secret-held keys; present as in every function's clients.
-        kms: new KMSClient({ ...local, endpoint: 'http://127.0.0.1:9' }),
-      }),
-      publisher,
-    },
-  );
+  return composeExchangingTokenFunction({
+    tableName,
+    dynamo: dynamo.client,
+    secretsEndpoint: secrets.endpoint,
+    publisher,
+  });
 }
 
 async function requestToken(handler: TokenFunctionHandler) {
