@@ -33,6 +33,7 @@ import {
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
+import { sendAwsJson } from './aws-json';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -952,15 +953,6 @@ export async function startKmsServer(options: KmsServerOptions = {}): Promise<Lo
     return entry;
   }
 
-  function send(response: ServerResponse, status: number, body: unknown, errorType?: string) {
-    const headers: Record<string, string> = {
-      'content-type': 'application/x-amz-json-1.1',
-      'x-amzn-requestid': randomUUID(),
-    };
-    if (errorType) headers['x-amzn-errortype'] = errorType;
-    response.writeHead(status, headers).end(JSON.stringify(body));
-  }
-
   async function handle(request: IncomingMessage, response: ServerResponse) {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
@@ -1001,7 +993,7 @@ export async function startKmsServer(options: KmsServerOptions = {}): Promise<Lo
       requestedKeyId = typeof input.KeyId === 'string' ? input.KeyId : undefined;
       const failure = takeInjected(injected, name);
       if (failure) throw new ServiceError(failure.type, INJECTED_MESSAGES[failure.type]);
-      send(response, 200, await operation(input, call));
+      sendAwsJson(response, 200, await operation(input, call));
     } catch (error) {
       const serviceError =
         error instanceof ServiceError
@@ -1012,7 +1004,7 @@ export async function startKmsServer(options: KmsServerOptions = {}): Promise<Lo
         serviceError.detail === undefined
           ? { __type: serviceError.type }
           : { __type: serviceError.type, message: serviceError.detail };
-      send(response, serviceError.status, body, serviceError.type);
+      sendAwsJson(response, serviceError.status, body, serviceError.type);
     } finally {
       log.push({ operation: name, keyId: resolvedKeyId, requestedKeyId, outcome });
     }

@@ -11,6 +11,7 @@ import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { sendAwsJson } from './aws-json';
 
 interface SecretVersion {
   readonly versionId: string;
@@ -307,15 +308,6 @@ export async function startSecretsManagerServer(
     },
   };
 
-  function send(response: ServerResponse, status: number, body: unknown, errorType?: string) {
-    const headers: Record<string, string> = {
-      'content-type': 'application/x-amz-json-1.1',
-      'x-amzn-requestid': randomUUID(),
-    };
-    if (errorType) headers['x-amzn-errortype'] = errorType;
-    response.writeHead(status, headers).end(JSON.stringify(body));
-  }
-
   async function handle(request: IncomingMessage, response: ServerResponse) {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
@@ -337,12 +329,17 @@ export async function startSecretsManagerServer(
       } catch {
         throw new ServiceError('InvalidRequestException', 'The request body is not valid JSON.');
       }
-      send(response, 200, await operation(input));
+      sendAwsJson(response, 200, await operation(input));
     } catch (error) {
       if (error instanceof ServiceError) {
-        send(response, error.status, { __type: error.type, message: error.message }, error.type);
+        sendAwsJson(
+          response,
+          error.status,
+          { __type: error.type, message: error.message },
+          error.type,
+        );
       } else {
-        send(
+        sendAwsJson(
           response,
           500,
           { __type: 'InternalServiceError', message: 'An error occurred on the server side.' },
