@@ -163,20 +163,22 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
   return {
     async getToken(orgId, request) {
       const org = await access.authorize(orgId, request.caller);
-      const fleetRequest = {
-        requestId: request.requestId,
-        deadline: request.deadline,
-        invalidatedAt: access.invalidatedAt(orgId),
+      // The login and its context are built only on a miss, off the memory-hit path.
+      const fleetArgs = () => {
+        const { exchange, settle: settleExchange } = loginFor(org, {
+          requestId: request.requestId,
+          deadline: request.deadline,
+          cause: 'token_exchange',
+        });
+        const fleetRequest = {
+          requestId: request.requestId,
+          deadline: request.deadline,
+          invalidatedAt: access.invalidatedAt(orgId),
+        };
+        return [org, fleetRequest, exchange, settleExchange] as const;
       };
-      const { exchange, settle: settleExchange } = loginFor(org, {
-        requestId: request.requestId,
-        deadline: request.deadline,
-        cause: 'token_exchange',
-      });
       if (!request.forceRefresh) {
-        return cache.getOrLoad(orgId, () =>
-          deps.fleet.obtain(org, fleetRequest, exchange, settleExchange),
-        );
+        return cache.getOrLoad(orgId, () => deps.fleet.obtain(...fleetArgs()));
       }
       // Taken before the exchange starts, so the token it brings is not dropped by the same record.
       const startedAt = clock();
@@ -184,7 +186,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       const result = await cache.getOrLoad(
         orgId,
         async () => {
-          const refreshed = await deps.fleet.refresh(org, fleetRequest, exchange, settleExchange);
+          const refreshed = await deps.fleet.refresh(...fleetArgs());
           suppressed = refreshed.suppressed;
           return refreshed.entry;
         },
