@@ -5,7 +5,7 @@
  * the last failure remembered for a while (known failures answered without another login), and
  * the logins of the last hour. Pure: the store reads and writes the item, this module decides.
  */
-import type { Category } from './categories';
+import { CATEGORY_TRAITS, type Category } from './categories';
 import type { Remediation, SalesforceErrorDetail } from './types';
 
 /** The token as the fleet shares it: sealed, never in plaintext in the table. */
@@ -79,9 +79,16 @@ export function countLoginsLastHour(logins: LoginBuckets, now: number): number {
   return total;
 }
 
-/** Categories that come back the same until someone fixes something: remembered, not retried. */
-export function isRememberedCategory(category: Category, retryable: boolean): boolean {
-  return !retryable || category === 'login_rate_exceeded' || category === 'salesforce_unavailable';
+/**
+ * Failures answered from the fleet's memory: those that stay until someone fixes something, and
+ * Salesforce's own backoffs (remembered for their Retry-After).
+ */
+export function isRememberedCategory(category: Category): boolean {
+  return (
+    !CATEGORY_TRAITS[category].retryable ||
+    category === 'login_rate_exceeded' ||
+    category === 'salesforce_unavailable'
+  );
 }
 
 /**

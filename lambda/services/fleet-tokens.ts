@@ -227,10 +227,7 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
         logins,
       );
     } else if (
-      isRememberedCategory(
-        result.error.category,
-        CATEGORY_TRAITS[result.error.category].retryable,
-      ) &&
+      isRememberedCategory(result.error.category) &&
       (failureMemoryMs > 0 || result.error.retryAfterSeconds !== undefined) &&
       result.report.attempts > 0
     ) {

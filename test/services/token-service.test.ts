@@ -2,11 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSalesforceTokenClient } from '../../lambda/adapters/salesforce-token-client';
-import {
-  CATEGORY_TRAITS,
-  type Category,
-  SALESFORCE_CATEGORIES,
-} from '../../lambda/core/categories';
+import { type Category, SALESFORCE_CATEGORIES } from '../../lambda/core/categories';
 import { deadlineIn, SYSTEM_TIME } from '../../lambda/core/deadline';
 import { BrokerError } from '../../lambda/core/errors';
 import { validateOrgRecord } from '../../lambda/core/org-record';
@@ -259,8 +255,7 @@ describe('token service against a loopback token endpoint with real RS256 keys',
       // the same answer, marked remembered, without another login; any other goes to Salesforce.
       salesforce.answerWith(json(200, SUCCESS_BODY));
       const logins = salesforce.requests.length;
-      const traits = CATEGORY_TRAITS[category as Category];
-      if (isRememberedCategory(category as Category, traits.retryable)) {
+      if (isRememberedCategory(category as Category)) {
         const again = await failureOf(service.getToken('acme', ctx()));
         expect(again).toMatchObject({ category, message: error.message, remembered: true });
         expect(again.remediation).toEqual(error.remediation);
