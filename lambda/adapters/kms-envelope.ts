@@ -58,10 +58,6 @@ export class KmsEnvelopeError extends Error {
   }
 }
 
-export function isKmsEnvelopeError(error: unknown): error is KmsEnvelopeError {
-  return error instanceof KmsEnvelopeError;
-}
-
 /** What both variants offer. Sealed strings are `<version>.<base64url>...`, safe in JSON and URLs. */
 export interface Sealer {
   /** The version prefix this sealer writes: `k1` (direct KMS) or `e1` (data key). */
