@@ -6,6 +6,8 @@
  * it, promotes it for every instance. The registry's `signingKeySecretId` stays as registered
  * until `keys rotate --finish` folds the promotion into it. Pure: no I/O.
  */
+import { signingKeySecretIdOf } from './org-record';
+import type { OrgRecord } from './types';
 
 /** The rotation state kept on an org item (attribute `keyRotation`). Secret names only. */
 export interface KeyRotation {
@@ -30,11 +32,8 @@ const FIELDS = [
 ] as const satisfies readonly (keyof KeyRotation)[];
 
 /** The key to sign with: the promoted one, else the registered one. */
-export function selectCurrentKey(
-  org: { readonly signingKeySecretId: string },
-  rotation: KeyRotation | undefined,
-): string {
-  return rotation?.currentSecretId ?? org.signingKeySecretId;
+export function selectCurrentKey(org: OrgRecord, rotation: KeyRotation | undefined): string {
+  return rotation?.currentSecretId ?? signingKeySecretIdOf(org);
 }
 
 /** The staged key worth trying after the current one was refused, if any. */

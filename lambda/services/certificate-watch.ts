@@ -10,7 +10,7 @@ import { type RequestDeadline, SYSTEM_TIME, settleBy, type TimeSource } from '..
 import { isBrokerError } from '../core/errors';
 import { buildCertificateExpiring, type EventContext } from '../core/events';
 import { selectCurrentKey } from '../core/key-rotation';
-import { grantOf, signingKeySecretIdOf } from '../core/org-record';
+import { grantOf } from '../core/org-record';
 import type {
   CertificateAlertStore,
   EventPublisher,
@@ -111,9 +111,7 @@ export function createCertificateCheck(deps: CertificateCheckDeps): CertificateC
 
   async function checkOrg(org: OrgRecord): Promise<OrgOutcome> {
     const rotation = await deps.store.getKeyRotation(org.orgId);
-    const key = await deps.signingKeys.getSigningKey(
-      selectCurrentKey({ signingKeySecretId: signingKeySecretIdOf(org) }, rotation),
-    );
+    const key = await deps.signingKeys.getSigningKey(selectCurrentKey(org, rotation));
     const notAfter = key.certificate?.notAfter;
     if (notAfter === undefined) {
       deps.logger.warn('Certificate check: the signing key carries no certificate', {

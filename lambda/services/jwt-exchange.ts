@@ -15,7 +15,6 @@ import { SYSTEM_TIME, settleBy, type TimeSource } from '../core/deadline';
 import { BrokerError, isBrokerError } from '../core/errors';
 import { buildKeyRotated, type EventContext } from '../core/events';
 import { type KeyRotation, selectCurrentKey, selectStagedKey } from '../core/key-rotation';
-import { signingKeySecretIdOf } from '../core/org-record';
 import type {
   CertificateAlertStore,
   EventPublisher,
@@ -157,10 +156,7 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
     async run(org, { requestId, salesforceBy }) {
       const base = { orgId: org.orgId, requestId };
       const rotation = await readRotation(org);
-      const currentId = selectCurrentKey(
-        { signingKeySecretId: signingKeySecretIdOf(org) },
-        rotation,
-      );
+      const currentId = selectCurrentKey(org, rotation);
       let key: SigningKey;
       try {
         key = await deps.signingKeys.getSigningKey(currentId);
@@ -211,10 +207,7 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
       }
       // Another instance may have promoted a key meanwhile, or one may be staged: read afresh.
       const latest = refused() ? await readRotation(org, { fresh: true }) : rotation;
-      const promotedId = selectCurrentKey(
-        { signingKeySecretId: signingKeySecretIdOf(org) },
-        latest,
-      );
+      const promotedId = selectCurrentKey(org, latest);
       if (refused() && promotedId !== currentId) {
         const promoted = await deps.signingKeys.getSigningKey(promotedId).catch(() => undefined);
         if (promoted) await retryWith(promoted);
