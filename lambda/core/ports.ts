@@ -111,6 +111,13 @@ export interface TokenExchanger {
   ): Promise<unknown>;
 }
 
+/**
+ * Takes work the answer must not wait for (sharing a fresh token, the exchange's bookkeeping): it
+ * runs on after the response is returned, and the environment serves no other request until it
+ * has settled. The work reports its own failures; a rejection is ignored.
+ */
+export type AfterResponse = (work: Promise<unknown>) => void;
+
 /** Delivers an internal event to the token function: Lambda Invoke in AWS, in-process locally. */
 export interface TokenFunctionInvoker {
   /** @throws when the token function cannot be reached or answers with a function error */

@@ -10,13 +10,19 @@ import type middy from '@middy/core';
 import { DIMENSION, METRIC } from '../core/metrics';
 import type { ExchangeReporter } from '../core/ports';
 import { SALESFORCE_LOGINS_PER_HOUR } from '../core/shared-token';
+import { addDimensionedMetric, flushStoredMetrics } from './metrics-flush';
 
 export function createExchangeReporter(logger: Logger, metrics: Metrics): ExchangeReporter {
   function reportCertificateDaysToExpiry(orgId: string, days: number): void {
     metrics.addMetric(METRIC.certificateDaysToExpiry, MetricUnit.Count, days);
-    const perOrg = metrics.singleMetric();
-    perOrg.addDimension(DIMENSION.orgId, orgId);
-    perOrg.addMetric(METRIC.certificateDaysToExpiry, MetricUnit.Count, days);
+    addDimensionedMetric(
+      metrics,
+      DIMENSION.orgId,
+      orgId,
+      METRIC.certificateDaysToExpiry,
+      MetricUnit.Count,
+      days,
+    );
   }
   return {
     reportCertificateDaysToExpiry,
@@ -25,17 +31,27 @@ export function createExchangeReporter(logger: Logger, metrics: Metrics): Exchan
       if (report.attempts > 0) {
         metrics.addMetric(METRIC.tokenExchanges, MetricUnit.Count, report.attempts);
         metrics.addMetric(METRIC.exchangeLatency, MetricUnit.Milliseconds, report.latencyMs);
-        const logins = metrics.singleMetric();
-        logins.addDimension(DIMENSION.orgId, report.orgId);
-        logins.addMetric(METRIC.salesforceLogins, MetricUnit.Count, report.attempts);
+        addDimensionedMetric(
+          metrics,
+          DIMENSION.orgId,
+          report.orgId,
+          METRIC.salesforceLogins,
+          MetricUnit.Count,
+          report.attempts,
+        );
       }
       if (report.certificateDaysToExpiry !== undefined) {
         reportCertificateDaysToExpiry(report.orgId, report.certificateDaysToExpiry);
       }
       if (!report.ok && report.category) {
-        const single = metrics.singleMetric();
-        single.addDimension(DIMENSION.category, report.category);
-        single.addMetric(METRIC.exchangeFailures, MetricUnit.Count, 1);
+        addDimensionedMetric(
+          metrics,
+          DIMENSION.category,
+          report.category,
+          METRIC.exchangeFailures,
+          MetricUnit.Count,
+          1,
+        );
       }
       logger.info(report.ok ? 'Token exchange succeeded' : 'Token exchange failed', {
         org_id: report.orgId,
@@ -53,9 +69,14 @@ export function createExchangeReporter(logger: Logger, metrics: Metrics): Exchan
       metrics.addMetric(METRIC.fleetCacheHits, MetricUnit.Count, 1);
     },
     reportRememberedFailure(orgId, category) {
-      const single = metrics.singleMetric();
-      single.addDimension(DIMENSION.category, category);
-      single.addMetric(METRIC.rememberedFailures, MetricUnit.Count, 1);
+      addDimensionedMetric(
+        metrics,
+        DIMENSION.category,
+        category,
+        METRIC.rememberedFailures,
+        MetricUnit.Count,
+        1,
+      );
       logger.info('Failure answered from the fleet memory', { org_id: orgId, category });
     },
     reportRefreshSuppressed(orgId) {
@@ -78,10 +99,8 @@ export function createExchangeReporter(logger: Logger, metrics: Metrics): Exchan
   };
 }
 
-/** Flushes EMF only when the invocation recorded a metric (no empty-metrics warning per request). */
+/** {@link flushStoredMetrics} when the handler returns or throws. */
 export function publishStoredMetrics(metrics: Metrics): middy.MiddlewareObj {
-  const flush = () => {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  };
+  const flush = () => flushStoredMetrics(metrics);
   return { after: flush, onError: flush };
 }

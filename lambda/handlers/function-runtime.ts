@@ -20,6 +20,7 @@ import { SYSTEM_TIME, type TimeSource } from '../core/deadline';
 import type { EventContext } from '../core/events';
 import type { EventPublisher, IncidentService, TokenFunctionInvoker } from '../core/ports';
 import { createIncidentService } from '../services/incident-service';
+import type { AfterResponseQueue } from './after-response';
 import type { EventsConfig } from './events-config';
 
 export interface FunctionClients {
@@ -44,6 +45,11 @@ export interface FunctionRuntime {
    * @default Lambda Invoke of the OAuth config's `tokenFunctionName`
    */
   readonly tokenFunction?: TokenFunctionInvoker;
+  /**
+   * Work after the response (the token function in Lambda, with its extension registered).
+   * @default none: everything is awaited before the handler returns
+   */
+  readonly afterResponse?: AfterResponseQueue | undefined;
 }
 
 /**

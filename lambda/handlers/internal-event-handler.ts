@@ -16,6 +16,7 @@ import {
 } from '../core/internal-events';
 import type { CertificateCheck } from '../services/certificate-watch';
 import type { TokenService } from '../services/token-service';
+import { flushStoredMetrics } from './metrics-flush';
 
 export interface InternalEventHandlerDeps {
   /** The token service the REST routes use too (one per function instance). */
@@ -60,7 +61,7 @@ export function createInternalEventHandler(deps: InternalEventHandlerDeps): Inte
       });
       return { ok: true, certificates: counts };
     } finally {
-      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+      flushStoredMetrics(metrics);
     }
   }
 
@@ -94,7 +95,7 @@ export function createInternalEventHandler(deps: InternalEventHandlerDeps): Inte
       });
       return { ok: false, error: toInternalFailure(error) };
     } finally {
-      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+      flushStoredMetrics(metrics);
     }
   };
 }

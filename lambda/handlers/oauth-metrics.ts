@@ -2,13 +2,19 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ApprovalOutcome } from '../core/approval-outcome';
 import { DIMENSION, METRIC } from '../core/metrics';
+import { addDimensionedMetric } from './metrics-flush';
 
 export function recordApprovalOutcome(metrics: Metrics, outcome: ApprovalOutcome): void {
-  const single = metrics.singleMetric();
   if (outcome.succeeded || !outcome.category) {
-    single.addMetric(METRIC.approvalsCompleted, MetricUnit.Count, 1);
+    metrics.addMetric(METRIC.approvalsCompleted, MetricUnit.Count, 1);
     return;
   }
-  single.addDimension(DIMENSION.category, outcome.category);
-  single.addMetric(METRIC.approvalsFailed, MetricUnit.Count, 1);
+  addDimensionedMetric(
+    metrics,
+    DIMENSION.category,
+    outcome.category,
+    METRIC.approvalsFailed,
+    MetricUnit.Count,
+    1,
+  );
 }

@@ -40,10 +40,12 @@ export function composeTokenFunction(
   });
   const service = async () => (await services()).service;
   const time = runtime.time ? { time: runtime.time } : {};
+  const { afterResponse } = runtime;
   const rest = createTokenHandler({
     service,
     logger: runtime.logger,
     metrics: runtime.metrics,
+    afterResponse,
     ...time,
   });
   const internal = createInternalEventHandler({
@@ -53,8 +55,18 @@ export function composeTokenFunction(
     metrics: runtime.metrics,
     ...time,
   });
-  return ((event: APIGatewayProxyEvent | InternalEvent, context: Context) =>
+  const dispatch = (event: APIGatewayProxyEvent | InternalEvent, context: Context) =>
     isInternalEvent(event)
       ? internal(event, context)
-      : rest(event as APIGatewayProxyEvent, context)) as TokenFunctionHandler;
+      : rest(event as APIGatewayProxyEvent, context);
+  if (!afterResponse) return dispatch as TokenFunctionHandler;
+  return (async (event: APIGatewayProxyEvent | InternalEvent, context: Context) => {
+    afterResponse.begin(context.awsRequestId);
+    try {
+      return await dispatch(event, context);
+    } finally {
+      // The extension ends the invocation once the work deferred during it has settled.
+      afterResponse.finish(context.awsRequestId);
+    }
+  }) as TokenFunctionHandler;
 }

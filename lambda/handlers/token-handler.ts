@@ -13,6 +13,7 @@ import { BrokerError } from '../core/errors';
 import { METRIC } from '../core/metrics';
 import { isValidOrgId } from '../core/org-record';
 import type { TokenService } from '../services/token-service';
+import type { AfterResponseQueue } from './after-response';
 import { answerBeforeTimeout, readRequestId } from './deadline-guard';
 import { publishStoredMetrics } from './exchange-reporting';
 import { once } from './function-runtime';
@@ -38,6 +39,11 @@ export interface TokenHandlerDeps {
   readonly metrics: Metrics;
   /** @default real time */
   readonly time?: TimeSource;
+  /**
+   * Where the token route's sharing and bookkeeping go, and who flushes the invocation's metrics
+   * once they have settled. @default none: awaited before answering, metrics flushed on return
+   */
+  readonly afterResponse?: AfterResponseQueue | undefined;
 }
 
 type Route = 'token' | 'invalidate' | 'status';
@@ -124,6 +130,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): RestHandler {
           requestId,
           deadline: planRequestDeadline(context.getRemainingTimeInMillis(), time.now()),
           forceRefresh,
+          afterResponse: deps.afterResponse?.defer,
         });
         cache = result.cacheHit ? 'hit' : 'miss';
         metrics.addMetric(
@@ -131,7 +138,11 @@ export function createTokenHandler(deps: TokenHandlerDeps): RestHandler {
           MetricUnit.Count,
           1,
         );
-        logger.info('Token served', { cache, duration_ms: time.now() - started });
+        // A hit is the common case: at debug (or POWERTOOLS_LOGGER_SAMPLE_RATE's sample), so a
+        // warm request does not pay for a log line; CacheHits still counts every one.
+        const served = { cache, duration_ms: time.now() - started };
+        if (result.cacheHit) logger.debug('Token served', served);
+        else logger.info('Token served', served);
         return jsonResponse(200, result.grant, { Pragma: 'no-cache' });
       }
       if (name === 'invalidate') {
@@ -167,7 +178,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): RestHandler {
     outOfTime: (_event, requestId) => outOfTimeResponse(requestId),
   });
   // middy's own early timeout throws, which Lambda reports as an invocation error: the guard answers instead.
-  return middy(guarded, { timeoutEarlyInMillis: 0 })
-    .use(injectRequestLogging(logger))
-    .use(publishStoredMetrics(metrics));
+  const handler = middy(guarded, { timeoutEarlyInMillis: 0 }).use(injectRequestLogging(logger));
+  // With work after the response, the queue flushes once that work has settled: one EMF document.
+  return deps.afterResponse ? handler : handler.use(publishStoredMetrics(metrics));
 }

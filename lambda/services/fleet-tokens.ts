@@ -11,6 +11,7 @@ import { CATEGORY_TRAITS } from '../core/categories';
 import { type RequestDeadline, settleBy, type TimeSource } from '../core/deadline';
 import { BrokerError } from '../core/errors';
 import type {
+  AfterResponse,
   ExchangeReporter,
   ExchangeResult,
   ServiceLogger,
@@ -57,6 +58,12 @@ export interface FleetTokensDeps {
   readonly minTokenAgeMs?: number;
 }
 
+/** Hands `work` to `afterResponse` when there is one, else waits for it here. */
+async function runAfter(work: Promise<unknown>, afterResponse: AfterResponse | undefined) {
+  if (afterResponse) afterResponse(work);
+  else await work;
+}
+
 /** What happens after the exchange itself: reports, incidents, the outcome record. */
 export type Bookkeeping = (result: ExchangeResult) => Promise<void>;
 
@@ -65,6 +72,11 @@ export interface ObtainRequest {
   readonly deadline: RequestDeadline;
   /** The latest invalidation of the org's tokens known to this environment. */
   readonly invalidatedAt: number | undefined;
+  /**
+   * Where sharing the exchange's result and its bookkeeping go so the answer does not wait for
+   * them. @default awaited before answering
+   */
+  readonly afterResponse?: AfterResponse | undefined;
 }
 
 export interface FleetTokens {
@@ -273,6 +285,7 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
     exchange: () => Promise<ExchangeResult>,
     settle: Bookkeeping,
     respondBy: number,
+    afterResponse: AfterResponse | undefined,
   ): Promise<CachedGrant> {
     const startedAt = time.now();
     let result: ExchangeResult;
@@ -292,7 +305,7 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
       await store.releaseLease(org.orgId, owner).catch(() => undefined);
     });
     // Like the rest of the bookkeeping, sharing never holds the answer past its due time.
-    await Promise.all([settleBy(shared, respondBy, time), settle(result)]);
+    await runAfter(Promise.all([settleBy(shared, respondBy, time), settle(result)]), afterResponse);
     if (!result.ok) throw result.error;
     return result.entry;
   }
@@ -306,13 +319,14 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
     cause: unknown,
     exchange: () => Promise<ExchangeResult>,
     settle: Bookkeeping,
+    afterResponse: AfterResponse | undefined,
   ): Promise<CachedGrant> {
     logger.warn('Shared token cache unavailable; exchanging without the fleet lease', {
       org_id: org.orgId,
       error: cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause),
     });
     const result = await exchange();
-    await settle(result);
+    await runAfter(settle(result), afterResponse);
     if (!result.ok) throw result.error;
     return result.entry;
   }
@@ -353,7 +367,7 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
             request.deadline.salesforceBy,
           );
         } catch (error) {
-          return exchangeAlone(org, error, exchange, settle);
+          return exchangeAlone(org, error, exchange, settle, request.afterResponse);
         }
         if (taken.acquired) {
           return exchangeUnderLease(
@@ -362,6 +376,7 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
             exchange,
             settle,
             request.deadline.respondBy,
+            request.afterResponse,
           );
         }
         sinceVersion = 0;
@@ -383,7 +398,7 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
           request.deadline.salesforceBy,
         );
       } catch (error) {
-        return exchangeAlone(org, error, exchange, settle);
+        return exchangeAlone(org, error, exchange, settle, request.afterResponse);
       }
       if (sinceVersion === 0) sinceVersion = state?.version ?? 0;
       current = decideAfterWait(state, sinceVersion, {
@@ -413,7 +428,7 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
       try {
         state = await readState(org.orgId, request.deadline.salesforceBy);
       } catch (error) {
-        return exchangeAlone(org, error, exchange, settle);
+        return exchangeAlone(org, error, exchange, settle, request.afterResponse);
       }
       return resolve(org, decideShared(state, decideOptions(request)), request, exchange, settle);
     },
@@ -423,7 +438,10 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
       try {
         state = await readState(org.orgId, request.deadline.salesforceBy);
       } catch (error) {
-        return { entry: await exchangeAlone(org, error, exchange, settle), suppressed: false };
+        return {
+          entry: await exchangeAlone(org, error, exchange, settle, request.afterResponse),
+          suppressed: false,
+        };
       }
       const token = state?.token;
       if (token && !mayDropToken(token, time.now(), minTokenAgeMs)) {
@@ -470,10 +488,18 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
           request.deadline.salesforceBy,
         );
       } catch (error) {
-        return exchangeAlone(org, error, exchange, settle);
+        return exchangeAlone(org, error, exchange, settle, request.afterResponse);
       }
-      if (!taken.acquired) return exchangeAlone(org, 'forced lease refused', exchange, settle);
-      return exchangeUnderLease(org, taken.version, exchange, settle, request.deadline.respondBy);
+      if (!taken.acquired)
+        return exchangeAlone(org, 'forced lease refused', exchange, settle, request.afterResponse);
+      return exchangeUnderLease(
+        org,
+        taken.version,
+        exchange,
+        settle,
+        request.deadline.respondBy,
+        request.afterResponse,
+      );
     },
 
     async describe(orgId) {

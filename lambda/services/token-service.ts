@@ -9,6 +9,7 @@ import { type RequestDeadline, SYSTEM_TIME, type TimeSource } from '../core/dead
 import { BrokerError, isBrokerError } from '../core/errors';
 import { signingKeySecretIdOf } from '../core/org-record';
 import type {
+  AfterResponse,
   CertificateInfo,
   ExchangeOutcome,
   ExchangeOutcomeStore,
@@ -70,6 +71,8 @@ export interface TokenRequest extends CallerContext {
   readonly requestId: string;
   readonly deadline: RequestDeadline;
   readonly forceRefresh?: boolean;
+  /** Where work the answer need not wait for goes. @default awaited before answering */
+  readonly afterResponse?: AfterResponse | undefined;
 }
 
 export interface TokenResult {
@@ -174,6 +177,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
           requestId: request.requestId,
           deadline: request.deadline,
           invalidatedAt: access.invalidatedAt(orgId),
+          afterResponse: request.afterResponse,
         };
         return [org, fleetRequest, exchange, settleExchange] as const;
       };
@@ -194,9 +198,15 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       );
       // The caller found the token bad: other environments must drop their copies of it too.
       if (!suppressed) {
-        await recoverWith(logger, 'Recording the token invalidation', orgId, undefined, () =>
-          registry.recordTokenInvalidation(orgId, startedAt),
+        const recorded = recoverWith(
+          logger,
+          'Recording the token invalidation',
+          orgId,
+          undefined,
+          () => registry.recordTokenInvalidation(orgId, startedAt),
         );
+        if (request.afterResponse) request.afterResponse(recorded);
+        else await recorded;
       }
       return result;
     },

@@ -61,11 +61,19 @@ async function startEnvironment(
   createInterface({ input: child.stdio[3] as Readable }).on('line', (line) => {
     const message = JSON.parse(line) as {
       ready?: boolean;
+      extensions?: string[];
       id?: string;
       statusCode?: number;
       body?: string;
     };
-    if (message.ready) return ready();
+    if (message.ready) {
+      // The bundle must defer its bookkeeping as it does in Lambda, or the fleet is not the real one.
+      if (!message.extensions?.includes(AFTER_RESPONSE_EXTENSION)) {
+        child.kill('SIGKILL');
+        throw new Error(`the bundle registered no after-response extension: ${line}`);
+      }
+      return ready();
+    }
     const settle = message.id ? pending.get(message.id) : undefined;
     if (!settle || message.id === undefined) return;
     pending.delete(message.id);
@@ -92,6 +100,9 @@ async function startEnvironment(
     },
   };
 }
+
+/** The extension the token bundle registers (lambda/handlers/lambda-extension.ts EXTENSION_NAME). */
+const AFTER_RESPONSE_EXTENSION = 'token-broker-after-response';
 
 /** Starts `count` environments in parallel and waits until each has imported the bundle. */
 export async function startFleet(options: {

@@ -119,11 +119,21 @@ describe('certificate expiry on exchanges', () => {
       expect(perOrg).toEqual(
         expect.arrayContaining([
           ['soon', 5],
-          ['(all)', 5],
           ['later', 20],
           ['fine', 200],
         ]),
       );
+      // One document per request carries the figure twice: for all orgs, and for this org.
+      const soon = output.entries().find((entry) => entry.OrgId === 'soon');
+      type Emf = { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+      const emf = soon?._aws as Emf | undefined;
+      const directives = (emf?.CloudWatchMetrics ?? []).filter((directive) =>
+        directive.Metrics.some((metric) => metric.Name === 'CertificateDaysToExpiry'),
+      );
+      expect(directives.map((directive) => directive.Dimensions[0])).toEqual([
+        ['service'],
+        ['service', 'OrgId'],
+      ]);
     } finally {
       output.stop();
     }

@@ -1,0 +1,131 @@
+/**
+ * Work after the response: what an answer must not wait for (sharing a fresh token with the fleet,
+ * the exchange's bookkeeping, events, the invocation's EMF flush) runs once the handler has
+ * returned, and the environment takes no other request until it has settled.
+ *
+ * Lambda ends an invocation when the runtime has posted the response and every extension has asked
+ * for its next event; API Gateway gets the response at the first of those. The token function
+ * registers an internal extension (lambda-extension.ts) that asks for its next event only when
+ * {@link AfterResponseQueue.settled} resolves, so the work runs after the caller has its answer and
+ * inside the invocation (billed, bounded by the function timeout, never frozen half done).
+ * Without the extension (the local stack, in-process tests) nothing is deferred: the services
+ * await the same work before answering.
+ */
+import type { AfterResponse } from '../core/ports';
+
+export interface AfterResponseQueue {
+  /** The handler starts serving invocation `requestId`: work deferred from now on belongs to it. */
+  begin(requestId: string): void;
+  /** Hands to the services: work that runs on after the invocation's response. */
+  readonly defer: AfterResponse;
+  /**
+   * The invocation's handler has returned (or thrown): once its deferred work has settled,
+   * `onSettled` runs (the metrics flush) and {@link settled} resolves.
+   */
+  finish(requestId: string): void;
+  /**
+   * Resolves when invocation `requestId` has finished and its work has settled, or at `byMs`
+   * (epoch ms) if that comes first. The extension waits on it before it ends the invocation.
+   */
+  settled(requestId: string, byMs: number): Promise<void>;
+  /** Resolves when every invocation's work has settled, or at `byMs`: the environment's shutdown. */
+  idle(byMs: number): Promise<void>;
+}
+
+export interface AfterResponseOptions {
+  /** Runs once per invocation, after its work: one EMF flush carries everything it recorded. */
+  readonly onSettled: () => void;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+interface Invocation {
+  readonly work: Promise<unknown>[];
+  finished: boolean;
+  readonly done: Promise<void>;
+  markDone(): void;
+}
+
+/** Finished invocations remembered for a late `settled` call; Lambda serves one at a time. */
+const MAX_REMEMBERED = 16;
+
+export function createAfterResponseQueue(options: AfterResponseOptions): AfterResponseQueue {
+  const now = options.now ?? Date.now;
+  const invocations = new Map<string, Invocation>();
+  // The invocation being served; work deferred outside one (none is, today) just runs.
+  let current: string | undefined;
+
+  function invocationOf(requestId: string): Invocation {
+    let invocation = invocations.get(requestId);
+    if (!invocation) {
+      let markDone!: () => void;
+      const done = new Promise<void>((resolve) => {
+        markDone = resolve;
+      });
+      invocation = { work: [], finished: false, done, markDone };
+      invocations.set(requestId, invocation);
+      while (invocations.size > MAX_REMEMBERED) {
+        const oldest = invocations.keys().next().value;
+        if (oldest === undefined) break;
+        invocations.delete(oldest);
+      }
+    }
+    return invocation;
+  }
+
+  function waitUntil(done: Promise<unknown>, byMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, byMs - now()));
+      void done.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  async function drain(invocation: Invocation): Promise<void> {
+    // Work may defer more work while it runs: wait until the list stops growing.
+    for (let seen = 0; seen < invocation.work.length; ) {
+      const batch = invocation.work.slice(seen);
+      seen = invocation.work.length;
+      await Promise.allSettled(batch);
+    }
+    try {
+      options.onSettled();
+    } finally {
+      invocation.markDone();
+    }
+  }
+
+  return {
+    begin(requestId) {
+      current = requestId;
+      invocationOf(requestId);
+    },
+    defer(work) {
+      // A rejection is the work's own to log; it must never surface as an unhandled rejection.
+      const settledWork = work.then(
+        () => undefined,
+        () => undefined,
+      );
+      if (current === undefined) return;
+      invocationOf(current).work.push(settledWork);
+    },
+    finish(requestId) {
+      const invocation = invocationOf(requestId);
+      if (invocation.finished) return;
+      invocation.finished = true;
+      // Work may still defer work while it drains: it stays this invocation's until the next begins.
+      void drain(invocation).finally(() => {
+        if (current === requestId) current = undefined;
+      });
+    },
+    settled(requestId, byMs) {
+      return waitUntil(invocationOf(requestId).done, byMs);
+    },
+    idle(byMs) {
+      const pending = [...invocations.values()].filter((invocation) => invocation.finished);
+      return waitUntil(Promise.all(pending.map((invocation) => invocation.done)), byMs);
+    },
+  };
+}

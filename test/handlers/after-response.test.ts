@@ -1,0 +1,210 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createAfterResponseQueue } from '../../lambda/handlers/after-response';
+import {
+  EXTENSION_NAME,
+  startAfterResponseExtension,
+} from '../../lambda/handlers/lambda-extension';
+import type { LocalKms } from '../../local/kms-server';
+import { type LambdaInvocation, startLambdaHost } from '../../local/lambda-host.mjs';
+import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
+import type { LocalSecretsManager } from '../../local/secrets-manager-server';
+import type { LocalDynamo } from '../support/dynalite';
+import { startEntryWorld } from '../support/entry-world';
+import { createRecordingLogger } from '../support/in-memory-ports';
+import { captureOutput } from '../support/logs';
+import { json, type ScriptedSalesforce } from '../support/scripted-salesforce';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('after-response queue', () => {
+  it('settles an invocation once the handler finished and its deferred work (and work it deferred) settled', async () => {
+    const flushed: number[] = [];
+    const queue = createAfterResponseQueue({ onSettled: () => flushed.push(performance.now()) });
+    let workDone = 0;
+    queue.begin('r1');
+    queue.defer(
+      sleep(40).then(() => {
+        queue.defer(sleep(20).then(() => (workDone = performance.now())));
+      }),
+    );
+    queue.defer(Promise.reject(new Error('reported by the work itself')));
+    const settled = queue.settled('r1', Date.now() + 5000).then(() => performance.now());
+    await sleep(5);
+    expect(flushed).toEqual([]);
+    queue.finish('r1');
+    const at = await settled;
+    expect(workDone).toBeGreaterThan(0);
+    expect(at).toBeGreaterThanOrEqual(workDone);
+    expect(flushed).toHaveLength(1);
+  });
+
+  it('stops waiting at the deadline it is given', async () => {
+    const queue = createAfterResponseQueue({ onSettled: () => undefined });
+    queue.begin('r2');
+    queue.defer(new Promise(() => undefined));
+    queue.finish('r2');
+    const started = performance.now();
+    await queue.settled('r2', Date.now() + 30);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('an invocation without deferred work settles at once, with one flush', async () => {
+    let flushes = 0;
+    const queue = createAfterResponseQueue({ onSettled: () => flushes++ });
+    queue.begin('r3');
+    queue.finish('r3');
+    queue.finish('r3');
+    await queue.settled('r3', Date.now() + 1000);
+    expect(flushes).toBe(1);
+  });
+});
+
+describe('after-response extension in a Lambda host', () => {
+  it('the caller has its answer before the deferred work ends; the invocation ends after it', async () => {
+    const saved = process.env.AWS_LAMBDA_RUNTIME_API;
+    const host = await startLambdaHost();
+    try {
+      const queue = createAfterResponseQueue({ onSettled: () => undefined });
+      const logger = createRecordingLogger();
+      expect(
+        await startAfterResponseExtension({
+          runtimeApi: process.env.AWS_LAMBDA_RUNTIME_API,
+          queue,
+          logger,
+        }),
+      ).toBe(true);
+      expect(host.extensions()).toEqual([EXTENSION_NAME]);
+      let workEnded = 0;
+      const handler = async (_event: unknown, context: { awsRequestId: string }) => {
+        queue.begin(context.awsRequestId);
+        queue.defer(sleep(80).then(() => (workEnded = performance.now())));
+        queue.finish(context.awsRequestId);
+        return 'answer';
+      };
+      const context = { ...createLambdaContext(), awsRequestId: 'inv-1' };
+      const first = await host.invoke(handler, {}, context);
+      expect(first.response).toBe('answer');
+      expect(first.respondedAt).toBeLessThan(workEnded);
+      expect(first.endedAt).toBeGreaterThanOrEqual(workEnded);
+      // The next invocation is given only after the first ended, and is served the same way.
+      const second = await host.invoke(
+        handler,
+        {},
+        { ...createLambdaContext(), awsRequestId: 'inv-2' },
+      );
+      expect(second.respondedAt).toBeLessThan(second.endedAt);
+      await host.shutdown();
+    } finally {
+      if (saved === undefined) delete process.env.AWS_LAMBDA_RUNTIME_API;
+      else process.env.AWS_LAMBDA_RUNTIME_API = saved;
+    }
+  });
+
+  it('without a Runtime API, or when registering fails, nothing is deferred (logged)', async () => {
+    const queue = createAfterResponseQueue({ onSettled: () => undefined });
+    const logger = createRecordingLogger();
+    expect(await startAfterResponseExtension({ runtimeApi: undefined, queue, logger })).toBe(false);
+    expect(await startAfterResponseExtension({ runtimeApi: '127.0.0.1:9', queue, logger })).toBe(
+      false,
+    );
+    expect(logger.warnings[0]).toMatch(
+      /^After-response extension not registered; bookkeeping runs before the answer/,
+    );
+  });
+});
+
+describe('token.ts in a Lambda host', () => {
+  const CALLER = 'arn:aws:sts::123456789012:assumed-role/Fulfilment/s';
+  let salesforce: ScriptedSalesforce;
+  let secrets: LocalSecretsManager;
+  let dynamo: LocalDynamo;
+  let kms: LocalKms;
+  let sns: Server;
+  /** When the slow SNS endpoint received each publish, and when it answered. */
+  const publishes: { receivedAt: number; answeredAt: number }[] = [];
+  const saved = process.env.AWS_LAMBDA_RUNTIME_API;
+
+  beforeAll(async () => {
+    // An SNS endpoint that takes 300 ms per publish: the answer must not wait for it.
+    sns = createServer((req, res) => {
+      const receivedAt = performance.now();
+      req.resume();
+      req.on('end', () =>
+        setTimeout(() => {
+          publishes.push({ receivedAt, answeredAt: performance.now() });
+          res.writeHead(200, { 'Content-Type': 'text/xml' });
+          res.end(
+            '<PublishResponse><PublishResult><MessageId>m-1</MessageId></PublishResult></PublishResponse>',
+          );
+        }, 300),
+      );
+    });
+    await new Promise<void>((resolve) => sns.listen(0, '127.0.0.1', resolve));
+    ({ salesforce, secrets, dynamo, kms } = await startEntryWorld({
+      keyLabel: 'after-response',
+      orgId: 'deferred',
+      username: 'integration@deferred.example',
+      callers: [CALLER],
+      env: { AWS_ENDPOINT_URL_SNS: `http://127.0.0.1:${(sns.address() as AddressInfo).port}` },
+    }));
+  });
+  afterAll(async () => {
+    if (saved === undefined) delete process.env.AWS_LAMBDA_RUNTIME_API;
+    else process.env.AWS_LAMBDA_RUNTIME_API = saved;
+    sns.closeAllConnections();
+    await Promise.all([
+      salesforce.close(),
+      secrets.close(),
+      kms.close(),
+      dynamo.close(),
+      new Promise((resolve) => sns.close(resolve)),
+    ]);
+  });
+
+  it('answers consumer_not_approved before the incident event is published, then flushes one EMF document', async () => {
+    const host = await startLambdaHost();
+    vi.resetModules();
+    const { handler } = await import('../../lambda/handlers/token');
+    expect(host.extensions()).toEqual([EXTENSION_NAME]);
+    salesforce.answerWith(
+      json(400, {
+        error: 'invalid_grant',
+        error_description: "user hasn't approved this consumer",
+      }),
+    );
+    const output = captureOutput();
+    let outcome: LambdaInvocation<APIGatewayProxyResult>;
+    try {
+      outcome = await host.invoke(
+        handler as (
+          event: APIGatewayProxyEvent,
+          context: Context,
+        ) => Promise<APIGatewayProxyResult>,
+        buildRestEvent({
+          method: 'POST',
+          path: '/orgs/deferred/token',
+          resource: '/orgs/{orgId}/token',
+          pathParameters: { orgId: 'deferred' },
+          callerArn: CALLER,
+        }),
+        { ...createLambdaContext(), awsRequestId: 'deferred-1' },
+      );
+    } finally {
+      output.stop();
+    }
+    expect(outcome.response.statusCode).toBe(502);
+    expect(JSON.parse(outcome.response.body).error).toBe('consumer_not_approved');
+    expect(publishes).toHaveLength(1);
+    const [publish] = publishes;
+    // The caller had its answer while SNS was still holding the publish; the invocation waited.
+    expect(outcome.respondedAt).toBeLessThan(publish?.answeredAt ?? 0);
+    expect(outcome.endedAt).toBeGreaterThanOrEqual(publish?.answeredAt ?? Infinity);
+    const emf = output.entries().filter((entry) => '_aws' in entry);
+    expect(emf).toHaveLength(1);
+    expect(emf[0]).toHaveProperty('ExchangeFailures');
+    await host.shutdown();
+  });
+});
