@@ -87,6 +87,7 @@ export function createDynamoOrgRegistry(options: DynamoOrgRegistryOptions): Dyna
       return {
         org: toRecord(Item),
         tokenInvalidatedAt: typeof invalidatedAt === 'number' ? invalidatedAt : undefined,
+        keyRotation: readKeyRotation(Item[KEY_ROTATION]),
       };
     },
 
@@ -166,23 +167,46 @@ export function createDynamoOrgRegistry(options: DynamoOrgRegistryOptions): Dyna
       return records;
     },
 
-    async recordExchangeOutcome(orgId, outcome) {
+    async recordExchangeOutcome(orgId, outcome, options = {}) {
       const { UpdateCommand } = await loadSdk();
+      const state = outcome.ok ? 'ok' : (outcome.category ?? 'failed');
+      const writtenAt = Date.parse(outcome.at);
+      // Without a refresh interval (or a readable time) every outcome is written.
+      const staleBefore =
+        options.refreshAfterMs && Number.isFinite(writtenAt)
+          ? new Date(writtenAt - options.refreshAfterMs).toISOString()
+          : undefined;
       try {
-        await client.send(
+        const { Attributes } = await client.send(
           new UpdateCommand({
             TableName: tableName,
             Key: orgKey(orgId),
-            UpdateExpression: 'SET #last = :last',
-            // An org deleted meanwhile must not come back as a bare outcome item.
-            ConditionExpression: 'attribute_exists(#pk)',
-            ExpressionAttributeNames: { '#last': 'lastExchange', '#pk': TABLE_SCHEMA.partitionKey },
+            UpdateExpression: 'SET #last = :last, #state = :state',
+            // An org deleted meanwhile must not come back as a bare outcome item; an unchanged
+            // outcome is written again only once it is older than refreshAfterMs (ISO times order
+            // as strings).
+            ConditionExpression: staleBefore
+              ? 'attribute_exists(#pk) AND (attribute_not_exists(#state) OR #state <> :state OR #last.#at <= :staleBefore)'
+              : 'attribute_exists(#pk)',
+            ExpressionAttributeNames: {
+              '#last': 'lastExchange',
+              '#state': 'lastExchangeState',
+              '#pk': TABLE_SCHEMA.partitionKey,
+              ...(staleBefore ? { '#at': 'at' } : {}),
+            },
             // Round-trip through JSON drops undefined fields, which DynamoDB cannot store.
-            ExpressionAttributeValues: { ':last': JSON.parse(JSON.stringify(outcome)) },
+            ExpressionAttributeValues: {
+              ':last': JSON.parse(JSON.stringify(outcome)),
+              ':state': state,
+              ...(staleBefore ? { ':staleBefore': staleBefore } : {}),
+            },
+            ReturnValues: 'UPDATED_OLD',
           }),
         );
+        return { written: true, previous: Attributes?.lastExchange as ExchangeOutcome | undefined };
       } catch (error) {
         if ((error as { name?: unknown }).name !== 'ConditionalCheckFailedException') throw error;
+        return { written: false };
       }
     },
 

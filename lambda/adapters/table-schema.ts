@@ -41,6 +41,7 @@ export const ORG_INDEX_VALUE = 'ORG';
  */
 export const ORG_STATE_ATTRIBUTES = [
   'lastExchange',
+  'lastExchangeState',
   'tokenInvalidatedAt',
   'keyRotation',
   'certificateAlerts',

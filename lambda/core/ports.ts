@@ -273,9 +273,25 @@ export interface ExchangeOutcome {
   readonly latencyMs: number;
 }
 
+/** What {@link ExchangeOutcomeStore.recordExchangeOutcome} did. */
+export interface OutcomeWrite {
+  /** False when the stored outcome was the same and younger than `refreshAfterMs` (or the org is gone). */
+  readonly written: boolean;
+  /** The outcome it replaced, when it wrote; `undefined` for an org's first. */
+  readonly previous?: ExchangeOutcome | undefined;
+}
+
 /** Keeps the last exchange outcome per org (the registry adapter stores it on the org item). */
 export interface ExchangeOutcomeStore {
-  recordExchangeOutcome(orgId: string, outcome: ExchangeOutcome): Promise<void>;
+  /**
+   * Stores `outcome` when it differs from the stored one (success or failure, and the category),
+   * or when the stored one is older than `options.refreshAfterMs`: a steady state costs no write.
+   */
+  recordExchangeOutcome(
+    orgId: string,
+    outcome: ExchangeOutcome,
+    options?: { readonly refreshAfterMs?: number },
+  ): Promise<OutcomeWrite>;
   getExchangeOutcome(orgId: string): Promise<ExchangeOutcome | undefined>;
 }
 
@@ -287,6 +303,8 @@ export interface OrgTokenState {
    * since the epoch: a token obtained before it must not be served.
    */
   readonly tokenInvalidatedAt: number | undefined;
+  /** The staged rotation state on the same item, so a login needs no second read of it. */
+  readonly keyRotation?: KeyRotation | undefined;
 }
 
 /**
@@ -305,7 +323,11 @@ export interface TokenInvalidationStore {
  * attribute the token role may write; the registry's own fields it may not).
  */
 export interface KeyRotationStore {
-  getKeyRotation(orgId: string): Promise<KeyRotation | undefined>;
+  /** @param options.fresh read consistently, past any copy kept of an earlier read */
+  getKeyRotation(
+    orgId: string,
+    options?: { readonly fresh?: boolean },
+  ): Promise<KeyRotation | undefined>;
   /**
    * Makes `staged` current, atomically and only while it is still the staged key, so that of
    * many instances promoting at once exactly one wins.

@@ -17,6 +17,7 @@ import { createClientCredentialsExchange } from '../services/client-credentials-
 import { createFleetTokens } from '../services/fleet-tokens';
 import { createGrantExchange } from '../services/grant-exchange';
 import { createJwtExchange } from '../services/jwt-exchange';
+import { shareOrgItemReads } from '../services/org-item-reads';
 import { createTokenService, type TokenService } from '../services/token-service';
 import type { ApprovalLinkConfig } from './approval-link-config';
 import { createExchangeReporter } from './exchange-reporting';
@@ -66,7 +67,11 @@ export async function composeTokenFunctionServices(
     runtime,
     clients.sns,
   );
-  const registry = createDynamoOrgRegistry({ client: documents, tableName: token.tableName });
+  // The org reload carries the key rotation state: a login reads the org item once.
+  const registry = shareOrgItemReads(
+    createDynamoOrgRegistry({ client: documents, tableName: token.tableName }),
+    () => (time ?? SYSTEM_TIME).now(),
+  );
   const signingKeys = createSecretsManagerSigningKeys({
     client: clients.secrets,
     kms: clients.kms,

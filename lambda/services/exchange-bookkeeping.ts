@@ -1,7 +1,8 @@
 /**
- * What follows every fresh exchange: it is reported (metrics, log line), the org's incidents are
- * updated (a failure counted, or a success resolving what is open, with its cause) and the outcome
- * is recorded for the status route. Bookkeeping never decides the answer: it waits at most until
+ * What follows every fresh exchange: it is reported (metrics, log line), the outcome is recorded for
+ * the status route when it changed (or at most once per `outcomeRefreshMs`), and the org's
+ * incidents are updated: a failure counted, or, when the outcome it replaced was a failure, a
+ * success resolving what is open, with its cause. Bookkeeping never decides the answer: it waits at most until
  * the answer is due, and each part reports its own failure instead of throwing.
  */
 import { type RequestDeadline, SYSTEM_TIME, settleBy, type TimeSource } from '../core/deadline';
@@ -24,6 +25,12 @@ export interface ExchangeBookkeepingDeps {
   readonly logger: ServiceLogger;
   /** @default real time */
   readonly time?: TimeSource;
+  /**
+   * How long an unchanged outcome goes without being written again, ms: the status route's
+   * `lastExchange` may be this much older than the latest exchange that ended the same way.
+   * @default 300000 (5 minutes)
+   */
+  readonly outcomeRefreshMs?: number;
 }
 
 export interface ExchangeContext {
@@ -64,6 +71,7 @@ export async function recoverWith<T, F>(
 export function createExchangeBookkeeping(deps: ExchangeBookkeepingDeps): ExchangeBookkeeping {
   const { incidents, logger, reporter } = deps;
   const time = deps.time ?? SYSTEM_TIME;
+  const refreshAfterMs = deps.outcomeRefreshMs ?? 300_000;
   const safely = (what: string, orgId: string, action: () => Promise<void>) =>
     recoverWith(logger, what, orgId, undefined, action);
 
@@ -78,21 +86,29 @@ export function createExchangeBookkeeping(deps: ExchangeBookkeepingDeps): Exchan
       requestId,
       latencyMs: report.latencyMs,
     };
-    const tracked = result.ok
-      ? safely('Incident tracking', org.orgId, () =>
+    const written = await recoverWith(
+      logger,
+      'Recording the exchange outcome',
+      org.orgId,
+      undefined,
+      () => deps.outcomes.recordExchangeOutcome(org.orgId, outcome, { refreshAfterMs }),
+    );
+    if (result.ok) {
+      // An incident can be open only after a failure was recorded, and a failure is always written
+      // (it changes the outcome): a success replacing a success has nothing to resolve. The
+      // approval callback always looks: it is rare, and it is how an operator closes the loop.
+      const mayBeOpen = written === undefined || (written.written && written.previous?.ok !== true);
+      if (mayBeOpen || context.cause === 'approval_callback') {
+        await safely('Incident tracking', org.orgId, () =>
           incidents.recordSuccess({ org, requestId, cause: context.cause }),
-        )
-      : isIncidentCategory(result.error.category)
-        ? safely('Incident tracking', org.orgId, () =>
-            incidents.recordFailure({ org, error: result.error, requestId }),
-          )
-        : undefined;
-    await Promise.all([
-      tracked,
-      safely('Recording the exchange outcome', org.orgId, () =>
-        deps.outcomes.recordExchangeOutcome(org.orgId, outcome),
-      ),
-    ]);
+        );
+      }
+    } else if (isIncidentCategory(result.error.category)) {
+      const { error } = result;
+      await safely('Incident tracking', org.orgId, () =>
+        incidents.recordFailure({ org, error, requestId }),
+      );
+    }
   }
 
   return async (org, result, context) => {

@@ -86,7 +86,7 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
     if (!rotation) return undefined;
     const known = rotations.get(org.orgId);
     if (!fresh && known && clock() - known.readAt < ROTATION_TTL_MS) return known.rotation;
-    const read = rotation.store.getKeyRotation(org.orgId).then(
+    const read = rotation.store.getKeyRotation(org.orgId, { fresh }).then(
       (value) => {
         rotations.set(org.orgId, { rotation: value, readAt: clock() });
         return value;

@@ -69,6 +69,49 @@ describe('DynamoDB org registry (dynalite)', () => {
     expect((await registry.getOrg('initech'))?.consumerSecretId).toBeUndefined();
   });
 
+  it('writes an outcome only when it changes, or once the stored one is older than refreshAfterMs', async () => {
+    await registry.putOrg(record('steady'));
+    const at = (seconds: number) => new Date(Date.UTC(2026, 11, 2, 12, 0, seconds)).toISOString();
+    const ok = (seconds: number) => ({
+      at: at(seconds),
+      ok: true,
+      requestId: `r${seconds}`,
+      latencyMs: 5,
+    });
+    const failed = (seconds: number) => ({
+      ...ok(seconds),
+      ok: false,
+      category: 'consumer_not_approved',
+    });
+    const options = { refreshAfterMs: 30_000 };
+    expect(await registry.recordExchangeOutcome('steady', ok(0), options)).toEqual({
+      written: true,
+      previous: undefined,
+    });
+    // The same outcome within the interval: no write, the stored one stays.
+    expect(await registry.recordExchangeOutcome('steady', ok(10), options)).toEqual({
+      written: false,
+    });
+    expect((await registry.getExchangeOutcome('steady'))?.at).toBe(at(0));
+    // A change is always written, and says what it replaced.
+    expect(await registry.recordExchangeOutcome('steady', failed(11), options)).toEqual({
+      written: true,
+      previous: ok(0),
+    });
+    expect(await registry.recordExchangeOutcome('steady', failed(12), options)).toEqual({
+      written: false,
+    });
+    expect(await registry.recordExchangeOutcome('steady', ok(13), options)).toMatchObject({
+      written: true,
+      previous: { ok: false, category: 'consumer_not_approved' },
+    });
+    // Unchanged but older than the interval: written again.
+    expect(await registry.recordExchangeOutcome('steady', ok(43), options)).toMatchObject({
+      written: true,
+      previous: { at: at(13) },
+    });
+  });
+
   it('does not resurrect a deleted org when an outcome arrives late', async () => {
     await registry.recordExchangeOutcome('ghost', {
       at: 'x',

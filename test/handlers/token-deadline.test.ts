@@ -83,7 +83,7 @@ function makeHandler(
   const recordOutcome = registry.recordExchangeOutcome.bind(registry);
   registry.recordExchangeOutcome = async (orgId: string, outcome: ExchangeOutcome) => {
     if (slow === 'outcome') await taking(SLOW_MS);
-    await recordOutcome(orgId, outcome);
+    return recordOutcome(orgId, outcome);
   };
   const incidents: IncidentService = {
     recordFailure: async ({ error }) => {

@@ -362,6 +362,7 @@ describe('IAM', () => {
               'pk',
               'sk',
               'lastExchange',
+              'lastExchangeState',
               'tokenInvalidatedAt',
               'keyRotation',
               'certificateAlerts',

@@ -102,8 +102,16 @@ export function createMemoryRegistry(records: readonly OrgRecord[] = []): OrgReg
     async listOrgs() {
       return [...orgs.values()];
     },
-    async recordExchangeOutcome(orgId, outcome) {
+    async recordExchangeOutcome(orgId, outcome, options = {}) {
+      const previous = outcomes.get(orgId);
+      const unchanged =
+        previous !== undefined &&
+        previous.ok === outcome.ok &&
+        previous.category === outcome.category &&
+        Date.parse(outcome.at) - Date.parse(previous.at) < (options.refreshAfterMs ?? 0);
+      if (unchanged) return { written: false };
       outcomes.set(orgId, outcome);
+      return { written: true, previous };
     },
     async getExchangeOutcome(orgId) {
       return outcomes.get(orgId);
