@@ -31,6 +31,8 @@ export const CDK_BUNDLING: BuildOptions = {
   sourcemap: true,
   sourcesContent: false,
   external: [],
+  // The stack's BUNDLE_ALIASES (lib/broker-function.ts): the environment-only credential provider.
+  alias: { '@aws-sdk/credential-provider-node': './lambda/handlers/lambda-credentials.ts' },
   logLevel: 'warning',
 };
 

@@ -1,17 +1,17 @@
 /**
  * `npx tsx bench/kms-envelope.ts`: direct KMS Encrypt/Decrypt against data-key AES-256-GCM, both
- * through the real SDK client against the local KMS on loopback, interleaved round by round so
+ * through the functions' KMS client against the local KMS on loopback, interleaved round by round so
  * machine noise hits both alike. Loopback KMS answers in well under a millisecond, so the gap
  * shown is a floor: a real regional KMS adds milliseconds per direct call. KMS_BENCH_LATENCY_MS
  * adds that latency to every KMS call; KMS_BENCH_ROUNDS sets the measured rounds.
  * Writes nothing; prints a Markdown table.
  */
-import { KMSClient } from '@aws-sdk/client-kms';
 import {
   createDataKeySealer,
   createDirectKmsSealer,
   type Sealer,
 } from '../lambda/adapters/kms-envelope';
+import { createLocalAwsClient } from '../local/aws-clients';
 import { startKmsServer } from '../local/kms-server';
 import { percentile } from './stats';
 
@@ -32,10 +32,8 @@ const warmup = Math.min(200, rounds);
 const latencyMs = intFromEnv('KMS_BENCH_LATENCY_MS', 0);
 
 const local = await startKmsServer({ latencyMs });
-const client = new KMSClient({
-  endpoint: local.endpoint,
+const client = createLocalAwsClient('kms', local.endpoint, {
   region: local.region,
-  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   maxAttempts: 1,
 });
 
@@ -108,5 +106,4 @@ for (const variant of variants) {
 }
 process.stdout.write(`${lines.join('\n')}\n`);
 
-client.destroy();
 await local.close();

@@ -18,6 +18,7 @@ import { createSalesforceTokenClient } from '../lambda/adapters/salesforce-token
 import { createSecretsManagerSigningKeys } from '../lambda/adapters/signing-keys';
 import { validateOrgRecord } from '../lambda/core/org-record';
 import { createJwtExchange } from '../lambda/services/jwt-exchange';
+import { createLocalAwsClient } from '../local/aws-clients';
 import { startKmsServer } from '../local/kms-server';
 import { startSecretsManagerServer } from '../local/secrets-manager-server';
 import { percentile } from './stats';
@@ -83,7 +84,10 @@ const variants = await Promise.all(
 );
 
 const exchange = createJwtExchange({
-  signingKeys: createSecretsManagerSigningKeys({ client: secretsClient, kms: kmsClient }),
+  signingKeys: createSecretsManagerSigningKeys({
+    client: secretsClient,
+    kms: createLocalAwsClient('kms', kms.endpoint, { maxAttempts: 1 }),
+  }),
   tokenEndpoint: createSalesforceTokenClient({ timeoutMs: 5000 }),
   publicBaseUrl: 'https://broker.example.com/prod',
   clock: Date.now,

@@ -4,7 +4,6 @@
  * Secrets Manager endpoint holding the signing key, dynalite with the broker's table and the org
  * registry, and the local SNS endpoint. Children get it through Lambda-like environment variables.
  */
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type RunningEmulator, startEmulator } from '../emulator/server';
 import { generateSigningMaterial, type SigningMaterial } from '../keys/signing-material';
 import { createDynamoOrgRegistry } from '../lambda/adapters/org-registry';
@@ -86,7 +85,7 @@ export async function startWorld(options: { orgCount: number }): Promise<BenchWo
   });
   const tableName = await dynamo.createTable('token-broker-bench');
   const registry = createDynamoOrgRegistry({
-    client: DynamoDBDocumentClient.from(dynamo.client),
+    client: dynamo.documents,
     tableName,
   });
   await secrets.putSecret(SECRET_ID, material.secretString);

@@ -1,13 +1,20 @@
 /**
  * Where the CLI's commands act: AWS (standard credential chain and region, table and base URL from
  * flags or environment) or the local stack (`--local`: endpoints from the stack file or flags).
- * Clients are the real AWS SDK ones in both cases; only their endpoints differ.
+ * The broker's adapters run on the same lean clients as in the functions (aws-request.ts), with
+ * credentials from the SDK's default chain; admin calls that are not adapters (KMS key creation,
+ * Secrets Manager writes) use the SDK clients. Only the endpoints differ between the two targets.
  */
 import { resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import {
+  type AwsClient,
+  type AwsCredentialProvider,
+  createAwsClient,
+} from '../lambda/adapters/aws-request';
+import { createDynamoDocuments, type DynamoDocuments } from '../lambda/adapters/dynamo-documents';
 import { createDynamoOrgRegistry, type DynamoOrgRegistry } from '../lambda/adapters/org-registry';
 import { createDynamoSharedTokenStore } from '../lambda/adapters/shared-token-store';
 import type { SharedTokenStore } from '../lambda/core/ports';
@@ -33,8 +40,14 @@ export interface Target {
   registry(): DynamoOrgRegistry;
   /** The orgs' shared token items (logins, remembered failures); never opens a token. */
   sharedTokens(): SharedTokenStore;
-  /** KMS (signing keys held in KMS): the local stack's endpoint with --local, unless overridden. */
-  kms(endpoint?: string): KMSClient;
+  /**
+   * KMS for the broker's adapters (approval links, KMS signing): the local stack's endpoint with
+   * --local, unless overridden.
+   * @throws CliError when no region is known
+   */
+  kms(endpoint?: string): AwsClient;
+  /** The SDK's KMS client, for key administration (CreateKey, DescribeKey, ScheduleKeyDeletion). */
+  kmsAdmin(endpoint?: string): KMSClient;
   close(): void;
 }
 
@@ -104,8 +117,22 @@ export async function resolveTarget(values: GlobalValues, io: CliIo): Promise<Ta
     ...common,
     ...(secretsEndpoint ? { endpoint: secretsEndpoint } : {}),
   });
-  let dynamo: DynamoDBClient | undefined;
-  let kms: KMSClient | undefined;
+  // The adapters' clients need the region up front; the SDK finds it as before (flags, stack
+  // file, environment, then the shared config file's profile).
+  const resolvedRegion =
+    common.region ?? (await secrets.config.region().catch(() => undefined)) ?? undefined;
+  const credentials: AwsCredentialProvider = local
+    ? async () => LOCAL_CREDENTIALS
+    : defaultProvider();
+  const awsClient = (service: string, endpoint: string | undefined) => {
+    if (!resolvedRegion) {
+      throw usageError('No AWS region: pass --region, or set AWS_REGION or a profile region.');
+    }
+    return createAwsClient({ service, region: resolvedRegion, endpoint, credentials });
+  };
+  let dynamo: DynamoDocuments | undefined;
+  let kms: AwsClient | undefined;
+  let kmsAdmin: KMSClient | undefined;
   const explicit = values['dynamodb-endpoint'] && values['secrets-endpoint'];
   const brokerApi: BrokerApi | undefined = local
     ? stack?.caller && !explicit
@@ -118,11 +145,8 @@ export async function resolveTarget(values: GlobalValues, io: CliIo): Promise<Ta
     if (!tableName) {
       throw usageError('No table name: pass --table NAME, set TOKEN_BROKER_TABLE, or use --local.');
     }
-    dynamo ??= new DynamoDBClient({
-      ...common,
-      ...(dynamodbEndpoint ? { endpoint: dynamodbEndpoint } : {}),
-    });
-    return { client: DynamoDBDocumentClient.from(dynamo), tableName };
+    dynamo ??= createDynamoDocuments(awsClient('dynamodb', dynamodbEndpoint));
+    return { client: dynamo, tableName };
   };
   return {
     kind: local ? 'local' : 'aws',
@@ -138,14 +162,17 @@ export async function resolveTarget(values: GlobalValues, io: CliIo): Promise<Ta
       return createDynamoSharedTokenStore(documents());
     },
     kms(endpoint) {
-      const chosen = endpoint ?? kmsEndpoint;
-      kms ??= new KMSClient({ ...common, ...(chosen ? { endpoint: chosen } : {}) });
+      kms ??= awsClient('kms', endpoint ?? kmsEndpoint);
       return kms;
+    },
+    kmsAdmin(endpoint) {
+      const chosen = endpoint ?? kmsEndpoint;
+      kmsAdmin ??= new KMSClient({ ...common, ...(chosen ? { endpoint: chosen } : {}) });
+      return kmsAdmin;
     },
     close() {
       secrets.destroy();
-      dynamo?.destroy();
-      kms?.destroy();
+      kmsAdmin?.destroy();
     },
   };
 }

@@ -24,6 +24,23 @@ export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const ESM_REQUIRE_BANNER =
   "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
 
+/**
+ * Module substitutions in the bundles. In Lambda the credentials are always in the environment,
+ * so the SDK's default chain (`@aws-sdk/credential-provider-node`: SSO, INI, process, IMDS,
+ * container providers and the STS/SSO clients behind them, about 100 KB) is dead code there; the
+ * Secrets Manager client, the one SDK client left, resolves its `defaultProvider` import to the
+ * environment-only provider instead (lambda/handlers/lambda-credentials.ts). Paths are relative
+ * to the project root, esbuild's working directory. bench/bundling.ts keeps a copy (test/bench).
+ */
+export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
+  '@aws-sdk/credential-provider-node': './lambda/handlers/lambda-credentials.ts',
+};
+
+/** {@link BUNDLE_ALIASES} as NodejsFunction passes them on to esbuild's CLI (`--alias:from=to`). */
+const ALIAS_ARGS = Object.fromEntries(
+  Object.entries(BUNDLE_ALIASES).map(([from, to]) => [`--alias:${from}`, to]),
+);
+
 export interface BrokerFunctionProps {
   /** Entry file relative to the repository root; it must `export const handler`. */
   readonly entry: string;
@@ -110,6 +127,7 @@ export class BrokerFunction extends Construct {
         // cold total, which callers pay, rose from 281 ms (1.92x the floor) to 409 ms (2.80x) in
         // the same `npm run bench` run (docs/performance.md).
         externalModules: [],
+        esbuildArgs: ALIAS_ARGS,
         forceDockerBundling: false,
       },
     });

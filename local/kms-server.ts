@@ -1,7 +1,8 @@
 /**
  * A small local AWS KMS: an HTTP endpoint speaking the service's awsJson1_1 wire protocol
- * (`x-amz-target: TrentService.<Operation>`, binary fields base64 in JSON), so the real
- * `@aws-sdk/client-kms` client (endpoint option or AWS_ENDPOINT_URL_KMS) talks to it unchanged.
+ * (`x-amz-target: TrentService.<Operation>`, binary fields base64 in JSON), so the functions' KMS
+ * client (aws-request.ts) and the SDK's (key administration) talk to it unchanged, through an
+ * endpoint option or AWS_ENDPOINT_URL_KMS.
  * Memory only. Supports symmetric keys (Encrypt, Decrypt, GenerateDataKey*), HMAC keys
  * (GenerateMac, VerifyMac) and RSA_2048 keys (Sign, Verify, GetPublicKey, RSAES_OAEP Encrypt and
  * Decrypt), aliases, key state (disable, enable, scheduled deletion) and rotation, with the

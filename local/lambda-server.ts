@@ -1,6 +1,6 @@
 /**
  * A local endpoint speaking Lambda's Invoke REST API (`POST /2015-03-31/functions/{name}/invocations`,
- * RequestResponse), so the OAuth function's real `@aws-sdk/client-lambda` reaches the token
+ * RequestResponse), so the OAuth function's Lambda client (aws-request.ts) reaches the token
  * function as it does in AWS. A handler that throws answers the way Lambda does: 200 with
  * `X-Amz-Function-Error: Unhandled`. Loopback only.
  */

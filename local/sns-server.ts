@@ -1,7 +1,7 @@
 /**
  * A local endpoint speaking SNS's Query protocol (form-encoded `Action=Publish&...` requests, XML
- * responses and `<ErrorResponse>` errors), so the real `@aws-sdk/client-sns` can be exercised
- * through its serializers, error parsing and retry strategy. Loopback only.
+ * responses and `<ErrorResponse>` errors), so the functions' SNS client (aws-request.ts) can be
+ * exercised through its encoding, error parsing and retries. Loopback only.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';

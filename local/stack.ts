@@ -11,9 +11,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { DEMO_ADMIN_USERNAME, seedDemoOrg } from '../emulator/demo';
 import { startEmulator } from '../emulator/server';
@@ -27,6 +25,7 @@ import type { FunctionRuntime } from '../lambda/handlers/function-runtime';
 import { composeOAuthFunction } from '../lambda/handlers/oauth-function';
 import { composeTokenFunction } from '../lambda/handlers/token-function';
 import { DEFAULT_SECRET_PREFIX } from '../lib/secret-prefix';
+import { createLocalAwsClient, createLocalDocuments } from './aws-clients';
 import { createLocalCaller } from './callers';
 import { createBrokerTable } from './create-table';
 import { loadOrCreateDemoKey } from './demo-key';
@@ -206,12 +205,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       credentials: LOCAL_CREDENTIALS,
     });
     closers.push(() => secretsClient.destroy());
-    const kmsClient = new KMSClient({
-      endpoint: kms.endpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    closers.push(() => kmsClient.destroy());
+    const kmsClient = createLocalAwsClient('kms', kms.endpoint, { region: LOCAL_REGION });
     await createBrokerTable(dynamoClient, LOCAL_TABLE).catch((error: { name?: string }) => {
       if (error.name !== 'ResourceInUseException') throw error;
     });
@@ -238,7 +232,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       certificatePem: demoKey.certificatePem,
       callbackUrl: buildRedirectUri(publicBaseUrl),
     });
-    const documents = DynamoDBDocumentClient.from(dynamoClient);
+    // The SDK client above only creates the table; the adapters run on the functions' clients.
+    const documents = createLocalDocuments(dynamo.endpoint, { region: LOCAL_REGION });
     const registry = createDynamoOrgRegistry({ client: documents, tableName: LOCAL_TABLE });
     await registry.putOrg(
       validateOrgRecord({
@@ -255,7 +250,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await writeFile(eventsFile, '');
     const runtime: Omit<FunctionRuntime, 'logger'> = {
       metrics: new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME }),
-      clients: () => ({ dynamo: dynamoClient, secrets: secretsClient, kms: kmsClient }),
+      clients: () => ({ dynamo: documents, secrets: secretsClient, kms: kmsClient }),
       publisher: new JsonLinesEventSink(eventsFile, options.print),
     };
     const logLevel = options.logLevel ?? 'ERROR';

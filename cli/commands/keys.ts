@@ -203,7 +203,7 @@ async function generateKey(
   const days = integerOption(values.days, 'days', { min: 1, max: 3650, default: 730 });
   const commonName = values['common-name'] ?? 'salesforce-token-broker';
   if (values.kms) {
-    const key = await createKmsSigningKey(target.kms(values['kms-endpoint']), {
+    const key = await createKmsSigningKey(target.kmsAdmin(values['kms-endpoint']), {
       aliasName: secretName.startsWith(prefix) ? secretName.slice(prefix.length) : secretName,
       commonName,
       days,
@@ -387,7 +387,7 @@ async function retireKey(values: KeysValues, target: Target, secretId: string): 
   );
   const secret = parseSigningKeySecret(secretId, SecretString ?? '');
   if (secret.kind === 'kms') {
-    const kms = target.kms(values['kms-endpoint']);
+    const kms = target.kmsAdmin(values['kms-endpoint']);
     const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: secret.kmsKeyId }));
     await kms.send(
       new ScheduleKeyDeletionCommand({ KeyId: KeyMetadata?.KeyId, PendingWindowInDays: 7 }),

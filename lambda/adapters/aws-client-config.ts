@@ -1,8 +1,9 @@
 /**
- * Timeouts and retries for the AWS SDK clients the functions build (DynamoDB, Secrets Manager,
- * SNS). The SDK's node HTTP handler has no timeout by default: a stalled call would run until the
- * Lambda timeout, and API Gateway would answer 502/504 without the broker's contract body. Plain
- * constructor options, no SDK import, so the clients can still be built off the cold-start path.
+ * Timeouts and retries for the one AWS SDK client the functions still build (Secrets Manager; the
+ * other services go through aws-request.ts, which applies the same limits). The SDK's node HTTP
+ * handler has no timeout by default: a stalled call would run until the Lambda timeout, and API
+ * Gateway would answer 502/504 without the broker's contract body. Plain constructor options, no
+ * SDK import, so the client can still be built off the cold-start path.
  */
 
 export interface AwsClientLimits {

@@ -7,23 +7,14 @@
  * - closing is a DeleteItem returning the old item, so only one caller gets to resolve it.
  * Closed incidents are deleted, not kept: the events and logs are their history.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Category, isCategory } from '../core/categories';
 import type { FailureRecord, StoredIncident } from '../core/incidents';
 import type { IncidentStore } from '../core/ports';
 import type { Remediation, SalesforceErrorDetail } from '../core/types';
-import { buildBoundedClientConfig } from './aws-client-config';
+import type { DynamoDocuments } from './dynamo-documents';
 import { incidentKey, TABLE_SCHEMA } from './table-schema';
 
 const INCIDENT_PREFIX = 'INCIDENT#';
-
-let documentModule: Promise<typeof import('@aws-sdk/lib-dynamodb')> | undefined;
-/** The SDK is loaded on first use, keeping it off the function's cold-start import path. */
-function loadSdk() {
-  documentModule ??= import('@aws-sdk/lib-dynamodb');
-  return documentModule;
-}
 
 /** Plain JSON data without its `undefined` members, which a document client refuses by default. */
 function toStorable<T>(value: T): T {
@@ -52,43 +43,21 @@ function parseIncident(item: Record<string, unknown>): StoredIncident | undefine
 }
 
 export interface DynamoIncidentStoreOptions {
-  /** A document client to share (e.g. with the org registry); takes precedence over `client`. */
-  readonly documents?: DynamoDBDocumentClient;
-  /**
-   * @default a new client built on first use, with {@link buildBoundedClientConfig}'s timeouts
-   * (endpoint from AWS_ENDPOINT_URL_DYNAMODB if set)
-   */
-  readonly client?: DynamoDBClient;
+  /** The function's document client, shared with the org registry. */
+  readonly documents: Pick<DynamoDocuments, 'update' | 'delete' | 'queryPages'>;
   readonly tableName: string;
 }
 
 export class DynamoIncidentStore implements IncidentStore {
-  readonly #client: DynamoDBClient | undefined;
+  readonly #documents: DynamoIncidentStoreOptions['documents'];
   readonly #tableName: string;
-  #documents: Promise<DynamoDBDocumentClient> | undefined;
 
   constructor(options: DynamoIncidentStoreOptions) {
-    this.#client = options.client;
-    this.#documents = options.documents && Promise.resolve(options.documents);
+    this.#documents = options.documents;
     this.#tableName = options.tableName;
   }
 
-  /** Built on first use so that constructing the ledger loads no SDK code. */
-  #getDocuments(): Promise<DynamoDBDocumentClient> {
-    this.#documents ??= this.#createDocuments();
-    return this.#documents;
-  }
-
-  async #createDocuments(): Promise<DynamoDBDocumentClient> {
-    const { DynamoDBDocumentClient } = await loadSdk();
-    const client =
-      this.#client ??
-      new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(buildBoundedClientConfig());
-    return DynamoDBDocumentClient.from(client);
-  }
-
   async recordFailure(failure: FailureRecord): Promise<StoredIncident> {
-    const [{ UpdateCommand }, documents] = await Promise.all([loadSdk(), this.#getDocuments()]);
     const set = [
       '#orgId = :orgId',
       '#category = :category',
@@ -121,34 +90,29 @@ export class DynamoIncidentStore implements IncidentStore {
       names['#remediation'] = 'remediation';
       values[':remediation'] = toStorable(failure.remediation);
     }
-    const output = await documents.send(
-      new UpdateCommand({
-        TableName: this.#tableName,
-        Key: incidentKey(failure.orgId, failure.category),
-        UpdateExpression: `SET ${set.join(', ')} ADD #count :one`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
+    const output = await this.#documents.update({
+      TableName: this.#tableName,
+      Key: incidentKey(failure.orgId, failure.category),
+      UpdateExpression: `SET ${set.join(', ')} ADD #count :one`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ReturnValues: 'ALL_NEW',
+    });
     const incident = parseIncident(output.Attributes ?? {});
     if (!incident) throw new Error(`Malformed incident item for ${failure.orgId}`);
     return incident;
   }
 
   async claimReminder(incident: StoredIncident, at: number): Promise<boolean> {
-    const [{ UpdateCommand }, documents] = await Promise.all([loadSdk(), this.#getDocuments()]);
     try {
-      await documents.send(
-        new UpdateCommand({
-          TableName: this.#tableName,
-          Key: incidentKey(incident.orgId, incident.category),
-          UpdateExpression: 'SET #lastNotifiedAt = :at',
-          ConditionExpression: '#lastNotifiedAt = :previous',
-          ExpressionAttributeNames: { '#lastNotifiedAt': 'lastNotifiedAt' },
-          ExpressionAttributeValues: { ':at': at, ':previous': incident.lastNotifiedAt },
-        }),
-      );
+      await this.#documents.update({
+        TableName: this.#tableName,
+        Key: incidentKey(incident.orgId, incident.category),
+        UpdateExpression: 'SET #lastNotifiedAt = :at',
+        ConditionExpression: '#lastNotifiedAt = :previous',
+        ExpressionAttributeNames: { '#lastNotifiedAt': 'lastNotifiedAt' },
+        ExpressionAttributeValues: { ':at': at, ':previous': incident.lastNotifiedAt },
+      });
       return true;
     } catch (error) {
       if (isConditionalCheckFailure(error)) return false;
@@ -157,43 +121,34 @@ export class DynamoIncidentStore implements IncidentStore {
   }
 
   async listOpen(orgId: string): Promise<StoredIncident[]> {
-    const [{ QueryCommand }, documents] = await Promise.all([loadSdk(), this.#getDocuments()]);
     const { partitionKey, sortKey } = TABLE_SCHEMA;
     const incidents: StoredIncident[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const output = await documents.send(
-        new QueryCommand({
-          TableName: this.#tableName,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-          ExpressionAttributeNames: { '#pk': partitionKey, '#sk': sortKey },
-          ExpressionAttributeValues: {
-            ':pk': incidentKey(orgId, '').pk,
-            ':prefix': INCIDENT_PREFIX,
-          },
-          // A just-opened incident must be seen by the success that follows it.
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of output.Items ?? []) {
+    const pages = this.#documents.queryPages({
+      TableName: this.#tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': partitionKey, '#sk': sortKey },
+      ExpressionAttributeValues: {
+        ':pk': incidentKey(orgId, '').pk,
+        ':prefix': INCIDENT_PREFIX,
+      },
+      // A just-opened incident must be seen by the success that follows it.
+      ConsistentRead: true,
+    });
+    for await (const page of pages) {
+      for (const item of page.Items) {
         const incident = parseIncident(item);
         if (incident) incidents.push(incident);
       }
-      startKey = output.LastEvaluatedKey;
-    } while (startKey);
+    }
     return incidents;
   }
 
   async close(orgId: string, category: Category): Promise<StoredIncident | undefined> {
-    const [{ DeleteCommand }, documents] = await Promise.all([loadSdk(), this.#getDocuments()]);
-    const output = await documents.send(
-      new DeleteCommand({
-        TableName: this.#tableName,
-        Key: incidentKey(orgId, category),
-        ReturnValues: 'ALL_OLD',
-      }),
-    );
+    const output = await this.#documents.delete({
+      TableName: this.#tableName,
+      Key: incidentKey(orgId, category),
+      ReturnValues: 'ALL_OLD',
+    });
     return output.Attributes ? parseIncident(output.Attributes) : undefined;
   }
 }

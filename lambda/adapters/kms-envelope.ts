@@ -13,7 +13,7 @@
  *
  * Either sealer opens both formats, so switching variants does not orphan stored values. Nothing
  * here reads process.env; errors are {@link KmsEnvelopeError} and never carry plaintext or
- * context values. The SDK is imported lazily, off the cold-start path, like the other adapters.
+ * context values. KMS is called over the lean awsJson client (aws-protocols.ts), not the SDK.
  */
 import {
   createCipheriv,
@@ -22,8 +22,9 @@ import {
   type KeyObject,
   randomBytes,
 } from 'node:crypto';
-import type { KMSClient } from '@aws-sdk/client-kms';
 import type { Clock } from '../core/types';
+import { blobOf, callAwsJson, KMS_JSON } from './aws-protocols';
+import type { AwsClient } from './aws-request';
 
 /** The KMS encryption context: non-secret strings naming what a value is (org, purpose...). */
 export type EncryptionContext = Readonly<Record<string, string>>;
@@ -68,7 +69,8 @@ export interface Sealer {
   open(sealed: string, context: EncryptionContext): Promise<Uint8Array>;
 }
 
-export type KmsSender = Pick<KMSClient, 'send'>;
+/** A client for the `kms` service (aws-request.ts). */
+export type KmsSender = Pick<AwsClient, 'send'>;
 
 const KMS_ERRORS_KEY = new Set([
   'DisabledException',
@@ -87,13 +89,12 @@ const MAX_SEALED_PLAINTEXT = 1024 * 1024;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-let sdk: Promise<typeof import('@aws-sdk/client-kms')> | undefined;
-function loadSdk() {
-  sdk ??= import('@aws-sdk/client-kms');
-  return sdk;
+/** One KMS operation; blobs in `input` may be bytes, blobs in the answer are base64. */
+function callKms<Output>(client: KmsSender, operation: string, input: object): Promise<Output> {
+  return callAwsJson<Output>(client, KMS_JSON, operation, input);
 }
 
-/** Maps an SDK failure to the module's error; the SDK's own message holds no request data. */
+/** Maps a KMS failure to the module's error; KMS's own message holds no request data. */
 function fromKms(error: unknown, operation: string, keyId: string | undefined): KmsEnvelopeError {
   if (error instanceof KmsEnvelopeError) return error;
   const name = (error as { name?: unknown }).name;
@@ -162,18 +163,16 @@ export async function encryptWithKms(
     );
   }
   const context = checkContext(input.context);
-  const { EncryptCommand } = await loadSdk();
   try {
-    const output = await client.send(
-      new EncryptCommand({
-        KeyId: input.keyId,
-        Plaintext: input.plaintext,
-        EncryptionContext: context,
-      }),
-    );
-    if (!output.CiphertextBlob)
+    const output = await callKms<{ CiphertextBlob?: string }>(client, 'Encrypt', {
+      KeyId: input.keyId,
+      Plaintext: input.plaintext,
+      EncryptionContext: context,
+    });
+    const ciphertext = blobOf(output.CiphertextBlob);
+    if (!ciphertext)
       throw new KmsEnvelopeError('kms_unavailable', 'KMS Encrypt returned no ciphertext');
-    return output.CiphertextBlob;
+    return ciphertext;
   } catch (error) {
     throw fromKms(error, 'Encrypt', input.keyId);
   }
@@ -196,18 +195,16 @@ export async function decryptWithKms(
   input: DecryptWithKmsInput,
 ): Promise<Uint8Array> {
   const context = checkContext(input.context);
-  const { DecryptCommand } = await loadSdk();
   try {
-    const output = await client.send(
-      new DecryptCommand({
-        CiphertextBlob: input.ciphertext,
-        EncryptionContext: context,
-        ...(input.keyId === undefined ? {} : { KeyId: input.keyId }),
-      }),
-    );
-    if (!output.Plaintext)
+    const output = await callKms<{ Plaintext?: string }>(client, 'Decrypt', {
+      CiphertextBlob: input.ciphertext,
+      EncryptionContext: context,
+      ...(input.keyId === undefined ? {} : { KeyId: input.keyId }),
+    });
+    const plaintext = blobOf(output.Plaintext);
+    if (!plaintext)
       throw new KmsEnvelopeError('kms_unavailable', 'KMS Decrypt returned no plaintext');
-    return output.Plaintext;
+    return plaintext;
   } catch (error) {
     throw fromKms(error, 'Decrypt', input.keyId);
   }
@@ -290,7 +287,7 @@ interface DataKey {
 
 /**
  * The data-key variant. Concurrent seals share one GenerateDataKey; the plaintext key is held
- * only as a KeyObject (the SDK's plaintext buffer is zeroed), replaced after its age or uses.
+ * only as a KeyObject (the decoded plaintext buffer is zeroed), replaced after its age or uses.
  * Layout: `e1.<encrypted data key>.<iv>.<ciphertext+tag>`; the AAD is the first two fields and
  * the per-value context, so neither can be swapped.
  */
@@ -316,20 +313,18 @@ export function createDataKeySealer(options: DataKeySealerOptions): Sealer {
   const decrypting = new Map<string, Promise<KeyObject>>();
 
   async function generate(): Promise<DataKey> {
-    const { GenerateDataKeyCommand } = await loadSdk();
-    let output: { Plaintext?: Uint8Array | undefined; CiphertextBlob?: Uint8Array | undefined };
+    let output: { Plaintext?: string; CiphertextBlob?: string };
     try {
-      output = await options.client.send(
-        new GenerateDataKeyCommand({
-          KeyId: options.keyId,
-          KeySpec: 'AES_256',
-          EncryptionContext: dataKeyContext,
-        }),
-      );
+      output = await callKms(options.client, 'GenerateDataKey', {
+        KeyId: options.keyId,
+        KeySpec: 'AES_256',
+        EncryptionContext: dataKeyContext,
+      });
     } catch (error) {
       throw fromKms(error, 'GenerateDataKey', options.keyId);
     }
-    const { Plaintext: plaintext, CiphertextBlob: blob } = output;
+    const plaintext = blobOf(output.Plaintext);
+    const blob = blobOf(output.CiphertextBlob);
     if (plaintext?.length !== 32 || !blob) {
       throw new KmsEnvelopeError('kms_unavailable', 'KMS GenerateDataKey returned no 256-bit key');
     }
@@ -479,18 +474,15 @@ export function createKmsMac(options: KmsMacOptions): KmsMac {
   return {
     async generate(message) {
       const bytes = messageBytes(message);
-      const { GenerateMacCommand } = await loadSdk();
       try {
-        const output = await options.client.send(
-          new GenerateMacCommand({
-            KeyId: options.keyId,
-            Message: bytes,
-            MacAlgorithm: 'HMAC_SHA_256',
-          }),
-        );
-        if (!output.Mac)
-          throw new KmsEnvelopeError('kms_unavailable', 'KMS GenerateMac returned no MAC');
-        return output.Mac;
+        const output = await callKms<{ Mac?: string }>(options.client, 'GenerateMac', {
+          KeyId: options.keyId,
+          Message: bytes,
+          MacAlgorithm: 'HMAC_SHA_256',
+        });
+        const mac = blobOf(output.Mac);
+        if (!mac) throw new KmsEnvelopeError('kms_unavailable', 'KMS GenerateMac returned no MAC');
+        return mac;
       } catch (error) {
         throw fromKms(error, 'GenerateMac', options.keyId);
       }
@@ -499,16 +491,13 @@ export function createKmsMac(options: KmsMacOptions): KmsMac {
       const bytes = messageBytes(message);
       // KMS rejects an empty MAC as a validation error; for a caller it is simply not valid.
       if (mac.length === 0 || mac.length > 6144) return false;
-      const { VerifyMacCommand } = await loadSdk();
       try {
-        const output = await options.client.send(
-          new VerifyMacCommand({
-            KeyId: options.keyId,
-            Message: bytes,
-            Mac: mac,
-            MacAlgorithm: 'HMAC_SHA_256',
-          }),
-        );
+        const output = await callKms<{ MacValid?: boolean }>(options.client, 'VerifyMac', {
+          KeyId: options.keyId,
+          Message: bytes,
+          Mac: mac,
+          MacAlgorithm: 'HMAC_SHA_256',
+        });
         return output.MacValid === true;
       } catch (error) {
         if ((error as { name?: unknown }).name === 'KMSInvalidMacException') return false;

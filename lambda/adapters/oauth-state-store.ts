@@ -4,10 +4,9 @@
  * exactly one gets the attempt. `ttl` lets DynamoDB clean up eventually; expiry itself is
  * decided by the code from `expiresAt`.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { OAuthStateRecord } from '../core/oauth-state';
 import type { OAuthStateStore } from '../core/ports';
+import type { DynamoDocuments } from './dynamo-documents';
 import { stateKey, TABLE_SCHEMA } from './table-schema';
 
 interface StateItem {
@@ -20,7 +19,7 @@ interface StateItem {
 }
 
 export function createOAuthStateStore(options: {
-  readonly client: DynamoDBDocumentClient;
+  readonly client: Pick<DynamoDocuments, 'put' | 'delete'>;
   readonly tableName: string;
 }): OAuthStateStore {
   const { client, tableName } = options;
@@ -34,35 +33,33 @@ export function createOAuthStateStore(options: {
         createdAt: record.createdAt,
         expiresAt: record.expiresAt,
       };
-      await client.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: {
-            ...stateKey(record.stateHash),
-            ...item,
-            [TABLE_SCHEMA.ttlAttribute]: Math.ceil(record.expiresAt / 1000),
-          },
-          // 256 bits of entropy make a collision impossible in practice; never overwrite anyway.
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': TABLE_SCHEMA.partitionKey },
-        }),
-      );
+      await client.put({
+        TableName: tableName,
+        Item: {
+          ...stateKey(record.stateHash),
+          ...item,
+          [TABLE_SCHEMA.ttlAttribute]: Math.ceil(record.expiresAt / 1000),
+        },
+        // 256 bits of entropy make a collision impossible in practice; never overwrite anyway.
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': TABLE_SCHEMA.partitionKey },
+      });
     },
 
     async consume(stateHash) {
       try {
-        const { Attributes } = await client.send(
-          new DeleteCommand({
-            TableName: tableName,
-            Key: stateKey(stateHash),
-            ConditionExpression: 'attribute_exists(#pk)',
-            ExpressionAttributeNames: { '#pk': TABLE_SCHEMA.partitionKey },
-            ReturnValues: 'ALL_OLD',
-          }),
-        );
+        const { Attributes } = await client.delete({
+          TableName: tableName,
+          Key: stateKey(stateHash),
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': TABLE_SCHEMA.partitionKey },
+          ReturnValues: 'ALL_OLD',
+        });
         return Attributes ? toRecord(stateHash, Attributes) : undefined;
       } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return undefined;
+        if ((error as { name?: unknown }).name === 'ConditionalCheckFailedException') {
+          return undefined;
+        }
         throw error;
       }
     },

@@ -9,7 +9,6 @@
  * The token is stored sealed (see kms-envelope.ts); nothing here sees it in plaintext. DynamoDB's
  * TTL removes the item hours after its last use; code never relies on that for correctness.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SharedTokenStore } from '../core/ports';
 import {
   type Lease,
@@ -19,23 +18,17 @@ import {
   type SharedToken,
   type SharedTokenState,
 } from '../core/shared-token';
+import type { DynamoDocuments } from './dynamo-documents';
 import { sharedTokenKey, TABLE_SCHEMA } from './table-schema';
 
 export interface DynamoSharedTokenStoreOptions {
-  readonly client: Pick<DynamoDBDocumentClient, 'send'>;
+  readonly client: Pick<DynamoDocuments, 'get' | 'update'>;
   readonly tableName: string;
 }
 
 const LOGIN_PREFIX = 'login_';
 /** The item outlives its last write by this much (and its token's expiry by as much). */
 const ITEM_LIFETIME_MS = 3 * 3600_000;
-
-let documentModule: Promise<typeof import('@aws-sdk/lib-dynamodb')> | undefined;
-/** The SDK is loaded on first use, keeping it off the function's cold-start import path. */
-const loadSdk = () => {
-  documentModule ??= import('@aws-sdk/lib-dynamodb');
-  return documentModule;
-};
 
 function isConditionalCheckFailure(error: unknown): boolean {
   return (error as { name?: unknown }).name === 'ConditionalCheckFailedException';
@@ -118,25 +111,22 @@ export function createDynamoSharedTokenStore(
     },
     returnState: boolean,
   ): Promise<{ stored: boolean; state: SharedTokenState | undefined }> {
-    const { UpdateCommand } = await loadSdk();
     const clauses: string[] = [];
     if (input.set?.length) clauses.push(`SET ${input.set.join(', ')}`);
     if (input.remove?.length) clauses.push(`REMOVE ${input.remove.join(', ')}`);
     if (input.add) clauses.push(input.add);
     try {
-      const { Attributes } = await client.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: Key(input.orgId),
-          UpdateExpression: clauses.join(' '),
-          ...(input.condition ? { ConditionExpression: input.condition } : {}),
-          ExpressionAttributeNames: input.names,
-          ...(Object.keys(input.values).length > 0
-            ? { ExpressionAttributeValues: input.values }
-            : {}),
-          ReturnValues: returnState ? 'ALL_NEW' : 'NONE',
-        }),
-      );
+      const { Attributes } = await client.update({
+        TableName: tableName,
+        Key: Key(input.orgId),
+        UpdateExpression: clauses.join(' '),
+        ...(input.condition ? { ConditionExpression: input.condition } : {}),
+        ExpressionAttributeNames: input.names,
+        ...(Object.keys(input.values).length > 0
+          ? { ExpressionAttributeValues: input.values }
+          : {}),
+        ReturnValues: returnState ? 'ALL_NEW' : 'NONE',
+      });
       return { stored: true, state: toState(Attributes) };
     } catch (error) {
       if (isConditionalCheckFailure(error)) return { stored: false, state: undefined };
@@ -146,14 +136,11 @@ export function createDynamoSharedTokenStore(
 
   return {
     async read(orgId, readOptions) {
-      const { GetCommand } = await loadSdk();
-      const { Item } = await client.send(
-        new GetCommand({
-          TableName: tableName,
-          Key: Key(orgId),
-          ConsistentRead: readOptions?.consistent === true,
-        }),
-      );
+      const { Item } = await client.get({
+        TableName: tableName,
+        Key: Key(orgId),
+        ConsistentRead: readOptions?.consistent === true,
+      });
       return toState(Item);
     },
 

@@ -13,17 +13,21 @@ import {
   webcrypto,
   X509Certificate,
 } from 'node:crypto';
-import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { BrokerError, isBrokerError } from '../core/errors';
 import type { CertificateInfo, SigningKey, SigningKeyProvider } from '../core/ports';
 import { parseSigningKeySecret } from '../core/signing-key-secret';
 import type { Clock } from '../core/types';
+import { blobOf, callAwsJson, KMS_JSON } from './aws-protocols';
+import type { AwsClient } from './aws-request';
 
 export interface SecretsManagerSigningKeysOptions {
   readonly client: Pick<SecretsManagerClient, 'send'>;
-  /** Signs for keys held in KMS (secrets with `kmsKeyId`); without it such a key is unavailable. */
-  readonly kms?: Pick<KMSClient, 'send'>;
+  /**
+   * A `kms` client (aws-request.ts) that signs for keys held in KMS (secrets with `kmsKeyId`);
+   * without it such a key is unavailable.
+   */
+  readonly kms?: Pick<AwsClient, 'send'>;
   /** How long a key is served before it is re-read, ms. @default 300000 */
   readonly maxAgeMs?: number;
   /** How long past its max age the last good key may serve while re-reads fail, ms. @default 3600000 */
@@ -72,7 +76,7 @@ export async function importSigningKey(
   secretId: string,
   versionId: string | undefined,
   secretString: string,
-  kms?: Pick<KMSClient, 'send'>,
+  kms?: Pick<AwsClient, 'send'>,
 ): Promise<SigningKey> {
   const secret = parseSigningKeySecret(secretId, secretString);
   const fail = (reason: string, cause?: unknown): never => {
@@ -136,23 +140,21 @@ export async function importSigningKey(
 
 /** `kms:Sign` of the raw signing input with RS256's algorithm: the private key stays in KMS. */
 function createKmsSign(
-  kms: Pick<KMSClient, 'send'>,
+  kms: Pick<AwsClient, 'send'>,
   secretId: string,
   kmsKeyId: string,
 ): (data: Uint8Array) => Promise<Uint8Array> {
   return async (data) => {
-    const { SignCommand } = await import('@aws-sdk/client-kms');
     try {
-      const { Signature } = await kms.send(
-        new SignCommand({
-          KeyId: kmsKeyId,
-          Message: data,
-          MessageType: 'RAW',
-          SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256',
-        }),
-      );
-      if (!Signature) throw new Error('KMS returned no signature');
-      return Signature;
+      const output = await callAwsJson<{ Signature?: string }>(kms, KMS_JSON, 'Sign', {
+        KeyId: kmsKeyId,
+        Message: data,
+        MessageType: 'RAW',
+        SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256',
+      });
+      const signature = blobOf(output.Signature);
+      if (!signature) throw new Error('KMS returned no signature');
+      return signature;
     } catch (cause) {
       throw new BrokerError(
         'signing_key_unavailable',

@@ -3,13 +3,17 @@
  * (RequestResponse), and the {@link TokenExchanger} the approval service uses on top of any
  * invoker. Only the token function reads signing keys; the OAuth role may invoke it, nothing more.
  */
-import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { BrokerError } from '../core/errors';
 import { parseInternalEventResult } from '../core/internal-events';
 import type { TokenExchanger, TokenFunctionInvoker } from '../core/ports';
+import type { AwsClient } from './aws-request';
 
 export interface LambdaTokenFunctionInvokerOptions {
-  readonly client: Pick<LambdaClient, 'send'>;
+  /**
+   * A client for the `lambda` service. One attempt is right: a retried invoke would run a second
+   * Salesforce login for the same approval.
+   */
+  readonly client: Pick<AwsClient, 'send'>;
   /** The token function's name or ARN (`TOKEN_FUNCTION_NAME`). */
   readonly functionName: string;
 }
@@ -20,20 +24,22 @@ export function createLambdaTokenFunctionInvoker(
 ): TokenFunctionInvoker {
   return {
     async invoke(event) {
-      const { InvokeCommand } = await import('@aws-sdk/client-lambda');
-      const output = await options.client.send(
-        new InvokeCommand({
-          FunctionName: options.functionName,
-          InvocationType: 'RequestResponse',
-          Payload: new TextEncoder().encode(JSON.stringify(event)),
-        }),
-      );
-      if (output.FunctionError) {
-        throw new Error(`The token function failed (${output.FunctionError})`);
+      // Lambda's REST-JSON Invoke: the payload is the body, a function error is a header.
+      const output = await options.client.send({
+        path: `/2015-03-31/functions/${encodeURIComponent(options.functionName)}/invocations`,
+        headers: {
+          'content-type': 'application/json',
+          'x-amz-invocation-type': 'RequestResponse',
+        },
+        body: JSON.stringify(event),
+      });
+      const functionError = output.headers.get('x-amz-function-error');
+      if (functionError) {
+        throw new Error(`The token function failed (${functionError})`);
       }
       let payload: unknown;
       try {
-        payload = JSON.parse(new TextDecoder().decode(output.Payload ?? new Uint8Array()));
+        payload = JSON.parse(output.body);
       } catch {
         payload = undefined;
       }

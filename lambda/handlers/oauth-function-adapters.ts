@@ -2,8 +2,6 @@
  * The OAuth function's adapters and services over its clients: built once per function instance,
  * on the first request. Only {@link composeOAuthFunction} imports this module.
  */
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { buildBoundedClientConfig } from '../adapters/aws-client-config';
 import { createOAuthStateStore } from '../adapters/oauth-state-store';
 import { createDynamoOrgRegistry } from '../adapters/org-registry';
 import {
@@ -25,18 +23,13 @@ import { recordApprovalOutcome } from './oauth-metrics';
 import type { RestHandler } from './rest-handler';
 import { composeApprovalLinks } from './token-function-adapters';
 
-/** The token function over Lambda Invoke, its client built here: only this function needs it. */
-async function invokeTokenFunction(functionName: string | undefined) {
+/** The token function over Lambda Invoke (the clients' `lambda`: one attempt, up to 19 s). */
+function invokeTokenFunction(functionName: string | undefined, clients: FunctionClients) {
   if (!functionName) {
     throw new ConfigError('Environment variable TOKEN_FUNCTION_NAME is required');
   }
-  const { LambdaClient } = await import('@aws-sdk/client-lambda');
-  // One attempt of up to 19 s: the token function answers within its own 20 s timeout, and a
-  // retried invoke would run a second Salesforce login for the same approval.
-  const client = new LambdaClient(
-    buildBoundedClientConfig({ maxAttempts: 1, attemptTimeoutMs: 19_000 }),
-  );
-  return createLambdaTokenFunctionInvoker({ client, functionName });
+  if (!clients.lambda) throw new Error('The OAuth function needs a Lambda client');
+  return createLambdaTokenFunctionInvoker({ client: clients.lambda, functionName });
 }
 
 export async function composeOAuthHandler(
@@ -47,11 +40,11 @@ export async function composeOAuthHandler(
   const { logger, metrics } = runtime;
   const time = runtime.time ?? SYSTEM_TIME;
   const { oauth } = config;
-  const documents = DynamoDBDocumentClient.from(clients.dynamo);
+  const documents = clients.dynamo;
   const events = composeEvents(config.events, documents, runtime, clients.sns);
   // The callback's JWT re-run is the token function's: only it reads signing keys and signs.
   const tokens = createInvokedTokenExchanger(
-    runtime.tokenFunction ?? (await invokeTokenFunction(oauth.tokenFunctionName)),
+    runtime.tokenFunction ?? invokeTokenFunction(oauth.tokenFunctionName, clients),
   );
   const service = createApprovalService({
     orgs: createDynamoOrgRegistry({ client: documents, tableName: oauth.tableName }),

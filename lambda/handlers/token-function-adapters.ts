@@ -57,10 +57,7 @@ export async function composeTokenFunctionServices(
 ): Promise<TokenFunctionServices> {
   const { logger, metrics, time } = runtime;
   const { token } = config;
-  // Loaded here, not imported: esbuild hoists a static SDK import into the entry's cold start.
-  const documents = (await import('@aws-sdk/lib-dynamodb')).DynamoDBDocumentClient.from(
-    clients.dynamo,
-  );
+  const documents = clients.dynamo;
   const { incidents, publisher, eventContext } = composeEvents(
     config.events,
     documents,

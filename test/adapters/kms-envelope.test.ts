@@ -1,5 +1,5 @@
-import { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { AwsClient } from '../../lambda/adapters/aws-request';
 import {
   createDataKeySealer,
   createDirectKmsSealer,
@@ -10,26 +10,21 @@ import {
   type KmsEnvelopeErrorCode,
   type Sealer,
 } from '../../lambda/adapters/kms-envelope';
+import { createLocalAwsClient } from '../../local/aws-clients';
 import { type KmsKeyRef, type LocalKms, startKmsServer } from '../../local/kms-server';
 
 let local: LocalKms;
-let client: KMSClient;
+let client: AwsClient;
 let key: KmsKeyRef;
 let otherKey: KmsKeyRef;
 
 beforeAll(async () => {
   local = await startKmsServer();
-  client = new KMSClient({
-    endpoint: local.endpoint,
-    region: local.region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
+  client = createLocalAwsClient('kms', local.endpoint, { region: local.region, maxAttempts: 1 });
   key = await local.createKey({ alias: 'alias/token-cache' });
   otherKey = await local.createKey();
 });
 afterAll(async () => {
-  client.destroy();
   await local.close();
 });
 beforeEach(() => local.resetCalls());

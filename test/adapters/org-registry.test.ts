@@ -1,5 +1,6 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DynamoDocuments } from '../../lambda/adapters/dynamo-documents';
 import {
   CorruptOrgRecordError,
   createDynamoOrgRegistry,
@@ -12,6 +13,7 @@ import { type LocalDynamo, startDynalite } from '../support/dynalite';
 let dynamo: LocalDynamo;
 let registry: DynamoOrgRegistry;
 let documents: DynamoDBDocumentClient;
+let lean: DynamoDocuments;
 let tableName: string;
 
 const record = (orgId: string, extra: Record<string, unknown> = {}) =>
@@ -28,8 +30,10 @@ const record = (orgId: string, extra: Record<string, unknown> = {}) =>
 beforeAll(async () => {
   dynamo = await startDynalite();
   tableName = await dynamo.createTable();
+  lean = dynamo.documents;
+  // Fixtures that bypass the adapter go through the SDK's document client.
   documents = DynamoDBDocumentClient.from(dynamo.client);
-  registry = createDynamoOrgRegistry({ client: documents, tableName });
+  registry = createDynamoOrgRegistry({ client: lean, tableName });
 });
 afterAll(() => dynamo.close());
 
@@ -158,10 +162,11 @@ describe('DynamoDB org registry (dynalite)', () => {
     const sent: Record<string, unknown>[] = [];
     const recording = createDynamoOrgRegistry({
       client: {
-        send: ((command: { input: Record<string, unknown> }) => {
-          sent.push(command.input);
-          return documents.send(command as never);
-        }) as DynamoDBDocumentClient['send'],
+        ...lean,
+        get: (input) => {
+          sent.push(input);
+          return lean.get(input);
+        },
       },
       tableName,
     });

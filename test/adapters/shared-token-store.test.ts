@@ -1,42 +1,39 @@
 /**
  * The shared token item against dynalite, sealed with the data-key sealer over the local KMS
- * endpoint and the real SDK clients: the lease and its fencing version, the token that never
+ * endpoint and the functions' lean clients (raw items read back with the SDK): the lease and its fencing version, the token that never
  * appears in plaintext in the raw item, the org binding of the encryption context, login counts.
  */
-import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AwsClient } from '../../lambda/adapters/aws-request';
 import { createDataKeySealer } from '../../lambda/adapters/kms-envelope';
 import { createDynamoSharedTokenStore } from '../../lambda/adapters/shared-token-store';
 import { sharedTokenKey } from '../../lambda/adapters/table-schema';
 import { countLoginsLastHour } from '../../lambda/core/shared-token';
+import { createLocalAwsClient } from '../../local/aws-clients';
 import { type LocalKms, startKmsServer } from '../../local/kms-server';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 
 const ACCESS_TOKEN = '00Dxx0000000001!AQ4AQFakeAccessTokenForTheSharedStoreTest';
 let dynamo: LocalDynamo;
 let kms: LocalKms;
-let kmsClient: KMSClient;
+let kmsClient: AwsClient;
 let keyId: string;
 
 beforeAll(async () => {
   [dynamo, kms] = await Promise.all([startDynalite(), startKmsServer()]);
   keyId = (await kms.createKey()).arn;
-  kmsClient = new KMSClient({
-    endpoint: kms.endpoint,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  kmsClient = createLocalAwsClient('kms', kms.endpoint);
 });
 afterAll(async () => {
-  kmsClient.destroy();
   await Promise.all([kms.close(), dynamo.close()]);
 });
 
 async function world() {
   const tableName = await dynamo.createTable();
+  const store = createDynamoSharedTokenStore({ client: dynamo.documents, tableName });
+  // Read back with the SDK's document client: what the lean client wrote is what the SDK reads.
   const documents = DynamoDBDocumentClient.from(dynamo.client);
-  const store = createDynamoSharedTokenStore({ client: documents, tableName });
   const sealer = createDataKeySealer({ client: kmsClient, keyId, dataKeyContext: { tableName } });
   const rawItem = async (orgId: string) =>
     (await documents.send(new GetCommand({ TableName: tableName, Key: sharedTokenKey(orgId) })))

@@ -6,9 +6,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Browser } from 'playwright-core';
 import { type RunningEmulator, startEmulator } from '../../emulator/server';
 import { launchBrowser } from '../../emulator/testing/browser';
@@ -23,6 +21,7 @@ import { readEventsConfig } from '../../lambda/handlers/events-config';
 import { composeOAuthFunction } from '../../lambda/handlers/oauth-function';
 import { composeTokenFunction } from '../../lambda/handlers/token-function';
 import { createApprovalLinks } from '../../lambda/services/approval-links';
+import { createLocalAwsClient } from '../../local/aws-clients';
 import { type LocalGateway, type RestHandler, startGateway } from '../../local/gateway';
 import { createInProcessTokenFunctionInvoker } from '../../local/in-process-invoker';
 import { type LocalKms, startKmsServer } from '../../local/kms-server';
@@ -134,7 +133,7 @@ export async function composeBroker(stack: Stack, options: WorldOptions = {}): P
   await control.createUser(sfOrg.id, { username: ADMIN_USER, profile: 'System Administrator' });
 
   const tableName = await dynamo.createTable();
-  const documents = DynamoDBDocumentClient.from(dynamo.client);
+  const documents = dynamo.documents;
   const registry = createDynamoOrgRegistry({ client: documents, tableName });
   await registry.putOrg(
     validateOrgRecord({
@@ -155,7 +154,7 @@ export async function composeBroker(stack: Stack, options: WorldOptions = {}): P
   const runtime = {
     logger: new Logger({ serviceName: SERVICE_NAME }),
     metrics: new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME }),
-    clients: () => ({ dynamo: dynamo.client, secrets: secretsClient, kms: kmsClient }),
+    clients: () => ({ dynamo: documents, secrets: secretsClient, kms: kmsClient }),
     publisher: events,
   };
   const eventsConfig = (role: 'token' | 'oauth') =>
@@ -163,11 +162,7 @@ export async function composeBroker(stack: Stack, options: WorldOptions = {}): P
       { EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:e2e', TABLE_NAME: tableName },
       role,
     );
-  const kmsClient = new KMSClient({
-    endpoint: kms.endpoint,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const kmsClient = createLocalAwsClient('kms', kms.endpoint);
   const secretsClient = new SecretsManagerClient({
     endpoint: secrets.endpoint,
     region: 'eu-west-1',

@@ -1,9 +1,9 @@
-import { KMSClient } from '@aws-sdk/client-kms';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKmsApprovalLinkSigner } from '../../lambda/adapters/approval-link-signer';
 import { METRIC } from '../../lambda/core/metrics';
 import { createApprovalLinks } from '../../lambda/services/approval-links';
+import { createLocalAwsClient } from '../../local/aws-clients';
 import type { LocalKms } from '../../local/kms-server';
 import {
   type InvokedHandler,
@@ -56,11 +56,7 @@ afterAll(() =>
 
 /** The query of a link for `entry`, signed with the function's key on the local KMS. */
 async function linkQuery(): Promise<Record<string, string>> {
-  const client = new KMSClient({
-    endpoint: kms.endpoint,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const client = createLocalAwsClient('kms', kms.endpoint);
   const links = createApprovalLinks({
     signer: createKmsApprovalLinkSigner({ client, keyId: approvalLinkKeyId }),
     publicBaseUrl: 'https://broker.example.com/prod',
@@ -68,11 +64,7 @@ async function linkQuery(): Promise<Record<string, string>> {
     clock: Date.now,
     logger: { info: () => undefined, warn: () => undefined },
   });
-  try {
-    return Object.fromEntries(new URL(await links.mint('entry')).searchParams);
-  } finally {
-    client.destroy();
-  }
+  return Object.fromEntries(new URL(await links.mint('entry')).searchParams);
 }
 
 describe('oauth.ts Lambda entry', () => {

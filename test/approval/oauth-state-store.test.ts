@@ -1,5 +1,6 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DynamoDocuments } from '../../lambda/adapters/dynamo-documents';
 import { createOAuthStateStore } from '../../lambda/adapters/oauth-state-store';
 import { stateKey } from '../../lambda/adapters/table-schema';
 import { createAttempt } from '../../lambda/core/oauth-state';
@@ -7,11 +8,14 @@ import { type LocalDynamo, startDynalite } from '../support/dynalite';
 
 let dynamo: LocalDynamo;
 let doc: DynamoDBDocumentClient;
+let documents: DynamoDocuments;
 let tableName: string;
 
 beforeAll(async () => {
   dynamo = await startDynalite();
   tableName = await dynamo.createTable();
+  documents = dynamo.documents;
+  // Raw items are read back with the SDK's document client.
   doc = DynamoDBDocumentClient.from(dynamo.client);
 });
 afterAll(() => dynamo.close());
@@ -27,7 +31,7 @@ const newAttempt = () =>
 
 describe('OAuth state store (DynamoDB via dynalite)', () => {
   it('stores the attempt under the hashed state with a TTL, and no clear state or cookie', async () => {
-    const store = createOAuthStateStore({ client: doc, tableName });
+    const store = createOAuthStateStore({ client: documents, tableName });
     const attempt = newAttempt();
     await store.save(attempt.record);
     const { Item } = await doc.send(
@@ -45,7 +49,7 @@ describe('OAuth state store (DynamoDB via dynalite)', () => {
   });
 
   it('consumes an attempt exactly once', async () => {
-    const store = createOAuthStateStore({ client: doc, tableName });
+    const store = createOAuthStateStore({ client: documents, tableName });
     const attempt = newAttempt();
     await store.save(attempt.record);
     expect(await store.consume(attempt.record.stateHash)).toEqual(attempt.record);
@@ -53,7 +57,7 @@ describe('OAuth state store (DynamoDB via dynalite)', () => {
   });
 
   it('gives a raced attempt to exactly one of many concurrent callbacks', async () => {
-    const store = createOAuthStateStore({ client: doc, tableName });
+    const store = createOAuthStateStore({ client: documents, tableName });
     const attempt = newAttempt();
     await store.save(attempt.record);
     const results = await Promise.all(
@@ -63,12 +67,12 @@ describe('OAuth state store (DynamoDB via dynalite)', () => {
   });
 
   it('answers undefined for a state it never saw', async () => {
-    const store = createOAuthStateStore({ client: doc, tableName });
+    const store = createOAuthStateStore({ client: documents, tableName });
     expect(await store.consume('0'.repeat(64))).toBeUndefined();
   });
 
   it('refuses to overwrite an existing attempt', async () => {
-    const store = createOAuthStateStore({ client: doc, tableName });
+    const store = createOAuthStateStore({ client: documents, tableName });
     const attempt = newAttempt();
     await store.save(attempt.record);
     await expect(store.save(attempt.record)).rejects.toThrow();

@@ -79,7 +79,13 @@ describe('npm run bench at smoke scale', () => {
     expect(bundling).toContain('sourceMap: true');
     expect(bundling).toContain('sourcesContent: false');
     expect(bundling).toContain('externalModules: []');
-    expect(bundling.match(/^\s+\w+:/gm)).toHaveLength(9);
+    expect(bundling).toContain('esbuildArgs: ALIAS_ARGS');
+    expect(bundling.match(/^\s+\w+:/gm)).toHaveLength(10);
+    // The stack's BUNDLE_ALIASES, read as text like the rest (importing it loads aws-cdk-lib).
+    const aliases = /BUNDLE_ALIASES[^=]*= \{([^}]*)\}/.exec(stack)?.[1] ?? '';
+    expect(
+      Object.fromEntries([...aliases.matchAll(/'([^']+)': '([^']+)'/g)].map((m) => [m[1], m[2]])),
+    ).toEqual(CDK_BUNDLING.alias);
     expect(stack).toContain(
       `export const ESM_REQUIRE_BANNER =\n  ${JSON.stringify(ESM_REQUIRE_BANNER)}`,
     );

@@ -5,6 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -507,14 +508,20 @@ describe('help and errors', () => {
   });
 
   it('an unreachable endpoint is one line, no stack trace', async () => {
+    // A loopback port nobody listens on (fetch refuses the discard port 9 before connecting).
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const closed = `http://127.0.0.1:${port}`;
     const result = await cli([
       'orgs',
       'list',
       '--local',
       '--dynamodb-endpoint',
-      'http://127.0.0.1:9',
+      closed,
       '--secrets-endpoint',
-      'http://127.0.0.1:9',
+      closed,
       '--table',
       't',
     ]);

@@ -8,7 +8,6 @@ import {
   GetResourcePolicyCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
 import { validateOrgRecord } from '../../lambda/core/org-record';
@@ -123,7 +122,7 @@ describe('keys create: custody', () => {
 describe('keys rotate', () => {
   it('stages the next key, refuses to finish before the promotion, then folds it in and retires the old key', async () => {
     const registry = createDynamoOrgRegistry({
-      client: DynamoDBDocumentClient.from(dynamo.client),
+      client: dynamo.documents,
       tableName,
     });
     expect((await run('keys', 'create', '--org', 'acme')).code).toBe(0);

@@ -1,12 +1,11 @@
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createSnsClient } from '../../lambda/adapters/sns-publisher';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerError } from '../../lambda/core/errors';
 import type { Remediation } from '../../lambda/core/types';
 import { ConfigError } from '../../lambda/handlers/env';
 import { readEventsConfig } from '../../lambda/handlers/events-config';
 import { composeEvents } from '../../lambda/handlers/function-runtime';
 import { logger, metrics } from '../../lambda/handlers/observability';
+import { createLocalAwsClient } from '../../local/aws-clients';
 import { type LocalSns, startLocalSns } from '../../local/sns-server';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 import { expectValidEvent } from '../support/events';
@@ -64,9 +63,7 @@ describe('events and incidents composed over SNS and DynamoDB', () => {
   it('delivers opened and resolved to the topic as schema-valid messages', async () => {
     const topicArn = sns.createTopic('events');
     const tableName = await dynamo.createTable();
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
-    const snsClient = await createSnsClient({ endpoint: sns.endpoint, region: 'eu-west-1' });
+    const snsClient = createLocalAwsClient('sns', sns.endpoint);
     const { incidents: tracker } = composeEvents(
       {
         topicArn,
@@ -74,8 +71,8 @@ describe('events and incidents composed over SNS and DynamoDB', () => {
         reminderIntervalSeconds: 3600,
         source: 'urn:salesforce-token-broker:token',
       },
-      // A shared document client without removeUndefinedValues, as the compositions pass it.
-      DynamoDBDocumentClient.from(dynamo.client),
+      // The shared document client, which refuses undefined values, as the compositions pass it.
+      dynamo.documents,
       { logger, metrics },
       snsClient,
     );
@@ -92,8 +89,6 @@ describe('events and incidents composed over SNS and DynamoDB', () => {
       await tracker.recordSuccess({ org: ORG, requestId: 'req-3', cause: 'token_exchange' });
     } finally {
       output.stop();
-      snsClient.destroy();
-      vi.unstubAllEnvs();
     }
     const events = sns.messages.map((message) => JSON.parse(message.message));
     expect(events.map((event) => event.type)).toEqual([

@@ -1,9 +1,9 @@
 import { createServer } from 'node:net';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoIncidentStore } from '../../lambda/adapters/incident-store';
 import { METRIC } from '../../lambda/core/metrics';
 import { createIncidentService } from '../../lambda/services/incident-service';
+import { createLocalDocuments } from '../../local/aws-clients';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 import { RecordingPublisher } from '../support/events';
 import { captureOutput, findSecrets } from '../support/logs';
@@ -34,7 +34,7 @@ async function instances(count: number, clock: ManualClock) {
   const trackers = Array.from({ length: count }, () =>
     createIncidentService({
       store: new DynamoIncidentStore({
-        client: dynamo.client,
+        documents: dynamo.documents,
         tableName,
       }),
       publisher,
@@ -114,16 +114,11 @@ describe('DynamoDB unavailable', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
     const { port } = probe.address() as { port: number };
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const client = new DynamoDBClient({
-      endpoint: `http://127.0.0.1:${port}`,
-      region: 'eu-west-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      maxAttempts: 1,
-    });
+    const documents = createLocalDocuments(`http://127.0.0.1:${port}`, { maxAttempts: 1 });
     const publisher = new RecordingPublisher();
     const tracker = createIncidentService({
       store: new DynamoIncidentStore({
-        client: client,
+        documents,
         tableName: 'broker',
       }),
       publisher,
@@ -142,7 +137,6 @@ describe('DynamoDB unavailable', () => {
       await expect(tracker.listOpen(ORG.orgId)).resolves.toEqual([]);
     } finally {
       output.stop();
-      client.destroy();
     }
 
     const errors = output.entries().filter((e) => e.incident_ledger_error === true);

@@ -39,7 +39,7 @@ beforeEach(async () => {
   clock = new ManualClock();
   publisher = new RecordingPublisher({ knownSecrets: () => [FAKE_ACCESS_TOKEN, FAKE_ASSERTION] });
   ledger = new DynamoIncidentStore({
-    client: dynamo.client,
+    documents: dynamo.documents,
     tableName: await dynamo.createTable(),
   });
   tracker = createIncidentService({

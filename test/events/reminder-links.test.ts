@@ -70,7 +70,7 @@ describe('approval links in incident events', () => {
         }),
         incidents: createIncidentService({
           store: new DynamoIncidentStore({
-            client: dynamo.client,
+            documents: dynamo.documents,
             tableName: await dynamo.createTable(),
           }),
           publisher,

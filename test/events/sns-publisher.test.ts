@@ -1,8 +1,10 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSnsClient, SnsEventPublisher } from '../../lambda/adapters/sns-publisher';
+import { SnsEventPublisher } from '../../lambda/adapters/sns-publisher';
 import { buildApprovalCompleted, buildIncidentOpened } from '../../lambda/core/events';
 import { METRIC } from '../../lambda/core/metrics';
 import type { BrokerEvent } from '../../lambda/core/types';
+import { createAwsClients } from '../../lambda/handlers/function-runtime';
+import { createLocalAwsClient } from '../../local/aws-clients';
 import { type LocalSns, SNS_FAULTS, startLocalSns } from '../../local/sns-server';
 import { expectValidEvent } from '../support/events';
 import { captureOutput, findSecrets } from '../support/logs';
@@ -19,7 +21,7 @@ afterAll(async () => {
   await sns.close();
 });
 beforeEach(() => {
-  // The SDK's default chain must find credentials without looking anywhere but the environment.
+  // createAwsClients reads its credentials and region from the environment, as in Lambda.
   vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
   vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
   vi.stubEnv('AWS_REGION', 'eu-west-1');
@@ -51,8 +53,7 @@ const opened = () =>
 async function publisherFor(
   options: { topic?: string; maxAttempts?: number; attemptTimeoutMs?: number } = {},
 ) {
-  const client = await createSnsClient({
-    endpoint: sns.endpoint,
+  const client = createLocalAwsClient('sns', sns.endpoint, {
     maxAttempts: options.maxAttempts ?? 3,
     attemptTimeoutMs: options.attemptTimeoutMs ?? 1000,
   });
@@ -91,12 +92,11 @@ function expectFallback(
   expect(findSecrets(output.text())).toEqual([]);
 }
 
-describe('SNS publisher through the real SDK client', () => {
+describe("SNS publisher through the functions' SNS client", () => {
   it('publishes the event as the message with filterable attributes and a subject', async () => {
-    const { client, publisher } = await publisherFor();
+    const { publisher } = await publisherFor();
     const event = opened();
     const { requests, output } = await publishCaptured(publisher, event);
-    client.destroy();
     expect(requests).toBe(1);
     const received = sns.messages.at(-1);
     expect(JSON.parse(received?.message ?? '')).toEqual(event);
@@ -113,7 +113,7 @@ describe('SNS publisher through the real SDK client', () => {
   });
 
   it('omits the category attribute of an event without one', async () => {
-    const { client, publisher } = await publisherFor();
+    const { publisher } = await publisherFor();
     const event = buildApprovalCompleted(context, {
       orgId: ORG.orgId,
       integrationUsername: ORG.username,
@@ -123,7 +123,6 @@ describe('SNS publisher through the real SDK client', () => {
       requestId: 'req-2',
     });
     await publishCaptured(publisher, event);
-    client.destroy();
     expect(sns.messages.at(-1)?.attributes).toEqual({
       type: 'token_broker.approval.completed',
       orgId: 'acme-prod',
@@ -132,7 +131,7 @@ describe('SNS publisher through the real SDK client', () => {
   });
 
   it('keeps the subject within what SNS accepts for long org ids and categories', async () => {
-    const { client, publisher } = await publisherFor();
+    const { publisher } = await publisherFor();
     const base = opened();
     const orgId = `a${'-very-long-org-name'.repeat(4)}`;
     const event = {
@@ -141,65 +140,61 @@ describe('SNS publisher through the real SDK client', () => {
       data: { ...base.data, orgId, category: 'user_not_admin_approved' as const },
     };
     const { output } = await publishCaptured(publisher, event);
-    client.destroy();
     expect(output.entries().filter((e) => e.event_delivery_failed)).toEqual([]);
     expect(sns.messages.at(-1)?.subject).toHaveLength(100);
   });
 
   it('honours AWS_ENDPOINT_URL_SNS when no endpoint is given', async () => {
     vi.stubEnv('AWS_ENDPOINT_URL_SNS', sns.endpoint);
-    const client = await createSnsClient();
+    const { sns: client } = await createAwsClients();
+    if (!client) throw new Error('createAwsClients built no SNS client');
     const publisher = new SnsEventPublisher({ client, topicArn, ...observability() });
     const { requests } = await publishCaptured(publisher);
-    client.destroy();
     expect(requests).toBe(1);
   });
 
   it('retries a throttled publish and delivers it', async () => {
-    const { client, publisher } = await publisherFor();
+    const { publisher } = await publisherFor();
     sns.injectFault(SNS_FAULTS.throttling);
     const delivered = sns.messages.length;
     const { requests, output } = await publishCaptured(publisher);
-    client.destroy();
     expect(requests).toBe(2);
     expect(sns.messages.length).toBe(delivered + 1);
     expect(output.entries().filter((e) => e.event_delivery_failed)).toEqual([]);
   });
 
   it.each([
-    ['NotFoundException', { topic: 'arn:aws:sns:eu-west-1:000000000000:missing' }, undefined],
-    ['AuthorizationErrorException', {}, SNS_FAULTS.authorizationError],
-    ['KMSAccessDeniedException', {}, SNS_FAULTS.kmsAccessDenied],
+    // SNS's own error codes (the XML `<Code>`), as its API reference lists them.
+    ['NotFound', { topic: 'arn:aws:sns:eu-west-1:000000000000:missing' }, undefined],
+    ['AuthorizationError', {}, SNS_FAULTS.authorizationError],
+    ['KMSAccessDenied', {}, SNS_FAULTS.kmsAccessDenied],
   ] as const)(
     'does not retry %s and falls back to the log and metric',
     async (name, options, fault) => {
-      const { client, publisher } = await publisherFor(options);
+      const { publisher } = await publisherFor(options);
       if (fault) sns.injectFault(fault);
       const event = opened();
       const { requests, output } = await publishCaptured(publisher, event);
-      client.destroy();
       expect(requests).toBe(1);
       expectFallback(output, event, name);
     },
   );
 
   it('gives up after the bounded attempts on InternalError', async () => {
-    const { client, publisher } = await publisherFor({ maxAttempts: 2 });
+    const { publisher } = await publisherFor({ maxAttempts: 2 });
     sns.injectFault(SNS_FAULTS.internalError, 2);
     const event = opened();
     const { requests, output } = await publishCaptured(publisher, event);
-    client.destroy();
     expect(requests).toBe(2);
-    expectFallback(output, event, 'InternalErrorException');
+    expectFallback(output, event, 'InternalError');
     expect(output.entries().find((e) => e.event_delivery_failed)?.attempts).toBe(2);
   });
 
   it('times out an attempt that never gets an answer', async () => {
-    const { client, publisher } = await publisherFor({ maxAttempts: 2, attemptTimeoutMs: 150 });
+    const { publisher } = await publisherFor({ maxAttempts: 2, attemptTimeoutMs: 150 });
     sns.injectFault('hang', 2);
     const event = opened();
     const { requests, output } = await publishCaptured(publisher, event);
-    client.destroy();
     expect(requests).toBe(2);
     const fallback = output.entries().find((e) => e.event_delivery_failed);
     expect(String(fallback?.error_name)).toMatch(/Timeout/);

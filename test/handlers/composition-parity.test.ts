@@ -6,8 +6,6 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequestSigner } from '../../client/signer';
@@ -15,6 +13,7 @@ import { EmulatorClient } from '../../emulator/client';
 import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
 import { validateOrgRecord } from '../../lambda/core/org-record';
 import type { RestHandler } from '../../lambda/handlers/rest-handler';
+import { createLocalDocuments } from '../../local/aws-clients';
 import { buildRestEvent, createLambdaContext } from '../../local/rest-event';
 import { type LocalSns, startLocalSns } from '../../local/sns-server';
 import {
@@ -48,13 +47,8 @@ beforeAll(async () => {
   ]);
   emulator = new EmulatorClient(stack.emulatorUrl);
   // A second org on the same Salesforce app and user, served by the deployed composition.
-  const dynamo = new DynamoDBClient({
-    endpoint: stack.dynamodbEndpoint,
-    region: stack.region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
   await createDynamoOrgRegistry({
-    client: DynamoDBDocumentClient.from(dynamo),
+    client: createLocalDocuments(stack.dynamodbEndpoint, { region: stack.region }),
     tableName: stack.tableName,
   }).putOrg(
     validateOrgRecord({
@@ -66,7 +60,6 @@ beforeAll(async () => {
       callers: [LOCAL_CALLER_ROLE],
     }),
   );
-  dynamo.destroy();
   Object.assign(process.env, {
     TABLE_NAME: stack.tableName,
     PUBLIC_BASE_URL: stack.publicBaseUrl,

@@ -12,15 +12,16 @@ import { json, type ScriptedSalesforce, SUCCESS_BODY } from '../support/scripted
 
 // Counts DynamoDB clients: the function must build one, shared by the registry and the ledger.
 const dynamoClients = vi.hoisted(() => [] as unknown[]);
-vi.mock('@aws-sdk/client-dynamodb', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('@aws-sdk/client-dynamodb')>();
-  class CountedDynamoDBClient extends actual.DynamoDBClient {
-    constructor(...args: ConstructorParameters<typeof actual.DynamoDBClient>) {
-      super(...args);
-      dynamoClients.push(this);
-    }
-  }
-  return { ...actual, DynamoDBClient: CountedDynamoDBClient };
+vi.mock('../../lambda/adapters/dynamo-documents', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../../lambda/adapters/dynamo-documents')>();
+  return {
+    ...actual,
+    createDynamoDocuments: (...args: Parameters<typeof actual.createDynamoDocuments>) => {
+      const documents = actual.createDynamoDocuments(...args);
+      dynamoClients.push(documents);
+      return documents;
+    },
+  };
 });
 
 const CALLER = 'arn:aws:sts::123456789012:assumed-role/Fulfilment/s';
@@ -46,7 +47,7 @@ beforeAll(async () => {
 afterAll(() => Promise.all([salesforce.close(), secrets.close(), kms.close(), dynamo.close()]));
 
 describe('token.ts Lambda entry', () => {
-  it('reads its config at import and serves a token through the AWS SDK clients (endpoint overrides)', async () => {
+  it('reads its config at import and serves a token through the AWS clients (endpoint overrides)', async () => {
     salesforce.answerWith(json(200, SUCCESS_BODY));
     const clientsBefore = dynamoClients.length;
     const { handler } = await import('../../lambda/handlers/token');

@@ -1,11 +1,10 @@
 /**
- * The production composition's AWS SDK clients against endpoints that accept connections and never
+ * The production composition's AWS clients against endpoints that accept connections and never
  * answer: every call must give up on its own (bounded timeouts and retries), so the request ends
  * in the broker's contract body instead of running into the Lambda timeout.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoIncidentStore } from '../../lambda/adapters/incident-store';
@@ -55,7 +54,7 @@ beforeAll(async () => {
   [stalled, dynamo] = await Promise.all([startStalledEndpoint(), startDynalite()]);
   tableName = await dynamo.createTable();
   await createDynamoOrgRegistry({
-    client: DynamoDBDocumentClient.from(dynamo.client),
+    client: dynamo.documents,
     tableName,
   }).putOrg(
     validateOrgRecord({
@@ -117,7 +116,7 @@ async function requestToken(): Promise<APIGatewayProxyResult> {
   return response as APIGatewayProxyResult;
 }
 
-describe('token function SDK clients against a stalled AWS endpoint', () => {
+describe('token function AWS clients against a stalled AWS endpoint', () => {
   it('DynamoDB: the org read gives up after bounded retries and the caller gets a 500 body; so does the incident store', async () => {
     vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', stalled.endpoint);
     const output = captureOutput();
@@ -125,10 +124,14 @@ describe('token function SDK clients against a stalled AWS endpoint', () => {
       const before = stalled.requests();
       const [response, store] = await Promise.all([
         requestToken(),
-        new DynamoIncidentStore({ tableName }).listOpen('stall').then(
-          () => 'answered',
-          (error: Error) => error.name,
-        ),
+        createAwsClients()
+          .then(({ dynamo: documents }) =>
+            new DynamoIncidentStore({ documents, tableName }).listOpen('stall'),
+          )
+          .then(
+            () => 'answered',
+            (error: Error) => error.name,
+          ),
       ]);
       expect(response.statusCode).toBe(500);
       expect(JSON.parse(response.body)).toMatchObject({ error: 'internal_error', retryable: true });

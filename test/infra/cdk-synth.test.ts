@@ -92,6 +92,9 @@ describe('cdk synth (CLI, offline, no credentials, CloudFormation validation on)
       expect(code).toMatch(/export\s*\{[^}]*\bhandler\b/);
       // The AWS SDK is bundled (lib/broker-function.ts): nothing is left to load from the runtime.
       expect(code).not.toMatch(/(?:from\s*|import\s*\(\s*)["']@aws-sdk\//);
+      // The default credential chain is aliased to the environment-only provider
+      // (lib/broker-function.ts BUNDLE_ALIASES): none of the chain's other providers is bundled.
+      expect(code).not.toMatch(/credential-provider-(?:ini|sso|process|imds|login|http)\b/);
     }
   });
 

@@ -1,16 +1,15 @@
 /**
  * The roles' policies, as synthesized, evaluated against the requests the adapters really send
- * (recorded off the wire of a real DynamoDB client over dynalite while the flows run) and against
+ * (recorded off the wire of the functions' DynamoDB client over dynalite while the flows run) and against
  * the requests each role must never be able to make.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoIncidentStore } from '../../lambda/adapters/incident-store';
 import { createOAuthStateStore } from '../../lambda/adapters/oauth-state-store';
 import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
 import { createAttempt } from '../../lambda/core/oauth-state';
 import { validateOrgRecord } from '../../lambda/core/org-record';
+import { createLocalDocuments } from '../../local/aws-clients';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 import {
   type IamRequest,
@@ -51,24 +50,21 @@ beforeAll(async () => {
 afterAll(() => dynamo.close());
 
 /**
- * A DynamoDB client over dynalite that turns every request into the IAM request DynamoDB would
- * authorize: the action, the table, `dynamodb:LeadingKeys` and `dynamodb:Attributes`.
+ * The functions' document client over dynalite, its transport turning every request on the wire
+ * (`X-Amz-Target` and the marshalled body) into the IAM request DynamoDB would authorize: the
+ * action, the table, `dynamodb:LeadingKeys` and `dynamodb:Attributes`.
  */
 function recordingClient() {
   const requests: IamRequest[] = [];
-  const client = new DynamoDBClient({
-    endpoint: dynamo.endpoint,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      requests.push(toIamRequest(String(context.commandName), args.input as Json));
-      return next(args);
+  const documents = createLocalDocuments(dynamo.endpoint, {
+    fetch: (input, init) => {
+      const target = new Headers(init?.headers).get('x-amz-target') ?? '';
+      const operation = target.slice(target.indexOf('.') + 1);
+      requests.push(toIamRequest(operation, JSON.parse(String(init?.body)) as Json));
+      return fetch(input, init);
     },
-    { step: 'initialize', name: 'recordIamRequests' },
-  );
-  return { documents: DynamoDBDocumentClient.from(client), requests, client };
+  });
+  return { documents, requests };
 }
 
 function toIamRequest(commandName: string, input: Json): IamRequest {
@@ -108,7 +104,7 @@ const ORG = validateOrgRecord({
 
 async function registerOrg(): Promise<void> {
   await createDynamoOrgRegistry({
-    client: DynamoDBDocumentClient.from(dynamo.client),
+    client: dynamo.documents,
     tableName,
   }).putOrg(ORG);
 }
@@ -118,10 +114,10 @@ describe('table grants per action, evaluated against recorded requests', () => {
     await registerOrg();
     // `keys rotate` (the operator's CLI) stages the next key.
     await createDynamoOrgRegistry({
-      client: DynamoDBDocumentClient.from(dynamo.client),
+      client: dynamo.documents,
       tableName,
     }).stageKey('acme', 'salesforce-token-broker/acme-next', new Date().toISOString());
-    const { documents, requests, client } = recordingClient();
+    const { documents, requests } = recordingClient();
     const registry = createDynamoOrgRegistry({ client: documents, tableName });
     await registry.getOrgTokenState('acme');
     await registry.getOrg('acme');
@@ -158,7 +154,6 @@ describe('table grants per action, evaluated against recorded requests', () => {
     await incidents.close('acme', 'invalid_assertion');
     // The daily certificate check lists the registry.
     expect((await registry.listOrgs()).map((org) => org.orgId)).toEqual(['acme']);
-    client.destroy();
 
     expect(requests.map((r) => r.action)).toEqual([
       'dynamodb:GetItem',
@@ -186,7 +181,7 @@ describe('table grants per action, evaluated against recorded requests', () => {
 
   it('allows every request the OAuth function makes: org reads and approval attempts', async () => {
     await registerOrg();
-    const { documents, requests, client } = recordingClient();
+    const { documents, requests } = recordingClient();
     await createDynamoOrgRegistry({ client: documents, tableName }).getOrg('acme');
     const states = createOAuthStateStore({ client: documents, tableName });
     const attempt = createAttempt({
@@ -198,7 +193,6 @@ describe('table grants per action, evaluated against recorded requests', () => {
     });
     await states.save(attempt.record);
     await states.consume(attempt.record.stateHash);
-    client.destroy();
 
     expect(requests.map((r) => r.action)).toEqual([
       'dynamodb:GetItem',
@@ -211,11 +205,10 @@ describe('table grants per action, evaluated against recorded requests', () => {
   });
 
   it("denies both roles the registry's own writes (orgs put, orgs delete), recorded from the CLI's adapter", async () => {
-    const { documents, requests, client } = recordingClient();
+    const { documents, requests } = recordingClient();
     const registry = createDynamoOrgRegistry({ client: documents, tableName });
     await registry.putOrg({ ...ORG, callers: ['arn:aws:iam::123456789012:role/intruder'] });
     await registry.deleteOrg('acme');
-    client.destroy();
     expect(requests.map((r) => r.action)).toEqual(['dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
     for (const request of requests) {
       expect(isAllowed(tokenPolicy, request), `token ${JSON.stringify(request)}`).toBe(false);

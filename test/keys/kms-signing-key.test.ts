@@ -1,6 +1,6 @@
 /**
- * KMS-held signing keys through the real KMS client against the local KMS endpoint: the
- * certificate is issued by KMS signing it, the token function's signer signs assertions with
+ * KMS-held signing keys against the local KMS endpoint: the certificate is issued by KMS
+ * signing it (the SDK client, as `keys create --kms` does), the token function's signer signs assertions with
  * kms:Sign, and the Salesforce emulator accepts them; disabling the key stops signing at once.
  */
 import { X509Certificate } from 'node:crypto';
@@ -11,6 +11,7 @@ import { type RunningEmulator, startEmulator } from '../../emulator/server';
 import { createKmsSigningKey } from '../../keys/kms-signing-key';
 import { createSecretsManagerSigningKeys } from '../../lambda/adapters/signing-keys';
 import { buildAssertionClaims, signAssertion } from '../../lambda/core/assertion';
+import { createLocalAwsClient } from '../../local/aws-clients';
 import { type LocalKms, startKmsServer } from '../../local/kms-server';
 import {
   type LocalSecretsManager,
@@ -69,7 +70,10 @@ describe('KMS-held signing keys', () => {
     await emulator.control.approve(USER, app.consumerKey, ['api', 'refresh_token']);
 
     await secrets.putSecret('salesforce-token-broker/acme', key.secretString);
-    const keys = createSecretsManagerSigningKeys({ client: secretsClient, kms: kmsClient });
+    const keys = createSecretsManagerSigningKeys({
+      client: secretsClient,
+      kms: createLocalAwsClient('kms', kms.endpoint, { maxAttempts: 1 }),
+    });
     const signer = await keys.getSigningKey('salesforce-token-broker/acme');
     expect(signer).toMatchObject({
       kind: 'kms',

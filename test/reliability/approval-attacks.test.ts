@@ -4,7 +4,6 @@
  * Every attack must end on an escaped page with a 4xx (or 502 for a refused code), never on
  * "approved", never with a code exchanged twice, never with a redirect off the org's login host.
  */
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizeWithForms } from '../../emulator/testing/oauth-forms';
@@ -215,14 +214,12 @@ describe('approval flow attacks', () => {
     await attack('expired state', async () => {
       const attempt = await startApproval('expired');
       const query = await allowAt(attempt, usernameOf('expired'));
-      await DynamoDBDocumentClient.from(stack.dynamo.client).send(
-        new UpdateCommand({
-          TableName: stack.tableName,
-          Key: stateKey(hashValue(attempt.state)),
-          UpdateExpression: 'SET expiresAt = :past',
-          ExpressionAttributeValues: { ':past': Date.now() - 1000 },
-        }),
-      );
+      await stack.dynamo.documents.update({
+        TableName: stack.tableName,
+        Key: stateKey(hashValue(attempt.state)),
+        UpdateExpression: 'SET expiresAt = :past',
+        ExpressionAttributeValues: { ':past': Date.now() - 1000 },
+      });
       const page = await get('/oauth/callback', query, attempt.cookie);
       expect(page.statusCode).toBe(400);
       expect(page.text).toContain('expired');

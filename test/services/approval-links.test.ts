@@ -1,34 +1,29 @@
 /**
- * Approval links over the KMS signer, against the local KMS endpoint with the real SDK client:
+ * Approval links over the KMS signer, against the local KMS endpoint with the functions' client:
  * mint, verify, expire, tamper, a MAC from another key, reuse within a minute, and a KMS outage.
  */
-import { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createKmsApprovalLinkSigner } from '../../lambda/adapters/approval-link-signer';
+import type { AwsClient } from '../../lambda/adapters/aws-request';
 import { type ApprovalLinks, createApprovalLinks } from '../../lambda/services/approval-links';
+import { createLocalAwsClient } from '../../local/aws-clients';
 import { type KmsKeyRef, type LocalKms, startKmsServer } from '../../local/kms-server';
 import { createRecordingLogger } from '../support/in-memory-ports';
 
 const BASE = 'https://broker.example.com/prod';
 const DAY_SECONDS = 86_400;
 let local: LocalKms;
-let client: KMSClient;
+let client: AwsClient;
 let key: KmsKeyRef;
 let otherKey: KmsKeyRef;
 
 beforeAll(async () => {
   local = await startKmsServer();
-  client = new KMSClient({
-    endpoint: local.endpoint,
-    region: local.region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
+  client = createLocalAwsClient('kms', local.endpoint, { region: local.region, maxAttempts: 1 });
   key = await local.createKey({ spec: 'HMAC_256', alias: 'alias/approval-links' });
   otherKey = await local.createKey({ spec: 'HMAC_256' });
 });
 afterAll(async () => {
-  client.destroy();
   await local.close();
 });
 beforeEach(() => local.resetCalls());

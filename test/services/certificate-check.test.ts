@@ -1,4 +1,3 @@
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningMaterial } from '../../keys/signing-material';
 import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
@@ -33,7 +32,7 @@ afterAll(() => Promise.all([secrets.close(), dynamo.close()]));
 async function composeWorld(orgs: readonly { orgId: string; days?: number }[]) {
   const tableName = await dynamo.createTable();
   const registry = createDynamoOrgRegistry({
-    client: DynamoDBDocumentClient.from(dynamo.client),
+    client: dynamo.documents,
     tableName,
   });
   for (const org of orgs) {
@@ -60,7 +59,7 @@ async function composeWorld(orgs: readonly { orgId: string; days?: number }[]) {
   const publisher = new RecordingPublisher();
   const handler = composeExchangingTokenFunction({
     tableName,
-    dynamo: dynamo.client,
+    dynamo: dynamo.documents,
     secretsEndpoint: secrets.endpoint,
     publisher,
   });

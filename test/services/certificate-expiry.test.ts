@@ -1,4 +1,3 @@
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/server';
 import { generateSigningMaterial } from '../../keys/signing-material';
@@ -57,7 +56,7 @@ describe('certificate expiry on exchanges', () => {
     await control.reset();
     const tableName = await dynamo.createTable();
     const registry = createDynamoOrgRegistry({
-      client: DynamoDBDocumentClient.from(dynamo.client),
+      client: dynamo.documents,
       tableName,
     });
     const sfOrg = await control.createOrg({ myDomainHost: 'acme.my.salesforce.com' });
@@ -90,7 +89,7 @@ describe('certificate expiry on exchanges', () => {
     const publisher = new RecordingPublisher();
     const handler = composeExchangingTokenFunction({
       tableName,
-      dynamo: dynamo.client,
+      dynamo: dynamo.documents,
       secretsEndpoint: secrets.endpoint,
       publisher,
     });

@@ -1,4 +1,3 @@
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/server';
 import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
@@ -37,7 +36,7 @@ afterAll(() => Promise.all([emulator.close(), secrets.close(), dynamo.close()]))
 function composeEnvironment(tableName: string, publisher: RecordingPublisher) {
   return composeExchangingTokenFunction({
     tableName,
-    dynamo: dynamo.client,
+    dynamo: dynamo.documents,
     secretsEndpoint: secrets.endpoint,
     publisher,
   });
@@ -75,7 +74,7 @@ describe('staged key rotation', () => {
     await secrets.putSecret(CURRENT, current.secretString);
     const tableName = await dynamo.createTable();
     const registry = createDynamoOrgRegistry({
-      client: DynamoDBDocumentClient.from(dynamo.client),
+      client: dynamo.documents,
       tableName,
     });
     await registry.putOrg(

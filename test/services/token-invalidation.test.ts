@@ -4,14 +4,15 @@
  * reaches the other when it next reloads the org record, and never costs a cache hit a DynamoDB
  * call.
  */
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { DynamoDocuments } from '../../lambda/adapters/dynamo-documents';
 import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
 import { createSalesforceTokenClient } from '../../lambda/adapters/salesforce-token-client';
 import { deadlineIn, SYSTEM_TIME } from '../../lambda/core/deadline';
 import { validateOrgRecord } from '../../lambda/core/org-record';
 import type { SharedTokenStore } from '../../lambda/core/ports';
 import { createTokenService, type TokenService } from '../../lambda/services/token-service';
+import { createLocalDocuments } from '../../local/aws-clients';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 import {
   createMemoryFleet,
@@ -35,14 +36,14 @@ const ORG_CACHE_TTL_MS = 30_000;
 
 let salesforce: ScriptedSalesforce;
 let dynamo: LocalDynamo;
-let documents: DynamoDBDocumentClient;
+let documents: DynamoDocuments;
 let secretString: string;
 let now: number;
 let issued: number;
 
 beforeAll(async () => {
   [salesforce, dynamo] = await Promise.all([startScriptedSalesforce(), startDynalite()]);
-  documents = DynamoDBDocumentClient.from(dynamo.client);
+  documents = dynamo.documents;
   secretString = (await signingMaterial('invalidation')).secretString;
 });
 afterAll(() => Promise.all([salesforce.close(), dynamo.close()]));
@@ -64,12 +65,13 @@ function startInstance(
   minTokenAgeMs = 0,
 ): { service: TokenService; dynamoCalls: () => number } {
   let calls = 0;
-  const client = {
-    send: ((command: never) => {
+  // Counted at the transport: every DynamoDB request this instance sends.
+  const client = createLocalDocuments(dynamo.endpoint, {
+    fetch: (input, init) => {
       calls += 1;
-      return documents.send(command);
-    }) as DynamoDBDocumentClient['send'],
-  };
+      return fetch(input, init);
+    },
+  });
   const service = createTokenService({
     fleet: createMemoryFleet({
       store: sharedStore,

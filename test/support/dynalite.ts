@@ -5,11 +5,16 @@
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import type { DynamoDocuments } from '../../lambda/adapters/dynamo-documents';
+import { createLocalDocuments } from '../../local/aws-clients';
 import { createBrokerTable } from '../../local/create-table';
 
 export interface LocalDynamo {
   readonly endpoint: string;
+  /** The SDK client: tables and fixtures only. */
   readonly client: DynamoDBClient;
+  /** The functions' own document client (dynamo-documents.ts), for the adapters under test. */
+  readonly documents: DynamoDocuments;
   createTable(name?: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -29,6 +34,7 @@ export async function startDynalite(): Promise<LocalDynamo> {
   return {
     endpoint,
     client,
+    documents: createLocalDocuments(endpoint),
     async createTable(name = `broker-test-${process.pid}-${++tableCounter}`) {
       await createBrokerTable(client, name);
       return name;

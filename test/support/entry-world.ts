@@ -1,9 +1,8 @@
 /**
  * The loopback world a Lambda entry (token.ts, oauth.ts) runs in under test: a scripted Salesforce,
  * the local Secrets Manager holding the org's signing key, dynalite with the org registered, and
- * the function's environment pointing the real SDK clients at them.
+ * the function's environment pointing its clients (lean and SDK) at them.
  */
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoOrgRegistry } from '../../lambda/adapters/org-registry';
 import { validateOrgRecord } from '../../lambda/core/org-record';
 import { type LocalKms, startKmsServer } from '../../local/kms-server';
@@ -52,7 +51,7 @@ export async function startEntryWorld(options: EntryWorldOptions): Promise<Entry
   const secretId = `keys/${options.orgId}`;
   await secrets.putSecret(secretId, (await signingMaterial(options.keyLabel)).secretString);
   await createDynamoOrgRegistry({
-    client: DynamoDBDocumentClient.from(dynamo.client),
+    client: dynamo.documents,
     tableName,
   }).putOrg(
     validateOrgRecord({

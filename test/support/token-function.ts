@@ -5,19 +5,19 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { DynamoDocuments } from '../../lambda/adapters/dynamo-documents';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../../lambda/core/metrics';
 import type { EventPublisher } from '../../lambda/core/ports';
 import { readEventsConfig } from '../../lambda/handlers/events-config';
 import { composeTokenFunction } from '../../lambda/handlers/token-function';
+import { createLocalAwsClient } from '../../local/aws-clients';
 
 const LOCAL = { region: 'eu-west-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } };
 
 export function composeExchangingTokenFunction(options: {
   readonly tableName: string;
-  readonly dynamo: DynamoDBClient;
+  readonly dynamo: DynamoDocuments;
   readonly secretsEndpoint: string;
   readonly publisher: EventPublisher;
 }) {
@@ -45,7 +45,7 @@ export function composeExchangingTokenFunction(options: {
       clients: () => ({
         dynamo: options.dynamo,
         secrets: new SecretsManagerClient({ ...LOCAL, endpoint: options.secretsEndpoint }),
-        kms: new KMSClient({ ...LOCAL, endpoint: 'http://127.0.0.1:9' }),
+        kms: createLocalAwsClient('kms', 'http://127.0.0.1:9'),
       }),
       publisher: options.publisher,
     },

@@ -1,7 +1,8 @@
 /**
  * The whole token path as production composes it, on loopback: `composeTokenFunction` and
- * `composeOAuthFunction` over the production clients (`createAwsClients`, real AWS SDK clients
- * pointed at local endpoints through `AWS_ENDPOINT_URL_*`), incidents in the DynamoDB table and
+ * `composeOAuthFunction` over the production clients (`createAwsClients`: the functions' lean
+ * clients and the Secrets Manager SDK client, pointed at local endpoints through
+ * `AWS_ENDPOINT_URL_*`), incidents in the DynamoDB table and
  * events on SNS, the Salesforce emulator with real certificates, dynalite behind a
  * fault proxy, the local Secrets Manager and the local SNS endpoint behind another. Faults are injected at each
  * of those endpoints, never by mocking code.
@@ -9,8 +10,6 @@
  * The SDK reads its endpoints from the environment when a client is built, so a process runs one
  * stack at a time (vitest runs each file in its own process).
  */
-import { KMSClient } from '@aws-sdk/client-kms';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { EmulatorClient } from '../../../emulator/client';
 import type { App } from '../../../emulator/model';
@@ -21,7 +20,6 @@ import {
   type DynamoOrgRegistry,
 } from '../../../lambda/adapters/org-registry';
 import { createDynamoSharedTokenStore } from '../../../lambda/adapters/shared-token-store';
-import { createSnsClient } from '../../../lambda/adapters/sns-publisher';
 import { validateOrgRecord } from '../../../lambda/core/org-record';
 import type { OrgRecord } from '../../../lambda/core/types';
 import { DEFAULT_APPROVAL_LINK_TTL_SECONDS } from '../../../lambda/handlers/approval-link-config';
@@ -37,6 +35,7 @@ import {
   type TokenFunctionHandler,
 } from '../../../lambda/handlers/token-function';
 import { createApprovalLinks } from '../../../lambda/services/approval-links';
+import { createLocalAwsClient } from '../../../local/aws-clients';
 import { createInProcessTokenFunctionInvoker } from '../../../local/in-process-invoker';
 import { startKmsServer } from '../../../local/kms-server';
 import { buildRestEvent, createLambdaContext, type RestRequest } from '../../../local/rest-event';
@@ -160,11 +159,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   ]);
   const tokenCacheKey = await kms.createKey();
   const approvalLinkKey = await kms.createKey({ spec: 'HMAC_256' });
-  const kmsClient = new KMSClient({
-    endpoint: kms.endpoint,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const kmsClient = createLocalAwsClient('kms', kms.endpoint);
   const approvalLinks = createApprovalLinks({
     signer: createKmsApprovalLinkSigner({ client: kmsClient, keyId: approvalLinkKey.arn }),
     publicBaseUrl: PUBLIC_BASE_URL,
@@ -196,22 +191,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     callbackUrls: [REDIRECT_URI],
   });
   const registry = createDynamoOrgRegistry({
-    client: DynamoDBDocumentClient.from(dynamo.client),
+    client: dynamo.documents,
     tableName,
   });
-  const clients: { close(): void }[] = [];
   const events = readEventsConfig({ EVENTS_TOPIC_ARN: topicArn, TABLE_NAME: tableName }, 'token');
   // The production clients, with the SNS attempt timeout a test may shorten.
   const runtime = {
     logger,
     metrics,
-    clients: async () => {
-      const sns = await createSnsClient({
+    clients: async () => ({
+      ...(await createAwsClients()),
+      sns: createLocalAwsClient('sns', snsProxy.endpoint, {
         ...(options.snsAttemptTimeoutMs ? { attemptTimeoutMs: options.snsAttemptTimeoutMs } : {}),
-      });
-      clients.push({ close: () => sns.destroy() });
-      return { ...(await createAwsClients()), sns };
-    },
+      }),
+    }),
   };
 
   function createHandler(): TokenHandler {
@@ -306,7 +299,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     forgetFailure: (orgId) =>
       createDynamoSharedTokenStore({
-        client: DynamoDBDocumentClient.from(dynamo.client),
+        client: dynamo.documents,
         tableName,
       }).clearFailure(orgId),
     async addOrg(orgId, addOptions = {}) {
@@ -342,8 +335,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return Object.fromEntries(new URL(await approvalLinks.mint(orgId)).searchParams);
     },
     async close() {
-      for (const client of clients) client.close();
-      kmsClient.destroy();
       await Promise.all([
         emulator.close(),
         proxy.close(),
