@@ -117,8 +117,10 @@ export const BUDGETS = {
   },
 } as const satisfies Readonly<Record<string, Budget>>;
 
+/** A budget's key in {@link BUDGETS}. */
 export type BudgetId = keyof typeof BUDGETS;
 
+/** One budget judged on one run. */
 export interface BudgetVerdict {
   readonly id: BudgetId;
   readonly budget: Budget;

@@ -8,7 +8,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeOutDir, PROJECT_ROOT, runBenchmark } from '../../bench/benchmark';
-import { BUDGETS } from '../../bench/budgets';
+import { BUDGETS, judgeBudgets } from '../../bench/budgets';
 import { CDK_BUNDLING, ESM_REQUIRE_BANNER } from '../../bench/bundling';
 import { formatTable, judgeChecks } from '../../bench/report';
 import { SCALES, scaleFromEnv } from '../../bench/scale';
@@ -57,6 +57,7 @@ describe('npm run bench at smoke scale', () => {
     // The Budgets table comes first and names every budget with a verdict; what the verdicts
     // say depends on the machine, so only their shape is checked.
     expect(table.indexOf('### Budgets')).toBeLessThan(table.indexOf('### Details'));
+    expect(judgeBudgets(results).map((verdict) => verdict.id)).toEqual(Object.keys(BUDGETS));
     const rows = table.split('\n').map((row) => row.split(' | ').map((cell) => cell.trim()));
     for (const budget of Object.values(BUDGETS)) {
       const row = rows.find((cells) => cells[0] === `| ${budget.figure}`);
