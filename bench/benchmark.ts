@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildRestEvent } from '../local/rest-event';
 import { startFleet } from '../test/fleet/fleet';
+import { BURST_ENVIRONMENTS } from './budgets';
 import { buildFunctionBundle, type FunctionBundle, presentFunctions } from './bundling';
 import { runChild, startServerChild } from './child';
 import { generateLoad } from './load';
@@ -21,13 +22,29 @@ import { type BenchOrg, type BenchWorld, CALLER_ARN, startWorld } from './world'
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-export type ColdVariant = 'broker' | 'brokerSdkExternal' | 'floor' | 'jsforce';
+export type ColdVariant = 'broker' | 'brokerSdkExternal' | 'brokerSourceMaps' | 'floor' | 'jsforce';
 
+/**
+ * One cold-start variant's figures. Each summary is over the repetitions: its median, min and max
+ * are of the repetitions' own medians (each over `coldRounds` fresh processes).
+ */
 export interface ColdFigures {
   readonly importMs: Summary;
+  /** From just after the import to the token in hand. */
   readonly requestMs: Summary;
+  /** From process start (`performance.now()` 0) to the token in hand. */
   readonly totalMs: Summary;
+  /** Total as a multiple of the floor's total in the same repetition. */
+  readonly totalVersusFloor: Summary;
+  /** Total as a multiple of jsforce's total in the same repetition. */
+  readonly totalVersusJsforce: Summary;
+  /** Resident set size right after the import (the floor: at its first line). */
+  readonly rssImportedMb: Summary;
+  /** RSS growth from just after the import to just after the first token. */
+  readonly rssGrowthMb: Summary;
   readonly maxRssMb: Summary;
+  /** Broker variants only: from Salesforce's token answer to the handler's response. */
+  readonly afterAnswerMs?: Summary;
 }
 
 export interface BenchmarkResults {
@@ -36,6 +53,8 @@ export interface BenchmarkResults {
   /** The stack's builds, then the what-if token build with the SDK external. */
   readonly bundles: readonly FunctionBundle[];
   readonly cold: Readonly<Record<ColdVariant, ColdFigures>>;
+  /** Cold starts per variant behind each cold figure: repetitions x rounds. */
+  readonly coldRuns: { readonly repetitions: number; readonly rounds: number };
   /** Per-request latency percentiles, µs; each summary is across warm instances. */
   readonly warm: {
     readonly brokerP50: Summary;
@@ -47,7 +66,12 @@ export interface BenchmarkResults {
   readonly miss: {
     readonly broker: Summary;
     readonly floor: Summary;
+    /** The broker's median minus the floor's: includes the table round trips before the POST. */
     readonly overhead: Summary;
+    /** From the token answer's last byte to the handler's response: the work after the POST. */
+    readonly brokerAfterAnswer: Summary;
+    /** The floor's equivalent (reading the answer's JSON), for scale. */
+    readonly floorAfterAnswer: Summary;
     /** One outcome write (the DynamoDB UpdateItem every fresh exchange makes), per batch. */
     readonly outcomeWrite: Summary;
   };
@@ -69,7 +93,7 @@ export interface BenchmarkResults {
       readonly exchangeP50: Summary;
       readonly exchangeP99: Summary;
     };
-    /** One entry per fleet size and org count. */
+    /** One entry per fleet and org count (the judged fleet size runs `burstRuns` fleets). */
     readonly logins: readonly FleetLogins[];
   };
   readonly gateway: {
@@ -96,12 +120,16 @@ interface ColdSample {
   readonly importMs: number;
   readonly requestMs: number;
   readonly totalMs: number;
+  readonly afterAnswerMs?: number;
+  readonly rssImportedBytes: number;
+  readonly rssServedBytes: number;
   readonly maxRssKb: number;
 }
 
 const COLD_SCRIPTS: Readonly<Record<ColdVariant, string>> = {
   broker: 'cold-token.mjs',
   brokerSdkExternal: 'cold-token.mjs',
+  brokerSourceMaps: 'cold-token.mjs',
   floor: 'cold-floor.mjs',
   jsforce: 'cold-jsforce.mjs',
 };
@@ -134,6 +162,8 @@ function childEnv(
   };
 }
 
+const MB = 1024 * 1024;
+
 async function measureCold(
   scale: BenchScale,
   world: BenchWorld,
@@ -154,32 +184,61 @@ async function measureCold(
       BENCH_EVENT: JSON.stringify(tokenEvent(org.orgId)),
     };
   };
-  const variants = Object.keys(COLD_SCRIPTS) as ColdVariant[];
-  const samples = new Map<ColdVariant, ColdSample[]>(variants.map((v) => [v, []]));
-  const warmups = scale.coldRuns > 1 ? 1 : 0;
-  // Interleaved, so drift on the machine spreads evenly over the variants.
-  for (let run = -warmups; run < scale.coldRuns; run += 1) {
-    for (const variant of variants) {
-      const sample = await runChild<ColdSample>({
-        script: COLD_SCRIPTS[variant],
-        env: variant.startsWith('broker') ? await brokerEnv(variant) : env,
-        nodeArgs: variant.startsWith('broker') ? profile : [],
-      });
-      if (run >= 0) samples.get(variant)?.push(sample);
-    }
-  }
-  const figures = (list: ColdSample[]): ColdFigures => ({
-    importMs: summarize(list.map((s) => s.importMs)),
-    requestMs: summarize(list.map((s) => s.requestMs)),
-    totalMs: summarize(list.map((s) => s.totalMs)),
-    maxRssMb: summarize(list.map((s) => s.maxRssKb / 1024)),
-  });
-  return {
-    broker: figures(samples.get('broker') ?? []),
-    brokerSdkExternal: figures(samples.get('brokerSdkExternal') ?? []),
-    floor: figures(samples.get('floor') ?? []),
-    jsforce: figures(samples.get('jsforce') ?? []),
+  const nodeArgs = (variant: ColdVariant): string[] => {
+    if (!variant.startsWith('broker')) return [];
+    return variant === 'brokerSourceMaps' ? ['--enable-source-maps', ...profile] : profile;
   };
+  const variants = Object.keys(COLD_SCRIPTS) as ColdVariant[];
+  const repetitions: Map<ColdVariant, ColdSample[]>[] = [];
+  const warmups = scale.coldRounds > 1 ? 1 : 0;
+  for (let repetition = 0; repetition < scale.coldRepetitions; repetition += 1) {
+    const samples = new Map<ColdVariant, ColdSample[]>(variants.map((v) => [v, []]));
+    // Interleaved, so drift on the machine spreads evenly over the variants; rotated, so no
+    // variant always starts right after the same other one (or first after the pause between
+    // repetitions).
+    for (let round = -warmups; round < scale.coldRounds; round += 1) {
+      const offset = (repetition * scale.coldRounds + round + warmups) % variants.length;
+      for (let k = 0; k < variants.length; k += 1) {
+        const variant = variants[(offset + k) % variants.length] as ColdVariant;
+        const sample = await runChild<ColdSample>({
+          script: COLD_SCRIPTS[variant],
+          env: variant.startsWith('broker') ? await brokerEnv(variant) : env,
+          nodeArgs: nodeArgs(variant),
+        });
+        if (round >= 0) samples.get(variant)?.push(sample);
+      }
+    }
+    repetitions.push(samples);
+  }
+  const median = (variant: ColdVariant, repetition: number, pick: (s: ColdSample) => number) =>
+    percentile(repetitions[repetition]?.get(variant)?.map(pick) ?? [], 50);
+  const across = (variant: ColdVariant, pick: (s: ColdSample) => number) =>
+    summarize(repetitions.map((_, repetition) => median(variant, repetition, pick)));
+  const ratioTo = (variant: ColdVariant, base: ColdVariant) =>
+    summarize(
+      repetitions.map(
+        (_, repetition) =>
+          median(variant, repetition, (s) => s.totalMs) /
+          median(base, repetition, (s) => s.totalMs),
+      ),
+    );
+  const figures = (variant: ColdVariant): ColdFigures => ({
+    importMs: across(variant, (s) => s.importMs),
+    requestMs: across(variant, (s) => s.requestMs),
+    totalMs: across(variant, (s) => s.totalMs),
+    totalVersusFloor: ratioTo(variant, 'floor'),
+    totalVersusJsforce: ratioTo(variant, 'jsforce'),
+    rssImportedMb: across(variant, (s) => s.rssImportedBytes / MB),
+    rssGrowthMb: across(variant, (s) => (s.rssServedBytes - s.rssImportedBytes) / MB),
+    maxRssMb: across(variant, (s) => s.maxRssKb / 1024),
+    ...(variant.startsWith('broker')
+      ? { afterAnswerMs: across(variant, (s) => s.afterAnswerMs ?? Number.NaN) }
+      : {}),
+  });
+  return Object.fromEntries(variants.map((v) => [v, figures(v)])) as Record<
+    ColdVariant,
+    ColdFigures
+  >;
 }
 
 interface WarmSample {
@@ -187,6 +246,8 @@ interface WarmSample {
   readonly bare: number[];
   readonly brokerMiss: number[];
   readonly floorMiss: number[];
+  readonly brokerAfterAnswer: number[];
+  readonly floorAfterAnswer: number[];
   /** Logins the refresh and floor loops made (the first request may add one). */
   readonly logins: number;
 }
@@ -228,6 +289,8 @@ async function measureWarm(scale: BenchScale, world: BenchWorld, env: Record<str
       broker: across((r) => percentile(r.brokerMiss, 50)),
       floor: across((r) => percentile(r.floorMiss, 50)),
       overhead: across((r) => percentile(r.brokerMiss, 50) - percentile(r.floorMiss, 50)),
+      brokerAfterAnswer: across((r) => percentile(r.brokerAfterAnswer, 50)),
+      floorAfterAnswer: across((r) => percentile(r.floorAfterAnswer, 50)),
       outcomeWrite: summarize(outcomeWrites),
     },
   };
@@ -390,7 +453,10 @@ async function measureFleetLogins(
   env: Record<string, string>,
 ): Promise<FleetLogins[]> {
   const results: FleetLogins[] = [];
-  for (const count of scale.fleetEnvironments) {
+  const sizes = scale.fleetEnvironments.flatMap((count) =>
+    Array.from({ length: count === BURST_ENVIRONMENTS ? scale.burstRuns : 1 }, () => count),
+  );
+  for (const count of sizes) {
     const [single, ...many] = await world.addOrgs(1 + scale.fleetOrgs);
     if (!single) throw new Error('no org added');
     const fleet = await startFleet({
@@ -514,6 +580,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       machine: `node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} x ${cpu}`,
       bundles,
       cold,
+      coldRuns: { repetitions: scale.coldRepetitions, rounds: scale.coldRounds },
       warm,
       miss,
       concurrency,

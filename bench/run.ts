@@ -18,7 +18,11 @@ const results = await runBenchmark({
   scale: scaleFromEnv(process.env),
   outDir,
   ...(process.env.BENCH_CPU_PROF_DIR ? { cpuProfileDir: process.env.BENCH_CPU_PROF_DIR } : {}),
-  progress: (message) => process.stderr.write(`bench: ${message}\n`),
+  // Elapsed time on each line, so the cost of every phase shows when tuning the scale.
+  progress: (message) =>
+    process.stderr.write(
+      `bench: ${((performance.now() - started) / 1000).toFixed(1)} s: ${message}\n`,
+    ),
 });
 const table = formatTable(results);
 // The callers' side: the client library's bundle and its added latency (bench/client.ts), in a

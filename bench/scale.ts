@@ -1,8 +1,16 @@
 /** How much work each measurement does: `full` for `npm run bench`, `smoke` for the test suite. */
 export interface BenchScale {
   readonly name: 'full' | 'smoke';
-  /** Fresh processes per cold-start variant (after one discarded warm-up run when > 1). */
-  readonly coldRuns: number;
+  /**
+   * Independent repetitions of the cold-start phase; each judged cold figure is the median of
+   * the repetitions' medians, so one noisy stretch of the run moves at most one of them.
+   */
+  readonly coldRepetitions: number;
+  /**
+   * Interleaved rounds per repetition, one fresh process per variant each (after one discarded
+   * warm-up round when > 1).
+   */
+  readonly coldRounds: number;
   /** Warm function instances (processes), each measuring the requests below. */
   readonly warmRuns: number;
   /** Cached-token requests per warm instance (and as many through the bare handler). */
@@ -22,6 +30,11 @@ export interface BenchScale {
   readonly fleetLatencyRounds: number;
   /** Fleets of fresh environments counting logins, one fleet per count. */
   readonly fleetEnvironments: readonly number[];
+  /**
+   * Fresh fleets of the judged size (budgets.ts `BURST_ENVIRONMENTS`, one of `fleetEnvironments`)
+   * that run the bursts, so the judged login count is a median too.
+   */
+  readonly burstRuns: number;
   /** Requests per fleet for one org, and the same number spread over `fleetOrgs` orgs. */
   readonly fleetRequests: number;
   readonly fleetOrgs: number;
@@ -34,7 +47,8 @@ export interface BenchScale {
 export const SCALES: Readonly<Record<BenchScale['name'], BenchScale>> = {
   full: {
     name: 'full',
-    coldRuns: 9,
+    coldRepetitions: 3,
+    coldRounds: 15,
     warmRuns: 3,
     warmRequests: 20_000,
     missRequests: 200,
@@ -45,6 +59,7 @@ export const SCALES: Readonly<Record<BenchScale['name'], BenchScale>> = {
     fleetLatencyRuns: 3,
     fleetLatencyRounds: 200,
     fleetEnvironments: [1, 8, 32],
+    burstRuns: 3,
     fleetRequests: 1000,
     fleetOrgs: 10,
     gatewayRuns: 3,
@@ -54,7 +69,8 @@ export const SCALES: Readonly<Record<BenchScale['name'], BenchScale>> = {
   },
   smoke: {
     name: 'smoke',
-    coldRuns: 1,
+    coldRepetitions: 1,
+    coldRounds: 1,
     warmRuns: 1,
     warmRequests: 200,
     missRequests: 5,
@@ -64,7 +80,8 @@ export const SCALES: Readonly<Record<BenchScale['name'], BenchScale>> = {
     perOrg: 5,
     fleetLatencyRuns: 1,
     fleetLatencyRounds: 10,
-    fleetEnvironments: [1, 4],
+    fleetEnvironments: [1, 8],
+    burstRuns: 1,
     fleetRequests: 40,
     fleetOrgs: 3,
     gatewayRuns: 1,

@@ -4,17 +4,28 @@
  */
 import { pathToFileURL } from 'node:url';
 import { expectToken, lambdaContext, report } from './protocol.mjs';
+import { watchTokenAnswers } from './token-answers.mjs';
 
+const answers = watchTokenAnswers();
 const started = performance.now();
 const { handler } = await import(pathToFileURL(process.env.BENCH_BUNDLE).href);
 const imported = performance.now();
-const response = await handler(JSON.parse(process.env.BENCH_EVENT), lambdaContext('cold-1'));
+// rss() alone: memoryUsage() would also walk V8's heap spaces, work the function never does.
+const rssImportedBytes = process.memoryUsage.rss();
+const requestStarted = performance.now();
+const { result: response, afterAnswerMs } = await answers.time(() =>
+  handler(JSON.parse(process.env.BENCH_EVENT), lambdaContext('cold-1')),
+);
 const served = performance.now();
+const rssServedBytes = process.memoryUsage.rss();
 expectToken(response);
 report({
   importMs: imported - started,
-  requestMs: served - imported,
+  requestMs: served - requestStarted,
   totalMs: served,
+  afterAnswerMs,
+  rssImportedBytes,
+  rssServedBytes,
   maxRssKb: process.resourceUsage().maxRSS,
 });
 process.exit(0);

@@ -1,17 +1,20 @@
 /**
  * One warm function instance (the production bundle): cached-token requests through the real
  * handler, the same number through a bare handler returning a constant, then fresh exchanges
- * (forceRefresh) interleaved with the floor's sign + POST on the same key. Durations in ms.
+ * (forceRefresh) interleaved with the floor's sign + POST on the same key. Each exchange is also
+ * timed from its token answer's last byte to its end (token-answers.mjs). Durations in ms.
  */
 import { createPrivateKey } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { postAssertion, readPrivateKeyPem, signAssertion } from './floor.mjs';
 import { expectToken, lambdaContext, report } from './protocol.mjs';
+import { watchTokenAnswers } from './token-answers.mjs';
 
 const env = process.env;
 const cached = Number(env.BENCH_WARM_REQUESTS);
 const misses = Number(env.BENCH_MISS_REQUESTS);
 const warmup = Math.max(10, Math.floor(cached / 10));
+const answers = watchTokenAnswers();
 const { handler } = await import(pathToFileURL(env.BENCH_BUNDLE).href);
 const event = JSON.parse(env.BENCH_EVENT);
 const refreshEvent = { ...event, body: '{"forceRefresh":true}' };
@@ -52,22 +55,35 @@ const floorExchange = () => postAssertion(env, signAssertion(env, privateKey));
 
 const brokerMiss = [];
 const floorMiss = [];
+const brokerAfterAnswer = [];
+const floorAfterAnswer = [];
 const missWarmup = Math.max(3, Math.floor(misses / 10));
 for (let i = -missWarmup; i < misses; i += 1) {
   refreshEvent.requestContext = { ...event.requestContext, requestId: `miss-${i}` };
+  const context = lambdaContext(`miss-${i}`);
   let started = performance.now();
-  const response = await handler(refreshEvent, lambdaContext(`miss-${i}`));
-  const broker = performance.now() - started;
-  expectToken(response);
+  const broker = await answers.time(() => handler(refreshEvent, context));
+  const brokerMs = performance.now() - started;
+  expectToken(broker.result);
   started = performance.now();
-  await floorExchange();
-  const floor = performance.now() - started;
+  const floor = await answers.time(floorExchange);
+  const floorMs = performance.now() - started;
   if (i >= 0) {
-    brokerMiss.push(broker);
-    floorMiss.push(floor);
+    brokerMiss.push(brokerMs);
+    floorMiss.push(floorMs);
+    brokerAfterAnswer.push(broker.afterAnswerMs);
+    floorAfterAnswer.push(floor.afterAnswerMs);
   }
 }
 
 // Both loops log in as the same user: the runner checks every refresh reached Salesforce.
-report({ warm, bare: bareDurations, brokerMiss, floorMiss, logins: 2 * (missWarmup + misses) });
+report({
+  warm,
+  bare: bareDurations,
+  brokerMiss,
+  floorMiss,
+  brokerAfterAnswer,
+  floorAfterAnswer,
+  logins: 2 * (missWarmup + misses),
+});
 process.exit(0);

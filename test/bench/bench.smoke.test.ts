@@ -8,8 +8,9 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeOutDir, PROJECT_ROOT, runBenchmark } from '../../bench/benchmark';
+import { BUDGETS, judgeBudgets } from '../../bench/budgets';
 import { CDK_BUNDLING, ESM_REQUIRE_BANNER } from '../../bench/bundling';
-import { formatTable, judgeBudgets } from '../../bench/report';
+import { formatTable, judgeChecks } from '../../bench/report';
 import { SCALES, scaleFromEnv } from '../../bench/scale';
 
 const dirs: string[] = [];
@@ -29,7 +30,7 @@ describe('npm run bench at smoke scale', () => {
       Array.from({ length: SCALES.smoke.manyOrgs }, () => 1),
     );
     expect(results.gateway.requests).toBeGreaterThan(0);
-    expect(judgeBudgets(results).find((v) => v.name === 'single-flight exact')?.pass).toBe(true);
+    expect(judgeChecks(results).find((v) => v.name === 'single-flight exact')?.pass).toBe(true);
     // The fleet's promise, through separate processes running the bundle: however many cold
     // environments share the requests, each org is logged in for once.
     expect(
@@ -48,11 +49,22 @@ describe('npm run bench at smoke scale', () => {
         },
       ]),
     );
-    expect(judgeBudgets(results).find((v) => v.name === 'fleet: one login per org')?.pass).toBe(
+    expect(judgeChecks(results).find((v) => v.name === 'fleet: one login per org')?.pass).toBe(
       true,
     );
 
     const table = formatTable(results);
+    // The Budgets table comes first and names every budget with a verdict; what the verdicts
+    // say depends on the machine, so only their shape is checked.
+    expect(table.indexOf('### Budgets')).toBeLessThan(table.indexOf('### Details'));
+    expect(judgeBudgets(results).map((verdict) => verdict.id)).toEqual(Object.keys(BUDGETS));
+    const rows = table.split('\n').map((row) => row.split(' | ').map((cell) => cell.trim()));
+    for (const budget of Object.values(BUDGETS)) {
+      const row = rows.find((cells) => cells[0] === `| ${budget.figure}`);
+      expect(row, budget.figure).toHaveLength(5);
+      expect(row?.[2]).toMatch(new RegExp(`^${budget.comparison} `));
+      expect(row?.[4]).toMatch(/^(PASS|MISS) \(goal (met|MISS)\) \|$/);
+    }
     for (const section of [
       '1 bundle',
       '2 cold',
