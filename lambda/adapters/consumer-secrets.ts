@@ -29,38 +29,26 @@ export function createSecretsManagerConsumerSecrets(
   const maxAgeMs = options.maxAgeMs ?? 300_000;
   const clock = options.clock ?? Date.now;
   const entries = new Map<string, { readonly value: string; readonly readAt: number }>();
-  // One read per secret at a time: a login joins the read its preparation started.
-  const reads = new Map<string, Promise<string>>();
-
-  async function read(secretId: string): Promise<string> {
-    let secretString: string | undefined;
-    try {
-      // Loaded on first use: the SDK stays off the function's cold-start import path.
-      const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-      const output = await options.client.send(new GetSecretValueCommand({ SecretId: secretId }));
-      secretString = output.SecretString;
-    } catch (cause) {
-      throw new BrokerError(
-        'consumer_secret_unavailable',
-        `Consumer secret ${secretId} could not be read (${describeReadFailure(cause)})`,
-        { cause },
-      );
-    }
-    const value = parseConsumerSecret(secretId, secretString);
-    entries.set(secretId, { value, readAt: clock() });
-    return value;
-  }
-
   return {
-    getConsumerSecret(secretId) {
+    async getConsumerSecret(secretId) {
       const cached = entries.get(secretId);
-      if (cached && clock() - cached.readAt < maxAgeMs) return Promise.resolve(cached.value);
-      let running = reads.get(secretId);
-      if (!running) {
-        running = read(secretId).finally(() => reads.delete(secretId));
-        reads.set(secretId, running);
+      if (cached && clock() - cached.readAt < maxAgeMs) return cached.value;
+      let secretString: string | undefined;
+      try {
+        // Loaded on first use: the SDK stays off the function's cold-start import path.
+        const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+        const output = await options.client.send(new GetSecretValueCommand({ SecretId: secretId }));
+        secretString = output.SecretString;
+      } catch (cause) {
+        throw new BrokerError(
+          'consumer_secret_unavailable',
+          `Consumer secret ${secretId} could not be read (${describeReadFailure(cause)})`,
+          { cause },
+        );
       }
-      return running;
+      const value = parseConsumerSecret(secretId, secretString);
+      entries.set(secretId, { value, readAt: clock() });
+      return value;
     },
   };
 }

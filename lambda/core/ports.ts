@@ -131,11 +131,6 @@ export type ExchangeResult =
 
 /** One Salesforce login for an org with the org's grant, turned into a grant or an error. */
 export interface GrantExchange {
-  /**
-   * Starts loading what a login for `org` needs (its signing key or consumer secret) so the read
-   * overlaps the fleet's lease; a failure is left for {@link run} to meet. Never throws.
-   */
-  prepare?(org: OrgRecord): void;
   /** Never throws a {@link BrokerError}: failures come back as results, with their report. */
   run(
     org: OrgRecord,

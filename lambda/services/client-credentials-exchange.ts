@@ -39,9 +39,6 @@ export function createClientCredentialsExchange(
   }
 
   return {
-    prepare(org) {
-      void readSecret(org).catch(() => undefined);
-    },
     async run(org, { requestId, salesforceBy }) {
       const base = { orgId: org.orgId, requestId, keyReread: false };
       let secret: string;

@@ -77,11 +77,6 @@ export interface ObtainRequest {
    * them. @default awaited before answering
    */
   readonly afterResponse?: AfterResponse | undefined;
-  /**
-   * Called once this environment is about to take the org's lease and log in, so the login's
-   * key read overlaps the lease's round trip. @default nothing is prepared
-   */
-  readonly prepareLogin?: (() => void) | undefined;
 }
 
 export interface FleetTokens {
@@ -361,7 +356,6 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
         throw rememberedError(current.failure, now);
       }
       if (current.kind === 'exchange') {
-        request.prepareLogin?.();
         const lease = {
           owner,
           expiresAt: Math.max(now, request.deadline.respondBy) + LEASE_GRACE_MS,

@@ -12,9 +12,6 @@ export function createGrantExchange(
   exchanges: Readonly<Record<OrgGrant, GrantExchange>>,
 ): GrantExchange {
   return {
-    prepare(org) {
-      exchanges[grantOf(org)].prepare?.(org);
-    },
     run(org, context) {
       return exchanges[grantOf(org)].run(org, context);
     },

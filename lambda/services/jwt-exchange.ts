@@ -34,12 +34,6 @@ export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-beare
 
 /** How long an instance trusts the rotation state it read, ms: as long as the org record. */
 const ROTATION_TTL_MS = 30_000;
-/**
- * How long a key read started by `prepare` is the login's, ms: the login follows the lease's one
- * round trip; a preparation whose login never came (another environment took the lease) is
- * dropped rather than answering a much later login with an old read.
- */
-const PREPARED_KEY_TTL_MS = 5_000;
 /** How long a routine rotation read may hold up an exchange, ms; DynamoDB answers in ~10. */
 const ROTATION_READ_WAIT_MS = 200;
 
@@ -77,21 +71,6 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
   }
 
   const rotations = new Map<string, { rotation: KeyRotation | undefined; readAt: number }>();
-  const prepared = new Map<
-    string,
-    { readonly at: number; readonly key: Promise<{ secretId: string; key: Promise<SigningKey> }> }
-  >();
-
-  /** The key read {@link GrantExchange.prepare} started for this login, else a read of its own. */
-  async function takePrepared(orgId: string, secretId: string): Promise<SigningKey> {
-    const ready = prepared.get(orgId);
-    prepared.delete(orgId);
-    if (ready && clock() - ready.at < PREPARED_KEY_TTL_MS) {
-      const started = await ready.key.catch(() => undefined);
-      if (started?.secretId === secretId) return started.key;
-    }
-    return deps.signingKeys.getSigningKey(secretId);
-  }
 
   /**
    * The org's rotation state: from memory while younger than {@link ROTATION_TTL_MS}, else read.
@@ -174,22 +153,13 @@ export function createJwtExchange(deps: JwtExchangeDeps): GrantExchange {
   }
 
   return {
-    prepare(org) {
-      const key = readRotation(org).then((rotation) => {
-        const secretId = selectCurrentKey(org, rotation);
-        return { secretId, key: deps.signingKeys.getSigningKey(secretId) };
-      });
-      // The login takes this read's result, failure included: a refused read is not made twice.
-      key.then(({ key: read }) => read.catch(() => undefined)).catch(() => undefined);
-      prepared.set(org.orgId, { at: clock(), key });
-    },
     async run(org, { requestId, salesforceBy }) {
       const base = { orgId: org.orgId, requestId };
       const rotation = await readRotation(org);
       const currentId = selectCurrentKey(org, rotation);
       let key: SigningKey;
       try {
-        key = await takePrepared(org.orgId, currentId);
+        key = await deps.signingKeys.getSigningKey(currentId);
       } catch (cause) {
         const error = isBrokerError(cause)
           ? cause

@@ -178,7 +178,6 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
           deadline: request.deadline,
           invalidatedAt: access.invalidatedAt(orgId),
           afterResponse: request.afterResponse,
-          prepareLogin: () => deps.exchange.prepare?.(org),
         };
         return [org, fleetRequest, exchange, settleExchange] as const;
       };

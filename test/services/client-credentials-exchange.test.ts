@@ -78,27 +78,6 @@ function exchange(org: OrgRecord): Promise<ExchangeResult> {
 }
 
 describe('client credentials exchange', () => {
-  it('prepare starts the consumer secret read that the login then joins: one read', async () => {
-    let reads = 0;
-    const counting = Object.assign(Object.create(client) as SecretsManagerClient, {
-      send: (...args: Parameters<SecretsManagerClient['send']>) => {
-        reads += 1;
-        return client.send(...args);
-      },
-    });
-    const grant = createClientCredentialsExchange({
-      consumerSecrets: createSecretsManagerConsumerSecrets({ client: counting }),
-      tokenEndpoint: createSalesforceTokenClient({ timeoutMs: 1000 }),
-      publicBaseUrl: 'https://broker.example.com/prod',
-      clock: Date.now,
-    });
-    const org = recordFor(MY_DOMAIN);
-    grant.prepare?.(org);
-    const result = await grant.run(org, { requestId: 'req', salesforceBy: Date.now() + 5000 });
-    expect(result.ok).toBe(true);
-    expect(reads).toBe(1);
-  });
-
   it('gets a token as the run-as user from the My Domain', async () => {
     const result = await exchange(recordFor(MY_DOMAIN));
     expect(result.ok).toBe(true);
