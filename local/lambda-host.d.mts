@@ -1,6 +1,8 @@
 /** Types of lambda-host.mjs (plain JavaScript, so the environment processes need no loader). */
 export interface LambdaInvocation<R> {
   readonly response: R;
+  /** `performance.now()` when the handler was called (the INVOKE event already sent). */
+  readonly invokedAt: number;
   /** `performance.now()` when the handler returned its response. */
   readonly respondedAt: number;
   /** `performance.now()` when the invocation ended: every extension asked for its next event. */

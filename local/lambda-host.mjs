@@ -11,8 +11,9 @@ import { createServer } from 'node:http';
 
 /**
  * Starts the host and sets `AWS_LAMBDA_RUNTIME_API`; import the bundle after this resolves.
- * @returns `invoke(handler, event, context)` resolving to `{ response, respondedAt, endedAt }`
- *   (`performance.now()` values), `extensions()` (registered names), and `shutdown()`.
+ * @returns `invoke(handler, event, context)` resolving to `{ response, invokedAt, respondedAt,
+ *   endedAt }` (`performance.now()` values: handler called, handler returned, invocation ended),
+ *   `extensions()` (registered names), and `shutdown()`.
  */
 export async function startLambdaHost() {
   /** Extensions by id: `{ name, waiting }`, `waiting` being its open `event/next` answer. */
@@ -27,11 +28,22 @@ export async function startLambdaHost() {
   const server = createServer((req, res) => {
     const url = req.url ?? '';
     if (req.method === 'POST' && url === '/2020-01-01/extension/register') {
-      const id = `ext-${extensions.size + 1}`;
-      extensions.set(id, { name: req.headers['lambda-extension-name'], waiting: undefined });
-      req.resume();
-      res.writeHead(200, { 'Lambda-Extension-Identifier': id, 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ functionName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'token' }));
+      const chunks = [];
+      req.on('data', (chunk) => chunks.push(chunk));
+      req.on('end', () => {
+        const id = `ext-${extensions.size + 1}`;
+        const { events } = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+        extensions.set(id, {
+          name: req.headers['lambda-extension-name'],
+          events: Array.isArray(events) ? events : [],
+          waiting: undefined,
+        });
+        res.writeHead(200, {
+          'Lambda-Extension-Identifier': id,
+          'Content-Type': 'application/json',
+        });
+        res.end(JSON.stringify({ functionName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'token' }));
+      });
       return;
     }
     if (req.method === 'GET' && url === '/2020-01-01/extension/event/next') {
@@ -49,15 +61,17 @@ export async function startLambdaHost() {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   process.env.AWS_LAMBDA_RUNTIME_API = `127.0.0.1:${server.address().port}`;
 
-  /** Resolves once every registered extension holds an open `event/next`. */
+  /** Resolves once every extension registered for INVOKE holds an open `event/next`. */
   async function allWaiting() {
-    while ([...extensions.values()].some((extension) => !extension.waiting)) {
+    const invoked = () => [...extensions.values()].filter((e) => e.events.includes('INVOKE'));
+    while (invoked().some((extension) => !extension.waiting)) {
       await new Promise((resolve) => askers.push(resolve));
     }
   }
 
   function send(event) {
     for (const extension of extensions.values()) {
+      if (!extension.events.includes(event.eventType)) continue;
       const res = extension.waiting;
       extension.waiting = undefined;
       res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -77,10 +91,12 @@ export async function startLambdaHost() {
           deadlineMs: Date.now() + context.getRemainingTimeInMillis(),
           invokedFunctionArn: context.invokedFunctionArn,
         });
+        // The Runtime API's own work (above) runs outside the function's process in Lambda.
+        const invokedAt = performance.now();
         const response = await handler(event, context);
         const respondedAt = performance.now();
         await allWaiting();
-        return { response, respondedAt, endedAt: performance.now() };
+        return { response, invokedAt, respondedAt, endedAt: performance.now() };
       });
       previous = run.then(
         () => undefined,
@@ -91,6 +107,7 @@ export async function startLambdaHost() {
     async shutdown() {
       await previous;
       await allWaiting();
+      // Only extensions registered for it get SHUTDOWN (internal extensions are not offered it).
       send({ eventType: 'SHUTDOWN', shutdownReason: 'spindown', deadlineMs: Date.now() + 2000 });
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

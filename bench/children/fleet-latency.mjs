@@ -8,11 +8,10 @@
  * Each fleet and exchange org is used once. The first rounds are warm-up: they also pay the
  * one-off KMS calls (the data key's Decrypt and GenerateDataKey) that later requests reuse.
  */
-import { pathToFileURL } from 'node:url';
-import { expectToken, lambdaContext, report } from './protocol.mjs';
+import { expectToken, lambdaContext, loadFunction, report } from './protocol.mjs';
 
 const env = process.env;
-const { handler } = await import(pathToFileURL(env.BENCH_BUNDLE).href);
+const { invoke } = await loadFunction();
 const template = JSON.parse(env.BENCH_EVENT);
 const warmupRounds = Number(env.BENCH_WARMUP_ROUNDS);
 const fleetOrgs = env.BENCH_FLEET_ORGS.split(',');
@@ -29,14 +28,12 @@ async function timed(orgId) {
     requestContext: { ...template.requestContext, requestId },
   };
   const context = lambdaContext(requestId);
-  const started = performance.now();
-  const response = await handler(event, context);
-  const elapsed = performance.now() - started;
+  const { response, invokedAt, respondedAt } = await invoke(event, context);
   expectToken(response);
-  return elapsed;
+  return respondedAt - invokedAt;
 }
 
-expectToken(await handler(template, lambdaContext('first')));
+expectToken((await invoke(template, lambdaContext('first'))).response);
 for (let i = 0; i < 200; i += 1) await timed(memoryOrg);
 
 const samples = { memory: [], fleet: [], exchange: [] };

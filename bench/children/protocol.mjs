@@ -3,6 +3,8 @@
  * stdout and stderr stay what the function would write in Lambda (its logs and EMF metrics).
  */
 import { writeSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { startLambdaHost } from '../../local/lambda-host.mjs';
 
 export function report(result) {
   writeSync(3, `${JSON.stringify(result)}\n`);
@@ -30,4 +32,20 @@ export function expectToken(response) {
   if (response?.statusCode !== 200 || typeof body.access_token !== 'string') {
     throw new Error(`expected a token, got ${response?.statusCode}: ${response?.body}`);
   }
+}
+
+/**
+ * Imports the bundle at `BENCH_BUNDLE` in a Lambda host (local/lambda-host.mjs), as Lambda runs
+ * it: its after-response extension registers during the import, and each invocation ends only
+ * when the work it deferred has settled. Start the clock before calling this to time the import.
+ * @returns `invoke(event, context)`, resolving when the invocation has ended to
+ *   `{ response, respondedAt }` (`performance.now()` when the caller had its answer)
+ */
+export async function loadFunction() {
+  const host = await startLambdaHost();
+  const { handler } = await import(pathToFileURL(process.env.BENCH_BUNDLE).href);
+  return {
+    invoke: (event, context) => host.invoke(handler, event, context),
+    extensions: host.extensions,
+  };
 }

@@ -21,12 +21,14 @@ export function watchTokenAnswers() {
   return {
     /**
      * Runs `call`, which must make exactly one token POST, and returns its result with
-     * `afterAnswerMs`: from the token answer's last byte to `call` settling.
+     * `afterAnswerMs`: from the token answer's last byte to `call` settling, or to the time
+     * `answeredAt(result)` gives (an invocation's `respondedAt`: the caller had its answer then,
+     * while the invocation went on with its after-response work).
      */
-    async time(call) {
+    async time(call, answeredAt = () => performance.now()) {
       const before = count;
       const result = await call();
-      const settled = performance.now();
+      const settled = answeredAt(result);
       if (count !== before + 1) {
         throw new Error(`expected one token POST, saw ${count - before}`);
       }

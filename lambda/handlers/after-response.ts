@@ -28,8 +28,11 @@ export interface AfterResponseQueue {
    * (epoch ms) if that comes first. The extension waits on it before it ends the invocation.
    */
   settled(requestId: string, byMs: number): Promise<void>;
-  /** Resolves when every invocation's work has settled, or at `byMs`: the environment's shutdown. */
-  idle(byMs: number): Promise<void>;
+  /**
+   * Resolves when the handler has finished an invocation the extension has not yet been told of
+   * (at once if one already has): the extension reads its next event then.
+   */
+  nextFinished(): Promise<void>;
 }
 
 export interface AfterResponseOptions {
@@ -54,6 +57,9 @@ export function createAfterResponseQueue(options: AfterResponseOptions): AfterRe
   const invocations = new Map<string, Invocation>();
   // The invocation being served; work deferred outside one (none is, today) just runs.
   let current: string | undefined;
+  // Finished invocations the extension has not yet been told of, and who waits for the next one.
+  let unclaimed = 0;
+  const waiting: (() => void)[] = [];
 
   function invocationOf(requestId: string): Invocation {
     let invocation = invocations.get(requestId);
@@ -115,17 +121,27 @@ export function createAfterResponseQueue(options: AfterResponseOptions): AfterRe
       const invocation = invocationOf(requestId);
       if (invocation.finished) return;
       invocation.finished = true;
-      // Work may still defer work while it drains: it stays this invocation's until the next begins.
-      void drain(invocation).finally(() => {
-        if (current === requestId) current = undefined;
+      const waiter = waiting.shift();
+      if (waiter) waiter();
+      else unclaimed += 1;
+      // After the response has gone (a macrotask, so not even the metrics flush is on the caller's
+      // path); work may still defer work while it drains: it stays this invocation's until the next
+      // begins.
+      setImmediate(() => {
+        void drain(invocation).finally(() => {
+          if (current === requestId) current = undefined;
+        });
       });
     },
     settled(requestId, byMs) {
       return waitUntil(invocationOf(requestId).done, byMs);
     },
-    idle(byMs) {
-      const pending = [...invocations.values()].filter((invocation) => invocation.finished);
-      return waitUntil(Promise.all(pending.map((invocation) => invocation.done)), byMs);
+    nextFinished() {
+      if (unclaimed > 0) {
+        unclaimed -= 1;
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => waiting.push(resolve));
     },
   };
 }

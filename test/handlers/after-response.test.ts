@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAfterResponseQueue } from '../../lambda/handlers/after-response';
 import {
   EXTENSION_NAME,
+  parseHttpResponse,
   startAfterResponseExtension,
 } from '../../lambda/handlers/lambda-extension';
 import type { LocalKms } from '../../local/kms-server';
@@ -59,6 +60,33 @@ describe('after-response queue', () => {
     queue.finish('r3');
     await queue.settled('r3', Date.now() + 1000);
     expect(flushes).toBe(1);
+  });
+});
+
+describe('the extension reads the Extensions API answers', () => {
+  const text = (answer: ReturnType<typeof parseHttpResponse>) =>
+    answer && { status: answer.status, body: answer.body, size: answer.size };
+
+  it('with a Content-Length body, whole or not yet', () => {
+    const raw = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n{"eventType":1}');
+    expect(text(parseHttpResponse(raw))).toEqual({ status: 200, body: '{"eventType":', size: 52 });
+    expect(parseHttpResponse(raw.subarray(0, 40))).toBeUndefined();
+    expect(parseHttpResponse(Buffer.from('HTTP/1.1 200 OK\r\nContent-'))).toBeUndefined();
+  });
+
+  it('with a chunked body', () => {
+    const raw = Buffer.from(
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"a":\r\n2\r\n1}\r\n0\r\n\r\n',
+    );
+    expect(text(parseHttpResponse(raw))).toEqual({
+      status: 200,
+      body: '{"a":1}',
+      size: raw.length,
+    });
+    expect(parseHttpResponse(raw.subarray(0, raw.length - 2))).toBeUndefined();
+    expect(() =>
+      parseHttpResponse(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n')),
+    ).toThrow('malformed chunked answer');
   });
 });
 
