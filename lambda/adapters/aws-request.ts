@@ -1,5 +1,7 @@
 /**
- * Signed requests to AWS service endpoints over `fetch`: SigV4 by aws4fetch's `AwsV4Signer`, a
+ * Signed requests to AWS service endpoints over `fetch`: SigV4 by `aws4` (node:crypto, signed
+ * synchronously: WebCrypto's asynchronous HMACs and digests, as aws4fetch makes them, cost three
+ * thread-pool round trips per request and started the pool's threads on the first one), a
  * bounded number of attempts, a per-attempt timeout and the service's error answers turned into
  * {@link AwsServiceError}s named by their AWS error code.
  *
@@ -11,7 +13,7 @@
  * Nothing here reads process.env: region, endpoint and credentials come from the composition
  * root (lambda/handlers/function-runtime.ts), the CLI or the tests.
  */
-import { AwsV4Signer } from 'aws4fetch';
+import aws4 from 'aws4';
 
 /** Credentials as Lambda puts them in the environment (or the CLI resolves them). */
 export interface AwsCredentials {
@@ -271,8 +273,7 @@ export function createAwsClient(options: AwsClientOptions): AwsClient {
   const maxAttempts = Math.max(1, options.maxAttempts ?? 3);
   const attemptTimeoutMs = options.attemptTimeoutMs ?? 1000;
   const transport = options.fetch ?? globalThis.fetch;
-  // The signer's derived-key cache: one HMAC chain per day, region and service, not per request.
-  const signingKeys = new Map<string, ArrayBuffer>();
+  const url = new URL(endpoint);
 
   async function attempt(request: AwsRequest): Promise<AwsResponse> {
     let credentials: AwsCredentials;
@@ -286,27 +287,38 @@ export function createAwsClient(options: AwsClientOptions): AwsClient {
         { cause: error },
       );
     }
-    const signer = new AwsV4Signer({
-      method: request.method ?? 'POST',
-      url: `${endpoint}${request.path ?? '/'}`,
-      headers: request.headers,
-      body: request.body,
-      accessKeyId: credentials.accessKeyId,
-      secretAccessKey: credentials.secretAccessKey,
-      ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
-      service,
-      region,
-      cache: signingKeys,
-    });
-    const signed = await signer.sign();
+    const path = `${url.pathname.replace(/\/$/, '')}${request.path ?? '/'}`;
+    const signed = aws4.sign(
+      {
+        method: request.method ?? 'POST',
+        protocol: url.protocol,
+        host: url.host,
+        path,
+        headers: { ...request.headers },
+        body: request.body,
+        service,
+        region,
+      },
+      {
+        accessKeyId: credentials.accessKeyId,
+        secretAccessKey: credentials.secretAccessKey,
+        ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
+      },
+    );
+    // fetch sets Host and Content-Length itself, to the values signed.
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(signed.headers ?? {})) {
+      const lower = name.toLowerCase();
+      if (lower !== 'host' && lower !== 'content-length') headers[name] = String(value);
+    }
     const timeout = AbortSignal.timeout(attemptTimeoutMs);
     const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
     let response: Response;
     let body: string;
     try {
-      response = await transport(signed.url, {
-        method: signed.method,
-        headers: signed.headers,
+      response = await transport(`${url.protocol}//${url.host}${path}`, {
+        method: request.method ?? 'POST',
+        headers,
         body: request.body,
         signal,
       });

@@ -113,10 +113,11 @@ export interface TokenExchanger {
 
 /**
  * Takes work the answer must not wait for (sharing a fresh token, the exchange's bookkeeping): it
- * runs on after the response is returned, and the environment serves no other request until it
- * has settled. The work reports its own failures; a rejection is ignored.
+ * starts once the response is returned (not even its synchronous part, such as signing requests,
+ * runs before), and the environment serves no other request until it has settled. The work
+ * reports its own failures; a rejection is ignored.
  */
-export type AfterResponse = (work: Promise<unknown>) => void;
+export type AfterResponse = (work: () => Promise<unknown>) => void;
 
 /** Delivers an internal event to the token function: Lambda Invoke in AWS, in-process locally. */
 export interface TokenFunctionInvoker {

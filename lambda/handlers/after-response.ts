@@ -43,7 +43,8 @@ export interface AfterResponseOptions {
 }
 
 interface Invocation {
-  readonly work: Promise<unknown>[];
+  /** Deferred work not started yet: it starts when the invocation drains. */
+  readonly work: (() => Promise<unknown>)[];
   finished: boolean;
   readonly done: Promise<void>;
   markDone(): void;
@@ -79,6 +80,16 @@ export function createAfterResponseQueue(options: AfterResponseOptions): AfterRe
     return invocation;
   }
 
+  /** Starts `work`; a rejection is the work's own to log and never surfaces as unhandled. */
+  function start(work: () => Promise<unknown>): Promise<void> {
+    return Promise.resolve()
+      .then(work)
+      .then(
+        () => undefined,
+        () => undefined,
+      );
+  }
+
   function waitUntil(done: Promise<unknown>, byMs: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, Math.max(0, byMs - now()));
@@ -90,10 +101,9 @@ export function createAfterResponseQueue(options: AfterResponseOptions): AfterRe
   }
 
   async function drain(invocation: Invocation): Promise<void> {
-    // Work may defer more work while it runs: wait until the list stops growing.
-    for (let seen = 0; seen < invocation.work.length; ) {
-      const batch = invocation.work.slice(seen);
-      seen = invocation.work.length;
+    // Work may defer more work while it runs: go on until the list stays empty.
+    while (invocation.work.length > 0) {
+      const batch = invocation.work.splice(0).map(start);
       await Promise.allSettled(batch);
     }
     try {
@@ -109,13 +119,9 @@ export function createAfterResponseQueue(options: AfterResponseOptions): AfterRe
       invocationOf(requestId);
     },
     defer(work) {
-      // A rejection is the work's own to log; it must never surface as an unhandled rejection.
-      const settledWork = work.then(
-        () => undefined,
-        () => undefined,
-      );
-      if (current === undefined) return;
-      invocationOf(current).work.push(settledWork);
+      // Outside an invocation (none defers there today) the work just runs.
+      if (current === undefined) void start(work);
+      else invocationOf(current).work.push(work);
     },
     finish(requestId) {
       const invocation = invocationOf(requestId);

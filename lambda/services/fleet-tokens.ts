@@ -58,10 +58,10 @@ export interface FleetTokensDeps {
   readonly minTokenAgeMs?: number;
 }
 
-/** Hands `work` to `afterResponse` when there is one, else waits for it here. */
-async function runAfter(work: Promise<unknown>, afterResponse: AfterResponse | undefined) {
+/** Hands `work` to `afterResponse` when there is one, else runs it and waits for it here. */
+async function runAfter(work: () => Promise<unknown>, afterResponse: AfterResponse | undefined) {
   if (afterResponse) afterResponse(work);
-  else await work;
+  else await work();
 }
 
 /** What happens after the exchange itself: reports, incidents, the outcome record. */
@@ -295,17 +295,20 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
       await store.releaseLease(org.orgId, owner).catch(() => undefined);
       throw error;
     }
-    const shared = share(org, version, startedAt, result).catch(async (error: unknown) => {
-      // The caller still gets its answer; other environments will log in again, and must not
-      // wait out a lease nobody will fill.
-      logger.warn('Sharing the exchange result failed; the response is unaffected', {
-        org_id: org.orgId,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    const shareAndSettle = () => {
+      const shared = share(org, version, startedAt, result).catch(async (error: unknown) => {
+        // The caller still gets its answer; other environments will log in again, and must not
+        // wait out a lease nobody will fill.
+        logger.warn('Sharing the exchange result failed; the response is unaffected', {
+          org_id: org.orgId,
+          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        });
+        await store.releaseLease(org.orgId, owner).catch(() => undefined);
       });
-      await store.releaseLease(org.orgId, owner).catch(() => undefined);
-    });
-    // Like the rest of the bookkeeping, sharing never holds the answer past its due time.
-    await runAfter(Promise.all([settleBy(shared, respondBy, time), settle(result)]), afterResponse);
+      // Like the rest of the bookkeeping, sharing never holds the answer past its due time.
+      return Promise.all([settleBy(shared, respondBy, time), settle(result)]);
+    };
+    await runAfter(shareAndSettle, afterResponse);
     if (!result.ok) throw result.error;
     return result.entry;
   }
@@ -326,7 +329,7 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
       error: cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause),
     });
     const result = await exchange();
-    await runAfter(settle(result), afterResponse);
+    await runAfter(() => settle(result), afterResponse);
     if (!result.ok) throw result.error;
     return result.entry;
   }

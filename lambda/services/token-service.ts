@@ -198,15 +198,12 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       );
       // The caller found the token bad: other environments must drop their copies of it too.
       if (!suppressed) {
-        const recorded = recoverWith(
-          logger,
-          'Recording the token invalidation',
-          orgId,
-          undefined,
-          () => registry.recordTokenInvalidation(orgId, startedAt),
-        );
-        if (request.afterResponse) request.afterResponse(recorded);
-        else await recorded;
+        const record = () =>
+          recoverWith(logger, 'Recording the token invalidation', orgId, undefined, () =>
+            registry.recordTokenInvalidation(orgId, startedAt),
+          );
+        if (request.afterResponse) request.afterResponse(record);
+        else await record();
       }
       return result;
     },

@@ -26,14 +26,21 @@ describe('after-response queue', () => {
     const queue = createAfterResponseQueue({ onSettled: () => flushed.push(performance.now()) });
     let workDone = 0;
     queue.begin('r1');
-    queue.defer(
-      sleep(40).then(() => {
-        queue.defer(sleep(20).then(() => (workDone = performance.now())));
-      }),
-    );
-    queue.defer(Promise.reject(new Error('reported by the work itself')));
+    let started = false;
+    queue.defer(() => {
+      started = true;
+      return sleep(40).then(() => {
+        queue.defer(() => sleep(20).then(() => (workDone = performance.now())));
+      });
+    });
+    queue.defer(() => Promise.reject(new Error('reported by the work itself')));
+    queue.defer(() => {
+      throw new Error('thrown by the work itself');
+    });
     const settled = queue.settled('r1', Date.now() + 5000).then(() => performance.now());
     await sleep(5);
+    // Deferred work does not even start before the handler has finished.
+    expect(started).toBe(false);
     expect(flushed).toEqual([]);
     queue.finish('r1');
     const at = await settled;
@@ -45,7 +52,7 @@ describe('after-response queue', () => {
   it('stops waiting at the deadline it is given', async () => {
     const queue = createAfterResponseQueue({ onSettled: () => undefined });
     queue.begin('r2');
-    queue.defer(new Promise(() => undefined));
+    queue.defer(() => new Promise(() => undefined));
     queue.finish('r2');
     const started = performance.now();
     await queue.settled('r2', Date.now() + 30);
@@ -108,7 +115,7 @@ describe('after-response extension in a Lambda host', () => {
       let workEnded = 0;
       const handler = async (_event: unknown, context: { awsRequestId: string }) => {
         queue.begin(context.awsRequestId);
-        queue.defer(sleep(80).then(() => (workEnded = performance.now())));
+        queue.defer(() => sleep(80).then(() => (workEnded = performance.now())));
         queue.finish(context.awsRequestId);
         return 'answer';
       };
