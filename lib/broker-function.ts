@@ -121,11 +121,10 @@ export class BrokerFunction extends Construct {
         minify: true,
         sourceMap: true,
         sourcesContent: false,
-        // The SDK is bundled. Taking it from the nodejs24.x runtime keeps the token bundle near
-        // 100 KB (against about 590 KB) and its import near 15 ms (against about 70 ms), within
-        // the budgets, but the first request then loads the SDK from hundreds of files, and the
-        // cold total, which callers pay, rose from 281 ms (1.92x the floor) to 409 ms (2.80x) in
-        // the same `npm run bench` run (docs/performance.md).
+        // The one SDK client left (Secrets Manager) is bundled. Taking it from the nodejs24.x
+        // runtime makes the bundle smaller and the import shorter, but the first request then
+        // loads the SDK from hundreds of files, and the cold total, which callers pay, is
+        // longer (the what-if rows of `npm run bench`, docs/performance.md).
         externalModules: [],
         esbuildArgs: ALIAS_ARGS,
         forceDockerBundling: false,
