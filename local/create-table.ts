@@ -1,5 +1,13 @@
-/** Creates the broker's table from the shared schema: used by the local stack, the CLI's --local mode and tests. */
-import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+/**
+ * Creates the broker's table from the shared schema and waits until it is ACTIVE: used by the
+ * local stack, the CLI's --local mode and tests. Items written while a table is still CREATING
+ * are refused (dynalite, like DynamoDB, answers ResourceNotFoundException).
+ */
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { TABLE_SCHEMA } from '../lambda/adapters/table-schema';
 
 export async function createBrokerTable(client: DynamoDBClient, tableName: string): Promise<void> {
@@ -29,4 +37,10 @@ export async function createBrokerTable(client: DynamoDBClient, tableName: strin
       ],
     }),
   );
+  for (let attempt = 0; ; attempt += 1) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (attempt >= 500) throw new Error(`Table ${tableName} did not become ACTIVE`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

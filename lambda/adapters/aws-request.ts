@@ -14,6 +14,7 @@
  * root (lambda/handlers/function-runtime.ts), the CLI or the tests.
  */
 import aws4 from 'aws4';
+import { nodeHttpTransport, type Transport, type TransportResponse } from './http-transport';
 
 /** Credentials as Lambda puts them in the environment (or the CLI resolves them). */
 export interface AwsCredentials {
@@ -49,8 +50,8 @@ export interface AwsClientOptions {
    * @default 1000
    */
   readonly attemptTimeoutMs?: number | undefined;
-  /** The transport; tests wrap it to record requests. @default globalThis.fetch */
-  readonly fetch?: typeof fetch | undefined;
+  /** The transport (`fetch` fits); tests wrap it to record requests. @default nodeHttpTransport */
+  readonly fetch?: Transport | undefined;
 }
 
 /** One HTTP request to the service, before signing. */
@@ -272,7 +273,7 @@ export function createAwsClient(options: AwsClientOptions): AwsClient {
   const endpoint = (options.endpoint ?? standardEndpoint(service, region)).replace(/\/+$/, '');
   const maxAttempts = Math.max(1, options.maxAttempts ?? 3);
   const attemptTimeoutMs = options.attemptTimeoutMs ?? 1000;
-  const transport = options.fetch ?? globalThis.fetch;
+  const transport = options.fetch ?? nodeHttpTransport;
   const url = new URL(endpoint);
 
   async function attempt(request: AwsRequest): Promise<AwsResponse> {
@@ -313,7 +314,7 @@ export function createAwsClient(options: AwsClientOptions): AwsClient {
     }
     const timeout = AbortSignal.timeout(attemptTimeoutMs);
     const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
-    let response: Response;
+    let response: TransportResponse;
     let body: string;
     try {
       response = await transport(`${url.protocol}//${url.host}${path}`, {
