@@ -188,6 +188,9 @@ export async function startAfterResponseExtension(
   }
 
   async function nextEvent(): Promise<ExtensionEvent> {
+    // One finished invocation per event: a retry waits for the same one, not for the next, or
+    // every later INVOKE would be read one invocation late (and that invocation never end).
+    const finished = queue.nextFinished();
     for (let failures = 0; ; failures += 1) {
       try {
         const answer = await call(
@@ -195,7 +198,7 @@ export async function startAfterResponseExtension(
           'event/next',
           { 'Lambda-Extension-Identifier': id },
           // Read once the handler has finished the invocation this event announces.
-          { hold: queue.nextFinished },
+          { hold: () => finished },
         );
         if (answer.status === 200) return JSON.parse(answer.body) as ExtensionEvent;
         throw new Error(`event/next answered ${answer.status}`);

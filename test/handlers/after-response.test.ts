@@ -151,6 +151,54 @@ describe('after-response extension in a Lambda host', () => {
   });
 });
 
+describe('after-response extension when the Extensions API drops its connection', () => {
+  it('asks again and still reads the event of the invocation that finished, not one late', async () => {
+    const gets: string[] = [];
+    let answerSecond: ((body: string) => void) | undefined;
+    let ended: () => void = () => undefined;
+    const thirdGet = new Promise<void>((resolve) => {
+      ended = resolve;
+    });
+    const api = createServer((req, res) => {
+      req.resume();
+      if (req.url === '/2020-01-01/extension/register') {
+        res.writeHead(200, { 'Lambda-Extension-Identifier': 'ext-1' }).end('{}');
+        return;
+      }
+      gets.push(req.url ?? '');
+      if (gets.length === 1) {
+        // The first long poll breaks while the extension waits for the handler.
+        setTimeout(() => req.socket.destroy(), 20);
+      } else if (gets.length === 2) {
+        answerSecond = (body) => res.writeHead(200).end(body);
+      } else {
+        ended();
+      }
+    });
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+    try {
+      const queue = createAfterResponseQueue({ onSettled: () => undefined });
+      const logger = createRecordingLogger();
+      const runtimeApi = `127.0.0.1:${(api.address() as AddressInfo).port}`;
+      expect(await startAfterResponseExtension({ runtimeApi, queue, logger })).toBe(true);
+      await vi.waitFor(() => expect(answerSecond).toBeDefined(), { timeout: 3000 });
+      // Invocation r1: Lambda sends its INVOKE on the second poll; the handler finishes.
+      answerSecond?.(
+        JSON.stringify({ eventType: 'INVOKE', requestId: 'r1', deadlineMs: Date.now() + 5000 }),
+      );
+      queue.begin('r1');
+      queue.finish('r1');
+      // The extension ends r1 by asking for its next event.
+      await thirdGet;
+      expect(gets).toHaveLength(3);
+      expect(logger.warnings[0]).toMatch(/^Extensions API did not answer; asking again/);
+    } finally {
+      api.closeAllConnections();
+      await new Promise((resolve) => api.close(resolve));
+    }
+  });
+});
+
 describe('token.ts in a Lambda host', () => {
   const CALLER = 'arn:aws:sts::123456789012:assumed-role/Fulfilment/s';
   let salesforce: ScriptedSalesforce;
