@@ -116,6 +116,10 @@ export function flushStoredMetrics(metrics: Metrics): void {
       });
     }
   }
+  // As Powertools' own flush: nothing is written while metrics are disabled
+  // (POWERTOOLS_METRICS_DISABLED, as `npm start` sets it, or POWERTOOLS_DEV), but all is cleared.
+  // `isDisabled` is protected in the typings only.
+  if ((metrics as unknown as { isDisabled(): boolean }).isDisabled()) return;
   for (const document of documents) {
     if (document._aws.CloudWatchMetrics.length > 0) {
       process.stdout.write(`${JSON.stringify(document)}\n`);

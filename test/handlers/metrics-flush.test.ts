@@ -91,4 +91,20 @@ describe('flushStoredMetrics', () => {
     output.stop();
     expect(output.text()).toBe('');
   });
+
+  it('writes nothing while metrics are disabled (as npm start runs), and still clears them', () => {
+    const saved = process.env.POWERTOOLS_METRICS_DISABLED;
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    try {
+      const { documents, metrics } = flushed((metrics) => {
+        metrics.addMetric('TokenExchanges', MetricUnit.Count, 1);
+        addDimensionedMetric(metrics, 'OrgId', 'acme', 'SalesforceLogins', MetricUnit.Count, 1);
+      });
+      expect(documents).toEqual([]);
+      expect(metrics.hasStoredMetrics()).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
+      else process.env.POWERTOOLS_METRICS_DISABLED = saved;
+    }
+  });
 });
