@@ -1,7 +1,6 @@
 /**
- * Signed requests to AWS service endpoints over `fetch`: SigV4 by `aws4` (node:crypto, signed
- * synchronously: WebCrypto's asynchronous HMACs and digests, as aws4fetch makes them, cost three
- * thread-pool round trips per request and started the pool's threads on the first one), a
+ * Signed requests to AWS service endpoints: SigV4 by `aws4` (node:crypto, synchronous, so no
+ * thread-pool round trips as WebCrypto's would make), sent over `node:http` (http-transport.ts), a
  * bounded number of attempts, a per-attempt timeout and the service's error answers turned into
  * {@link AwsServiceError}s named by their AWS error code.
  *
@@ -306,7 +305,7 @@ export function createAwsClient(options: AwsClientOptions): AwsClient {
         ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
       },
     );
-    // fetch sets Host and Content-Length itself, to the values signed.
+    // The transport sets Host and Content-Length itself, to the values signed.
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(signed.headers ?? {})) {
       const lower = name.toLowerCase();

@@ -284,8 +284,7 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
     version: number,
     exchange: () => Promise<ExchangeResult>,
     settle: Bookkeeping,
-    respondBy: number,
-    afterResponse: AfterResponse | undefined,
+    { deadline, afterResponse }: ObtainRequest,
   ): Promise<CachedGrant> {
     const startedAt = time.now();
     let result: ExchangeResult;
@@ -306,7 +305,7 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
         await store.releaseLease(org.orgId, owner).catch(() => undefined);
       });
       // Like the rest of the bookkeeping, sharing never holds the answer past its due time.
-      return Promise.all([settleBy(shared, respondBy, time), settle(result)]);
+      return Promise.all([settleBy(shared, deadline.respondBy, time), settle(result)]);
     };
     await runAfter(shareAndSettle, afterResponse);
     if (!result.ok) throw result.error;
@@ -322,7 +321,7 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
     cause: unknown,
     exchange: () => Promise<ExchangeResult>,
     settle: Bookkeeping,
-    afterResponse: AfterResponse | undefined,
+    { afterResponse }: ObtainRequest,
   ): Promise<CachedGrant> {
     logger.warn('Shared token cache unavailable; exchanging without the fleet lease', {
       org_id: org.orgId,
@@ -370,17 +369,10 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
             request.deadline.salesforceBy,
           );
         } catch (error) {
-          return exchangeAlone(org, error, exchange, settle, request.afterResponse);
+          return exchangeAlone(org, error, exchange, settle, request);
         }
         if (taken.acquired) {
-          return exchangeUnderLease(
-            org,
-            taken.version,
-            exchange,
-            settle,
-            request.deadline.respondBy,
-            request.afterResponse,
-          );
+          return exchangeUnderLease(org, taken.version, exchange, settle, request);
         }
         sinceVersion = 0;
       }
@@ -401,7 +393,7 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
           request.deadline.salesforceBy,
         );
       } catch (error) {
-        return exchangeAlone(org, error, exchange, settle, request.afterResponse);
+        return exchangeAlone(org, error, exchange, settle, request);
       }
       if (sinceVersion === 0) sinceVersion = state?.version ?? 0;
       current = decideAfterWait(state, sinceVersion, {
@@ -431,7 +423,7 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
       try {
         state = await readState(org.orgId, request.deadline.salesforceBy);
       } catch (error) {
-        return exchangeAlone(org, error, exchange, settle, request.afterResponse);
+        return exchangeAlone(org, error, exchange, settle, request);
       }
       return resolve(org, decideShared(state, decideOptions(request)), request, exchange, settle);
     },
@@ -442,7 +434,7 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
         state = await readState(org.orgId, request.deadline.salesforceBy);
       } catch (error) {
         return {
-          entry: await exchangeAlone(org, error, exchange, settle, request.afterResponse),
+          entry: await exchangeAlone(org, error, exchange, settle, request),
           suppressed: false,
         };
       }
@@ -491,18 +483,11 @@ export function createFleetTokens(deps: FleetTokensDeps): FleetTokens {
           request.deadline.salesforceBy,
         );
       } catch (error) {
-        return exchangeAlone(org, error, exchange, settle, request.afterResponse);
+        return exchangeAlone(org, error, exchange, settle, request);
       }
       if (!taken.acquired)
-        return exchangeAlone(org, 'forced lease refused', exchange, settle, request.afterResponse);
-      return exchangeUnderLease(
-        org,
-        taken.version,
-        exchange,
-        settle,
-        request.deadline.respondBy,
-        request.afterResponse,
-      );
+        return exchangeAlone(org, 'forced lease refused', exchange, settle, request);
+      return exchangeUnderLease(org, taken.version, exchange, settle, request);
     },
 
     async describe(orgId) {
